@@ -1,0 +1,150 @@
+/* frame.c: encoding, sending and receiving dfs frames (see frame.h). */
+#include "common/frame.h"
+#include "common/errors.h"
+#include "common/net.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const method_names[DFS_M_MAX] = {
+	[DFS_M_MKDIR] = "MKDIR", [DFS_M_CREATE] = "CREATE", [DFS_M_LOOKUP] = "LOOKUP",
+	[DFS_M_GETATTR] = "GETATTR", [DFS_M_SETATTR] = "SETATTR", [DFS_M_READDIR] = "READDIR",
+	[DFS_M_RENAME] = "RENAME", [DFS_M_UNLINK] = "UNLINK", [DFS_M_RMDIR] = "RMDIR",
+	[DFS_M_DELETE] = "DELETE", [DFS_M_SYMLINK] = "SYMLINK", [DFS_M_READLINK] = "READLINK",
+	[DFS_M_LINK] = "LINK", [DFS_M_SETREP] = "SETREP", [DFS_M_ADD_BLOCK] = "ADD_BLOCK",
+	[DFS_M_OPEN_BLOCK] = "OPEN_BLOCK", [DFS_M_COMPLETE] = "COMPLETE",
+	[DFS_M_GET_BLOCKS] = "GET_BLOCKS", [DFS_M_STATFS] = "STATFS", [DFS_M_REPORT] = "REPORT",
+	[DFS_M_MKNOD] = "MKNOD", [DFS_M_PING] = "PING",
+	[DFS_M_DN_REGISTER] = "DN_REGISTER", [DFS_M_DN_HEARTBEAT] = "DN_HEARTBEAT",
+	[DFS_M_DN_REPORT] = "DN_REPORT", [DFS_M_WRITE_BLOCK] = "WRITE_BLOCK",
+	[DFS_M_WRITE_PACKET] = "WRITE_PACKET", [DFS_M_WRITE_ACK] = "WRITE_ACK",
+	[DFS_M_READ_BLOCK] = "READ_BLOCK", [DFS_M_READ_PACKET] = "READ_PACKET",
+	[DFS_M_BLOCK_INFO] = "BLOCK_INFO",
+};
+
+const char *dfs_method_name(uint32_t method)
+{
+	if (method < DFS_M_MAX && method_names[method] != NULL)
+		return method_names[method];
+	return "?";
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void dfs_frame_header_encode(const struct dfs_frame_header *h, uint8_t out[DFS_FRAME_HEADER_SIZE])
+{
+	put32(out, DFS_FRAME_MAGIC);
+	put32(out + 4, h->method);
+	put32(out + 8, h->proto_len);
+	put32(out + 12, h->data_len);
+	put32(out + 16, (uint32_t)(h->call_id >> 32));
+	put32(out + 20, (uint32_t)h->call_id);
+}
+
+int dfs_frame_header_decode(const uint8_t in[DFS_FRAME_HEADER_SIZE], struct dfs_frame_header *h)
+{
+	if (get32(in) != DFS_FRAME_MAGIC)
+		return -DFS_EPROTOCOL;
+	h->method = get32(in + 4);
+	h->proto_len = get32(in + 8);
+	h->data_len = get32(in + 12);
+	h->call_id = (uint64_t)get32(in + 16) << 32 | get32(in + 20);
+	if (h->method >= DFS_M_MAX || h->proto_len > DFS_FRAME_PROTO_MAX ||
+	    h->data_len > DFS_FRAME_DATA_MAX)
+		return -DFS_EPROTOCOL;
+	return 0;
+}
+
+int dfs_frame_send(int fd, uint32_t method, uint64_t call_id, const ProtobufCMessage *msg,
+		   const void *data, size_t data_len)
+{
+	uint8_t header[DFS_FRAME_HEADER_SIZE];
+	uint8_t small[512];
+	uint8_t *packed = small;
+	size_t plen = msg != NULL ? protobuf_c_message_get_packed_size(msg) : 0;
+	if (plen > DFS_FRAME_PROTO_MAX || data_len > DFS_FRAME_DATA_MAX)
+		return -EMSGSIZE;
+	if (plen > sizeof(small)) {
+		packed = malloc(plen);
+		if (packed == NULL)
+			return -ENOMEM;
+	}
+	if (plen > 0)
+		protobuf_c_message_pack(msg, packed);
+	struct dfs_frame_header h = {
+		.method = method, .proto_len = (uint32_t)plen,
+		.data_len = (uint32_t)data_len, .call_id = call_id,
+	};
+	dfs_frame_header_encode(&h, header);
+	struct iovec iov[3] = {
+		{ .iov_base = header, .iov_len = sizeof(header) },
+		{ .iov_base = packed, .iov_len = plen },
+		{ .iov_base = (void *)data, .iov_len = data_len },
+	};
+	int rc = dfs_net_writev_full(fd, iov, data_len > 0 ? 3 : 2);
+	if (packed != small)
+		free(packed);
+	return rc;
+}
+
+static int ensure_cap(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap && *buf != NULL)
+		return 0;
+	size_t n = need < 4096 ? 4096 : need;
+	uint8_t *p = realloc(*buf, n);
+	if (p == NULL)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+int dfs_frame_recv_head(int fd, struct dfs_frame *f)
+{
+	uint8_t header[DFS_FRAME_HEADER_SIZE];
+	int rc = dfs_net_read_full(fd, header, sizeof(header));
+	if (rc < 0)
+		return rc;
+	rc = dfs_frame_header_decode(header, &f->h);
+	if (rc < 0)
+		return rc;
+	rc = ensure_cap(&f->proto, &f->proto_cap, f->h.proto_len);
+	if (rc < 0)
+		return rc;
+	return dfs_net_read_full(fd, f->proto, f->h.proto_len);
+}
+
+int dfs_frame_recv(int fd, struct dfs_frame *f)
+{
+	int rc = dfs_frame_recv_head(fd, f);
+	if (rc < 0)
+		return rc;
+	rc = ensure_cap(&f->data, &f->data_cap, f->h.data_len);
+	if (rc < 0)
+		return rc;
+	return dfs_net_read_full(fd, f->data, f->h.data_len);
+}
+
+void dfs_frame_release(struct dfs_frame *f)
+{
+	free(f->proto);
+	free(f->data);
+	memset(f, 0, sizeof(*f));
+}
+
+ProtobufCMessage *dfs_frame_unpack(const struct dfs_frame *f, const ProtobufCMessageDescriptor *d)
+{
+	return protobuf_c_message_unpack(d, NULL, f->h.proto_len, f->proto);
+}

@@ -1,0 +1,1 @@
+# datanode/: build rules (filled in by the component)

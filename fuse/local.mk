@@ -1,0 +1,1 @@
+# fuse/: build rules (filled in by the component)

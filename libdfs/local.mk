@@ -1,0 +1,1 @@
+# libdfs/: build rules (filled in by the component)

@@ -1,0 +1,1 @@
+# namenode/: build rules (filled in by the component)
