@@ -15,6 +15,7 @@ $(PROTO_GEN_C) $(PROTO_GEN_H): common/proto/.stamp
 noinst_LTLIBRARIES += common/libdfscommon.la
 common_libdfscommon_la_SOURCES = \
 	common/crc32c.c common/crc32c.h \
+	common/daemon.c common/daemon.h \
 	common/config.c common/config.h \
 	common/errors.c common/errors.h \
 	common/frame.c common/frame.h \
