@@ -231,6 +231,8 @@ int dfs_net_parse_hostport(const char *s, char *host, size_t host_len, uint16_t 
 	}
 	if (hl == 0 || hl >= host_len)
 		return -EINVAL;
+	if (colon[1] < '0' || colon[1] > '9') /* strtoul would skip spaces, take +/- */
+		return -EINVAL;
 	char *endp;
 	errno = 0;
 	unsigned long p = strtoul(colon + 1, &endp, 10);
