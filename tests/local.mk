@@ -1,1 +1,25 @@
-# tests/: build rules (filled in by the component)
+# tests/: unit tests of the common layer (cmocka), integration tests that run
+# real daemons (bash), and the local-cluster tool they and quickstart.sh use.
+
+# dfs-cluster: brings a local cluster up and down (tools/dfs-cluster, bash).
+bin_SCRIPTS += tools/dfs-cluster
+dist_man_MANS += man/dfs-cluster.1
+EXTRA_DIST += tools/dfs-cluster scripts/deps.sh
+
+# ---- unit tests ----
+check_PROGRAMS += tests/unit/test-common tests/unit/test-daemon
+TESTS += tests/unit/test-common tests/unit/test-daemon
+
+tests_unit_test_common_SOURCES = tests/unit/test-common.c
+tests_unit_test_common_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_common_LDADD = common/libdfscommon.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
+
+tests_unit_test_daemon_SOURCES = tests/unit/test-daemon.c
+tests_unit_test_daemon_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_daemon_LDADD = common/libdfscommon.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
+
+# ---- integration tests (real processes; see tests/integration/lib.sh) ----
+INTEGRATION_TESTS = \
+	tests/integration/test-put-get-200m.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
