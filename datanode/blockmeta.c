@@ -1,0 +1,125 @@
+/* blockmeta.c: encode/decode of blk_<id>.meta (see blockmeta.h). */
+#include "datanode/blockmeta.h"
+#include "common/crc32c.h"
+#include "common/errors.h"
+
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* CRCs are converted in batches of this many through a stack buffer. */
+#define META_BATCH 1024
+
+uint64_t dn_meta_chunks(uint64_t length)
+{
+	return (length + DFS_CHUNK_SIZE - 1) / DFS_CHUNK_SIZE;
+}
+
+int dn_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return DFS_ERRNO();
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes; -EIO if the file is shorter. */
+int dn_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return DFS_ERRNO();
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int dn_meta_write_header(int fd, uint64_t genstamp)
+{
+	uint8_t h[DN_META_HEADER_SIZE];
+	uint32_t v32 = htole32(DN_META_MAGIC);
+	memcpy(h, &v32, 4);
+	v32 = htole32(DN_META_VERSION);
+	memcpy(h + 4, &v32, 4);
+	uint64_t v64 = htole64(genstamp);
+	memcpy(h + 8, &v64, 8);
+	v32 = htole32(DFS_CHUNK_SIZE);
+	memcpy(h + 16, &v32, 4);
+	v32 = htole32(dfs_crc32c(0, h, 20));
+	memcpy(h + 20, &v32, 4);
+	return dn_pwrite_full(fd, h, sizeof(h), 0);
+}
+
+int dn_meta_read_header(int fd, uint64_t *genstamp)
+{
+	uint8_t h[DN_META_HEADER_SIZE];
+	int rc = dn_pread_full(fd, h, sizeof(h), 0);
+	if (rc < 0)
+		return rc;
+	uint32_t magic, version, chunk, crc;
+	uint64_t gs;
+	memcpy(&magic, h, 4);
+	memcpy(&version, h + 4, 4);
+	memcpy(&gs, h + 8, 8);
+	memcpy(&chunk, h + 16, 4);
+	memcpy(&crc, h + 20, 4);
+	if (le32toh(crc) != dfs_crc32c(0, h, 20))
+		return -DFS_ECHECKSUM;
+	if (le32toh(magic) != DN_META_MAGIC || le32toh(version) != DN_META_VERSION ||
+	    le32toh(chunk) != DFS_CHUNK_SIZE)
+		return -EINVAL;
+	*genstamp = le64toh(gs);
+	return 0;
+}
+
+int dn_meta_read_crcs(int fd, uint64_t first, uint32_t *out, size_t n)
+{
+	int rc = dn_pread_full(fd, out, n * 4, dn_meta_crc_offset(first));
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		out[i] = le32toh(out[i]);
+	return 0;
+}
+
+int dn_meta_write_crcs(int fd, uint64_t first, const uint32_t *crcs, size_t n)
+{
+	uint32_t buf[META_BATCH];
+	while (n > 0) {
+		size_t k = n < META_BATCH ? n : META_BATCH;
+		for (size_t i = 0; i < k; i++)
+			buf[i] = htole32(crcs[i]);
+		int rc = dn_pwrite_full(fd, buf, k * 4, dn_meta_crc_offset(first));
+		if (rc < 0)
+			return rc;
+		n -= k;
+		crcs += k;
+		first += k;
+	}
+	return 0;
+}
+
+uint32_t dn_meta_zero_chunk_crc(void)
+{
+	static const uint8_t zeros[DFS_CHUNK_SIZE];
+	return dfs_crc32c(0, zeros, sizeof(zeros));
+}

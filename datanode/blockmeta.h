@@ -1,0 +1,49 @@
+/* blockmeta.h: the per-replica checksum file, blk_<id>.meta.
+ *
+ *   offset 0  u32 magic "DFM1"     offset 4  u32 version (1)
+ *   offset 8  u64 genstamp         offset 16 u32 chunk size (4096)
+ *   offset 20 u32 CRC32C of bytes 0..20
+ *   offset 24 u32 CRC32C of chunk 0, chunk 1, ...  (one per DFS_CHUNK_SIZE
+ *             bytes of data; the last chunk may be partial)
+ * All integers little-endian. Any thread; functions take fds, no state. */
+#ifndef DFS_DATANODE_BLOCKMETA_H
+#define DFS_DATANODE_BLOCKMETA_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define DN_META_MAGIC 0x44464d31u
+#define DN_META_VERSION 1u
+#define DN_META_HEADER_SIZE 24u
+
+/* Byte offset of chunk i's checksum in the meta file. */
+static inline uint64_t dn_meta_crc_offset(uint64_t chunk)
+{
+	return DN_META_HEADER_SIZE + 4 * chunk;
+}
+
+/* Number of chunks covering `length` data bytes. */
+uint64_t dn_meta_chunks(uint64_t length);
+
+/* Writes the header with genstamp at offset 0. Returns 0 or -errno. */
+int dn_meta_write_header(int fd, uint64_t genstamp);
+
+/* Reads and checks the header: 0 and *genstamp, -DFS_ECHECKSUM/-EINVAL if
+ * it is damaged or of another version, -errno on I/O errors. */
+int dn_meta_read_header(int fd, uint64_t *genstamp);
+
+/* Reads n checksums starting at chunk `first` (host byte order).
+ * A short file is -EIO. */
+int dn_meta_read_crcs(int fd, uint64_t first, uint32_t *out, size_t n);
+
+/* Writes n checksums starting at chunk `first`. */
+int dn_meta_write_crcs(int fd, uint64_t first, const uint32_t *crcs, size_t n);
+
+/* pread/pwrite of exactly len bytes (EINTR retried). dn_pread_full
+ * returns -EIO if the file ends first. */
+int dn_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int dn_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
+/* CRC32C of a whole chunk of zeros (a gap). */
+uint32_t dn_meta_zero_chunk_crc(void);
+
+#endif

@@ -1,0 +1,413 @@
+/* replica_write.c: a write stream into one replica: placement, rbw/ files,
+ * in-place rewrites with read-modify-write of partial chunks, truncate,
+ * zero-filled gaps and finalization (see replica_write.h). */
+#include "datanode/replica_write.h"
+#include "datanode/blockmeta.h"
+#include "common/crc32c.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CRC_BATCH 1024
+
+struct dn_writer {
+	struct dn_store *s;
+	struct dn_replica *r; /* map entry, pinned by r->writing */
+	uint64_t id, genstamp;
+	int create;
+	int replacing; /* create over an older FINALIZED replica: r describes the old one */
+	int dir, state; /* where our files are */
+	int data_fd, meta_fd;
+	uint64_t length;
+};
+
+/* Waits (lock held) until no writer holds id's replica; returns it (or
+ * NULL) or -EBUSY through *rc after DN_WRITER_WAIT_MS. */
+static struct dn_replica *wait_idle_locked(struct dn_store *s, uint64_t id, int *rc)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DN_WRITER_WAIT_MS / 1000;
+	deadline.tv_nsec += (DN_WRITER_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	*rc = 0;
+	for (;;) {
+		struct dn_replica *r = dn_store_find_locked(s, id);
+		if (r == NULL || !r->writing)
+			return r;
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == ETIMEDOUT) {
+			*rc = -EBUSY;
+			return NULL;
+		}
+	}
+}
+
+/* Claims (or creates) the map entry for a new writer. Lock held. */
+static int claim_locked(struct dn_writer *w, uint64_t prev_genstamp)
+{
+	struct dn_store *s = w->s;
+	int rc;
+	struct dn_replica *r = wait_idle_locked(s, w->id, &rc);
+	if (rc < 0)
+		return rc;
+	if (!w->create) {
+		if (r == NULL)
+			return -ENOENT;
+		if (r->genstamp != prev_genstamp)
+			return -DFS_ESTALE;
+		w->dir = r->dir;
+		w->state = r->state;
+		w->length = r->length;
+	} else if (r != NULL && r->state == DN_RS_FINALIZED) {
+		if (r->genstamp >= w->genstamp)
+			return -EEXIST;
+		w->replacing = 1;
+		w->dir = dn_store_pick_dir(s);
+		w->state = DN_RS_RBW;
+	} else if (r != NULL) { /* an abandoned RBW: start it over */
+		s->bytes_used -= r->length;
+		r->length = 0;
+		r->genstamp = w->genstamp;
+		w->dir = r->dir;
+		w->state = DN_RS_RBW;
+	} else {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return -ENOMEM;
+		r->id = w->id;
+		r->genstamp = w->genstamp;
+		w->dir = dn_store_pick_dir(s);
+		r->dir = (uint16_t)w->dir;
+		r->state = DN_RS_RBW;
+		w->state = DN_RS_RBW;
+		if (dn_store_insert_locked(s, r) < 0) {
+			free(r);
+			return -ENOMEM;
+		}
+	}
+	r->writing = 1;
+	w->r = r;
+	return 0;
+}
+
+static void release_locked(struct dn_writer *w)
+{
+	w->r->writing = 0;
+	pthread_cond_broadcast(&w->s->cond);
+}
+
+static int open_files(struct dn_writer *w)
+{
+	char p[DN_PATH_MAX];
+	int flags = O_RDWR | O_CLOEXEC | (w->create ? O_CREAT | O_TRUNC : 0);
+	dn_store_path(w->s, w->dir, w->state, w->id, 0, p, sizeof(p));
+	w->data_fd = open(p, flags, 0644);
+	if (w->data_fd < 0)
+		return DFS_ERRNO();
+	dn_store_path(w->s, w->dir, w->state, w->id, 1, p, sizeof(p));
+	w->meta_fd = open(p, flags, 0644);
+	if (w->meta_fd < 0)
+		return DFS_ERRNO();
+	if (w->create)
+		return dn_meta_write_header(w->meta_fd, w->genstamp);
+	uint64_t gs;
+	int rc = dn_meta_read_header(w->meta_fd, &gs);
+	if (rc == 0 && gs != w->r->genstamp)
+		rc = -DFS_ESTALE;
+	return rc;
+}
+
+int dn_writer_open(struct dn_store *s, uint64_t id, uint64_t genstamp, int create,
+		   uint64_t prev_genstamp, struct dn_writer **out)
+{
+	struct dn_writer *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->s = s;
+	w->id = id;
+	w->genstamp = genstamp;
+	w->create = create;
+	w->data_fd = w->meta_fd = -1;
+	pthread_mutex_lock(&s->lock);
+	int rc = claim_locked(w, prev_genstamp);
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0) {
+		free(w);
+		return rc;
+	}
+	rc = open_files(w);
+	if (rc < 0) {
+		dfs_log_err(DFS_LOG_WARN, rc, "blk_%" PRIu64 ": cannot open for writing", id);
+		dn_writer_abort(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+/* Records the new length in the map (not while replacing: the entry still
+ * describes the old replica). */
+static void set_length(struct dn_writer *w, uint64_t len)
+{
+	w->length = len;
+	if (w->replacing)
+		return;
+	pthread_mutex_lock(&w->s->lock);
+	w->s->bytes_used = w->s->bytes_used - w->r->length + len;
+	w->r->length = len;
+	pthread_mutex_unlock(&w->s->lock);
+}
+
+/* CRC of chunk c as it is in the data file, whose length is `len`. */
+static int chunk_crc_from_file(struct dn_writer *w, uint64_t c, uint64_t len, uint32_t *crc)
+{
+	uint8_t buf[DFS_CHUNK_SIZE];
+	uint64_t cs = c * DFS_CHUNK_SIZE;
+	size_t n = (size_t)(len - cs < DFS_CHUNK_SIZE ? len - cs : DFS_CHUNK_SIZE);
+	int rc = dn_pread_full(w->data_fd, buf, n, cs);
+	if (rc < 0)
+		return rc;
+	*crc = dfs_crc32c(0, buf, n);
+	return 0;
+}
+
+/* Extends the replica with zeros to `target` (> length), with CRCs. */
+static int extend_to(struct dn_writer *w, uint64_t target)
+{
+	static const uint8_t zeros[DFS_CHUNK_SIZE];
+	uint32_t crcs[CRC_BATCH], zero_crc = dn_meta_zero_chunk_crc();
+	uint64_t old = w->length;
+	if (ftruncate(w->data_fd, (off_t)target) < 0)
+		return DFS_ERRNO();
+	uint64_t c = old / DFS_CHUNK_SIZE, last = (target - 1) / DFS_CHUNK_SIZE, first = c;
+	size_t k = 0;
+	for (; c <= last; c++) {
+		uint64_t cs = c * DFS_CHUNK_SIZE, ce = cs + DFS_CHUNK_SIZE;
+		if (ce > target)
+			ce = target;
+		int rc = 0;
+		if (cs < old)
+			rc = chunk_crc_from_file(w, c, target, &crcs[k]);
+		else
+			crcs[k] = ce - cs == DFS_CHUNK_SIZE ? zero_crc
+							    : dfs_crc32c(0, zeros, (size_t)(ce - cs));
+		if (rc == 0 && ++k == CRC_BATCH) {
+			rc = dn_meta_write_crcs(w->meta_fd, first, crcs, k);
+			first += k;
+			k = 0;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	int rc = k > 0 ? dn_meta_write_crcs(w->meta_fd, first, crcs, k) : 0;
+	if (rc == 0)
+		set_length(w, target);
+	return rc;
+}
+
+int dn_writer_truncate(struct dn_writer *w, uint64_t length)
+{
+	if (length > w->length)
+		return extend_to(w, length);
+	if (length == w->length)
+		return 0;
+	if (ftruncate(w->data_fd, (off_t)length) < 0 ||
+	    ftruncate(w->meta_fd, (off_t)dn_meta_crc_offset(dn_meta_chunks(length))) < 0)
+		return DFS_ERRNO();
+	if (length % DFS_CHUNK_SIZE != 0) {
+		uint32_t crc;
+		uint64_t c = length / DFS_CHUNK_SIZE;
+		int rc = chunk_crc_from_file(w, c, length, &crc);
+		if (rc == 0)
+			rc = dn_meta_write_crcs(w->meta_fd, c, &crc, 1);
+		if (rc < 0)
+			return rc;
+	}
+	set_length(w, length);
+	return 0;
+}
+
+/* Stores the checksums of chunks touched by a write of [off, off+len) into
+ * a replica now `new_len` long: the sender's piece CRC where the piece is
+ * the whole chunk, else the chunk re-read from the file. */
+static int store_crcs(struct dn_writer *w, uint64_t off, size_t len, const uint32_t *crcs,
+		      uint64_t new_len)
+{
+	uint32_t out[CRC_BATCH];
+	uint64_t first = off / DFS_CHUNK_SIZE, last = (off + len - 1) / DFS_CHUNK_SIZE;
+	uint64_t batch_first = first;
+	size_t k = 0;
+	for (uint64_t c = first; c <= last; c++) {
+		uint64_t cs = c * DFS_CHUNK_SIZE, ce = cs + DFS_CHUNK_SIZE;
+		if (ce > new_len)
+			ce = new_len;
+		uint64_t ps = off > cs ? off : cs, pe = off + len < ce ? off + len : ce;
+		int rc = 0;
+		if (ps == cs && pe == ce)
+			out[k] = crcs[c - first];
+		else
+			rc = chunk_crc_from_file(w, c, new_len, &out[k]);
+		if (rc == 0 && ++k == CRC_BATCH) {
+			rc = dn_meta_write_crcs(w->meta_fd, batch_first, out, k);
+			batch_first += k;
+			k = 0;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return k > 0 ? dn_meta_write_crcs(w->meta_fd, batch_first, out, k) : 0;
+}
+
+int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size_t len,
+		    const uint32_t *crcs)
+{
+	int rc;
+	if (len == 0)
+		return 0;
+	if (offset > w->length && (rc = extend_to(w, offset)) < 0)
+		return rc;
+	rc = dn_pwrite_full(w->data_fd, data, len, offset);
+	if (rc < 0)
+		return rc;
+	uint64_t new_len = offset + len > w->length ? offset + len : w->length;
+	rc = store_crcs(w, offset, len, crcs, new_len);
+	if (rc < 0)
+		return rc;
+	if (new_len != w->length)
+		set_length(w, new_len);
+	return 0;
+}
+
+int dn_writer_sync(struct dn_writer *w)
+{
+	if (fdatasync(w->data_fd) < 0 || fdatasync(w->meta_fd) < 0)
+		return DFS_ERRNO();
+	return 0;
+}
+
+uint64_t dn_writer_length(const struct dn_writer *w)
+{
+	return w->length;
+}
+
+static void close_files(struct dn_writer *w)
+{
+	if (w->data_fd >= 0)
+		close(w->data_fd);
+	if (w->meta_fd >= 0)
+		close(w->meta_fd);
+	w->data_fd = w->meta_fd = -1;
+}
+
+/* Moves a create's rbw/ files into current/ (replacing an older version
+ * in the same dir). */
+static int rename_into_place(struct dn_writer *w)
+{
+	char from[DN_PATH_MAX], to[DN_PATH_MAX];
+	int rc = dn_store_make_parent(w->s, w->dir, w->id);
+	for (int meta = 0; meta < 2 && rc == 0; meta++) {
+		dn_store_path(w->s, w->dir, DN_RS_RBW, w->id, meta, from, sizeof(from));
+		dn_store_path(w->s, w->dir, DN_RS_FINALIZED, w->id, meta, to, sizeof(to));
+		if (rename(from, to) < 0)
+			rc = DFS_ERRNO();
+	}
+	return rc;
+}
+
+/* Updates the map entry to the finalized replica; returns in old_* the
+ * files of a replaced replica in another dir that must be removed. */
+static void finalize_entry(struct dn_writer *w, struct dn_replica_info *final, char *old_data,
+			   char *old_meta)
+{
+	struct dn_store *s = w->s;
+	struct dn_replica *r = w->r;
+	old_data[0] = old_meta[0] = '\0';
+	pthread_mutex_lock(&s->lock);
+	if (w->replacing && r->dir != w->dir) {
+		dn_store_path(s, r->dir, DN_RS_FINALIZED, w->id, 0, old_data, DN_PATH_MAX);
+		dn_store_path(s, r->dir, DN_RS_FINALIZED, w->id, 1, old_meta, DN_PATH_MAX);
+	}
+	s->bytes_used = s->bytes_used - r->length + w->length;
+	r->length = w->length;
+	r->genstamp = w->genstamp;
+	r->dir = (uint16_t)w->dir;
+	r->state = DN_RS_FINALIZED;
+	if (final != NULL) {
+		final->id = r->id;
+		final->genstamp = r->genstamp;
+		final->length = r->length;
+		final->dir = r->dir;
+		final->state = r->state;
+		final->writing = 0;
+	}
+	release_locked(w);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
+{
+	char old_data[DN_PATH_MAX], old_meta[DN_PATH_MAX];
+	int rc = 0;
+	if (!w->create) {
+		/* the new genstamp becomes visible only once durable */
+		rc = dn_writer_sync(w);
+		if (rc == 0)
+			rc = dn_meta_write_header(w->meta_fd, w->genstamp);
+		if (rc == 0 && fdatasync(w->meta_fd) < 0)
+			rc = DFS_ERRNO();
+	}
+	if (rc == 0 && w->state == DN_RS_RBW)
+		rc = rename_into_place(w);
+	if (rc < 0) {
+		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": cannot finalize", w->id);
+		dn_writer_abort(w);
+		return rc;
+	}
+	close_files(w);
+	finalize_entry(w, final, old_data, old_meta);
+	if (old_data[0] != '\0') {
+		unlink(old_data);
+		unlink(old_meta);
+	}
+	free(w);
+	return 0;
+}
+
+void dn_writer_abort(struct dn_writer *w)
+{
+	char p[DN_PATH_MAX];
+	struct dn_store *s = w->s;
+	close_files(w);
+	if (w->replacing) {
+		/* our rbw/ files were never visible: the old replica stays */
+		for (int meta = 0; meta < 2; meta++) {
+			dn_store_path(s, w->dir, DN_RS_RBW, w->id, meta, p, sizeof(p));
+			unlink(p);
+		}
+	}
+	/* a create stays an RBW replica (open to a rewrite with its genstamp)
+	 * unless it holds nothing; a rewrite leaves the replica with its old
+	 * genstamp: visibly stale */
+	int drop = w->create && !w->replacing && w->length == 0;
+	pthread_mutex_lock(&s->lock);
+	release_locked(w);
+	if (drop) {
+		dn_store_remove_locked(s, w->r);
+		free(w->r);
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (int meta = 0; drop && meta < 2; meta++) {
+		dn_store_path(s, w->dir, DN_RS_RBW, w->id, meta, p, sizeof(p));
+		unlink(p);
+	}
+	free(w);
+}

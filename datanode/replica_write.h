@@ -1,0 +1,59 @@
+/* replica_write.h: one write stream into one replica (create or rewrite).
+ *
+ * State machine of a writer:
+ *   dn_writer_open -> OPEN --write/truncate/sync--> OPEN
+ *                     OPEN --dn_writer_finish--> FINALIZED (freed)
+ *                     OPEN --dn_writer_abort---> replica left as it is (freed)
+ * While OPEN the replica's map entry has `writing` set: no other writer,
+ * no delete. A create writes under rbw/ with the new genstamp in its meta
+ * header; finish renames into current/. A rewrite works in place and puts
+ * the new genstamp into the meta header (fsynced) only at finish, so a
+ * stream that dies midway leaves a replica that is visibly stale.
+ * Invariant after every call: the meta file holds the correct CRC32C of
+ * every chunk of data [0, length).
+ *
+ * A writer is used by one thread at a time. */
+#ifndef DFS_DATANODE_REPLICA_WRITE_H
+#define DFS_DATANODE_REPLICA_WRITE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "datanode/blockstore.h"
+
+struct dn_writer;
+
+/* Opens a write stream on block id with the new genstamp.
+ * create: a new replica (an existing one with a lower genstamp, or an RBW
+ *   one, is replaced at finish; -EEXIST if a finalized replica with the
+ *   same or a newer genstamp exists).
+ * !create: the replica must exist with genstamp prev_genstamp (else
+ *   -ENOENT / -DFS_ESTALE).
+ * Waits up to DN_WRITER_WAIT_MS for another writer of the same replica,
+ * then -EBUSY. On success *out is owned by the caller until finish/abort. */
+int dn_writer_open(struct dn_store *s, uint64_t id, uint64_t genstamp, int create,
+		   uint64_t prev_genstamp, struct dn_writer **out);
+
+/* Sets the replica length (cut, or extend with zeros). */
+int dn_writer_truncate(struct dn_writer *w, uint64_t length);
+
+/* Writes data at offset; crcs are the CRC32C of data cut at chunk
+ * boundaries (dfs_crc32c_chunks(offset, data, len)), already verified by
+ * the caller. A write past the end leaves a zero-filled gap. */
+int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size_t len,
+		    const uint32_t *crcs);
+
+/* fsyncs data and checksums. */
+int dn_writer_sync(struct dn_writer *w);
+
+/* Current replica length. */
+uint64_t dn_writer_length(const struct dn_writer *w);
+
+/* Makes the replica durable (fsync) and final with the new genstamp, and
+ * frees w. On error the replica is left as after abort. *final (may be
+ * NULL) receives the finalized replica. */
+int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final);
+
+/* Ends the stream without finishing; frees w. */
+void dn_writer_abort(struct dn_writer *w);
+
+#endif
