@@ -1,0 +1,14 @@
+# raft/local.mk - the pure Raft core (libraft.a, no I/O) and its
+# write-ahead log (libraftwal.a, the only raft code that touches disks).
+
+noinst_LIBRARIES += raft/libraft.a
+raft_libraft_a_SOURCES = \
+	raft/raft.h \
+	raft/raft_int.h \
+	raft/raft.c \
+	raft/log.c \
+	raft/election.c \
+	raft/replication.c \
+	raft/membership.c \
+	raft/read_index.c \
+	raft/snapshot.c

@@ -1,0 +1,123 @@
+/*
+ * raft/read_index.c - linearizable reads with ReadIndex (dissertation 6.4).
+ *
+ * Owns: the leader's queue of pending reads, each tied to a heartbeat
+ * round (ctx) that a quorum must acknowledge before the read index (the
+ * commit index when the read arrived) is released; forwarding from
+ * followers; and the ready list of (request id, read index) pairs.
+ */
+#include "raft/raft_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void raft_read_index_push(struct raft *r, uint64_t id, raft_index index)
+{
+	if (r->n_reads_ready == r->cap_reads_ready) {
+		size_t cap = r->cap_reads_ready ? r->cap_reads_ready * 2 : 8;
+		struct raft_read_state *p =
+			realloc(r->reads_ready, cap * sizeof(*p));
+		if (p == NULL)
+			return; /* the caller's read times out */
+		r->reads_ready = p;
+		r->cap_reads_ready = cap;
+	}
+	r->reads_ready[r->n_reads_ready].id = id;
+	r->reads_ready[r->n_reads_ready].index = index;
+	r->n_reads_ready++;
+}
+
+static void complete(struct raft *r, raft_id from, uint64_t id,
+		     raft_index index)
+{
+	if (from == r->id) {
+		raft_read_index_push(r, id, index);
+		return;
+	}
+	struct raft_msg m = {.type = RAFT_MSG_READ_INDEX_RESP, .to = from,
+			     .ctx = id, .index = index};
+	raft_send(r, &m);
+}
+
+static int forward(struct raft *r, uint64_t id)
+{
+	if (r->leader == 0)
+		return -RAFT_ENOLEADER;
+	struct raft_msg m = {.type = RAFT_MSG_READ_INDEX, .to = r->leader,
+			     .ctx = id};
+	raft_send(r, &m);
+	return 0;
+}
+
+int raft_read_index_request(struct raft *r, raft_id from, uint64_t id)
+{
+	if (r->role != RAFT_LEADER)
+		return from == r->id ? forward(r, id) : 0;
+	/* The commit index is only known to be current once the leader has
+	 * committed an entry of its own term (its no-op). */
+	if (r->commit < r->term_start)
+		return -RAFT_ENOTREADY;
+	if (raft_config_has(&r->conf, r->id) && raft_quorum(r) == 1) {
+		complete(r, from, id, r->commit);
+		return 0;
+	}
+	if (r->n_reads_pending == RAFT_PENDING_READS_MAX)
+		return -RAFT_EBUSY;
+	if (r->reads_pending == NULL) {
+		r->reads_pending =
+			calloc(RAFT_PENDING_READS_MAX, sizeof(*r->reads_pending));
+		if (r->reads_pending == NULL)
+			return -ENOMEM;
+	}
+	struct raft_pending_read *p = &r->reads_pending[r->n_reads_pending++];
+	p->id = id;
+	p->from = from;
+	p->index = r->commit;
+	p->seq = ++r->read_seq;
+	raft_repl_broadcast_heartbeat(r, r->read_seq);
+	return 0;
+}
+
+void raft_read_index_recv(struct raft *r, const struct raft_msg *m)
+{
+	if (r->role == RAFT_LEADER)
+		raft_read_index_request(r, m->from, m->ctx);
+}
+
+void raft_read_index_recv_resp(struct raft *r, const struct raft_msg *m)
+{
+	if (r->role == RAFT_FOLLOWER && m->from == r->leader)
+		raft_read_index_push(r, m->ctx, m->index);
+}
+
+static bool confirmed(const struct raft *r, uint64_t seq)
+{
+	unsigned acks = 0;
+	for (unsigned k = 0; k < r->n_prs; k++) {
+		const struct raft_progress *pr = &r->prs[k];
+		if (pr->id == r->id || pr->read_acked >= seq)
+			acks++;
+	}
+	return acks >= raft_quorum(r);
+}
+
+/* Pending reads have increasing seq: release the confirmed prefix. */
+void raft_read_index_on_ack(struct raft *r)
+{
+	size_t k = 0;
+	while (k < r->n_reads_pending &&
+	       confirmed(r, r->reads_pending[k].seq)) {
+		struct raft_pending_read *p = &r->reads_pending[k];
+		complete(r, p->from, p->id, p->index);
+		k++;
+	}
+	memmove(r->reads_pending, r->reads_pending + k,
+		(r->n_reads_pending - k) * sizeof(*r->reads_pending));
+	r->n_reads_pending -= k;
+}
+
+void raft_read_index_reset(struct raft *r)
+{
+	r->n_reads_pending = 0;
+}
