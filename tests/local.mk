@@ -19,7 +19,18 @@ tests_unit_test_daemon_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAG
 tests_unit_test_daemon_LDADD = common/libdfscommon.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
 
 # ---- integration tests (real processes; see tests/integration/lib.sh) ----
+# The slowest first, so that `make -j2 check` overlaps it with the rest.
 INTEGRATION_TESTS = \
-	tests/integration/test-put-get-200m.sh
+	tests/integration/test-put-get-200m.sh \
+	tests/integration/test-cli.sh \
+	tests/integration/test-bad-names.sh \
+	tests/integration/test-garbage.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
+
+# Helper of test-bad-names.sh: the *_at calls and a raw NUL-in-name request.
+check_PROGRAMS += tests/integration/bad-names-at
+tests_integration_bad_names_at_SOURCES = tests/integration/bad-names-at.c
+tests_integration_bad_names_at_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_integration_bad_names_at_LDADD = libdfs/libdfs.la common/libdfscommon.la \
+	$(PROTOBUF_C_LIBS) $(ISAL_LIBS) -lpthread
