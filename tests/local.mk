@@ -24,7 +24,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-put-get-200m.sh \
 	tests/integration/test-cli.sh \
 	tests/integration/test-bad-names.sh \
-	tests/integration/test-garbage.sh
+	tests/integration/test-garbage.sh \
+	tests/integration/test-dfs-cluster.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
 
