@@ -178,6 +178,8 @@ static void node_boot(struct sim *s, struct sim_node *n)
 	o.heartbeat_ticks = 2;
 	o.max_batch_entries = 1 + rnd(s, 32);
 	o.max_inflight = 1 + rnd(s, 8);
+	o.pre_vote = s->pre_vote;
+	o.check_quorum = s->check_quorum;
 	o.log_fn = core_log;
 	o.log_ctx = s;
 	n->r = raft_new(&o);
@@ -775,6 +777,8 @@ static bool run_seed(uint64_t seed, unsigned steps, bool verbose)
 	s.n_init = sim_rand(&s) % 2 ? 5 : 3;
 	s.loss_pct = rnd(&s, 15);
 	s.dup_pct = rnd(&s, 10);
+	s.pre_vote = rnd(&s, 4) != 0;
+	s.check_quorum = rnd(&s, 4) != 0;
 	s.n_props = s.n_reads = 1; /* id 0 means "none" */
 	s.cap_props = s.cap_reads = 0;
 	s.props = xrealloc(NULL, sizeof(*s.props));
@@ -799,11 +803,13 @@ static bool run_seed(uint64_t seed, unsigned steps, bool verbose)
 		printf("reproduce with: tests/raft/raft-sim --seed=%llu\n",
 		       (unsigned long long)seed);
 	} else if (verbose) {
-		printf("seed %llu: ok: %u nodes, %u elections, %u acked, "
+		printf("seed %llu: ok: %u nodes, pre-vote %d, check-quorum "
+		       "%d, %u elections, %u acked, "
 		       "%u reads, %u snapshots, %u compactions, %u conf "
 		       "changes, %u transfers, %u crashes, %u partitions, "
 		       "%u msgs\n",
-		       (unsigned long long)seed, s.n_init, s.stats.elections,
+		       (unsigned long long)seed, s.n_init, s.pre_vote,
+		       s.check_quorum, s.stats.elections,
 		       s.stats.acked, s.stats.reads, s.stats.snapshots,
 		       s.stats.compactions, s.stats.conf_changes,
 		       s.stats.transfers, s.stats.crashes, s.stats.partitions,
