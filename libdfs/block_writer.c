@@ -1,0 +1,245 @@
+/* block_writer.c: one write stream into one block through a pipeline of
+ * datanodes: the WRITE_BLOCK header to the first, then WRITE_PACKET frames
+ * (data + CRC32C per chunk piece) with up to DFSC_WRITE_WINDOW_MAX packets
+ * in flight, WRITE_ACKs read as they arrive, in order.
+ *
+ * Failure model (for now): any failed ack or connection error ends the
+ * stream with an error; there is no pipeline recovery yet, but never a
+ * hang (every socket operation has the RPC timeout). */
+#include "libdfs/internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crc32c.h"
+#include "common/log.h"
+
+#define DFSC_DATA_SOCKBUF_BYTES (4 << 20)
+
+void dfsc_bwriter_init(struct dfsc_bwriter *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+}
+
+int dfsc_packet_checksums(uint64_t off, const void *data, size_t len, uint32_t **out,
+			  size_t *cap)
+{
+	size_t n = dfs_crc32c_pieces(off, len);
+	if (n > *cap) {
+		uint32_t *p = realloc(*out, n * sizeof(*p));
+		if (p == NULL)
+			return -ENOMEM;
+		*out = p;
+		*cap = n;
+	}
+	return (int)dfs_crc32c_chunks(off, data, len, *out);
+}
+
+void dfsc_bwriter_abort(struct dfsc_bwriter *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
+void dfsc_bwriter_free(struct dfsc_bwriter *w)
+{
+	dfsc_bwriter_abort(w);
+	dfs_frame_release(&w->rx);
+	free(w->csum);
+	w->csum = NULL;
+	w->csum_cap = 0;
+}
+
+static int send_header(dfs_client *c, struct dfsc_bwriter *w, bool create,
+		       uint64_t prev_genstamp)
+{
+	Dfs__WriteBlockHeader h = DFS__WRITE_BLOCK_HEADER__INIT;
+	Dfs__BlockRef ref = DFS__BLOCK_REF__INIT;
+	Dfs__DatanodeId ids[DFSC_LOCATIONS_MAX];
+	Dfs__DatanodeId *down[DFSC_LOCATIONS_MAX];
+	ref.block_id = w->blk.block_id;
+	ref.genstamp = w->blk.genstamp;
+	ref.length = w->recorded_len;
+	h.block = &ref;
+	h.create = create;
+	if (!create) {
+		h.has_prev_genstamp = 1;
+		h.prev_genstamp = prev_genstamp;
+	}
+	h.client_name = c->client_name;
+	for (int i = 1; i < w->blk.n_locs; i++) {
+		dfs__datanode_id__init(&ids[i - 1]);
+		ids[i - 1].uuid = w->blk.locs[i].uuid;
+		ids[i - 1].host = w->blk.locs[i].host;
+		ids[i - 1].port = w->blk.locs[i].port;
+		down[i - 1] = &ids[i - 1];
+	}
+	h.n_downstream = (size_t)(w->blk.n_locs - 1);
+	h.downstream = down;
+	return dfs_frame_send(w->fd, DFS_M_WRITE_BLOCK, 0, &h.base, NULL, 0);
+}
+
+int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_lblock *blk,
+		      bool create, uint64_t prev_genstamp, uint64_t recorded_len)
+{
+	dfsc_bwriter_abort(w);
+	if (blk->n_locs == 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: no datanodes to write to",
+			 (unsigned long long)blk->block_id);
+		return -DFS_ENODATANODES;
+	}
+	w->blk = *blk;
+	w->recorded_len = recorded_len;
+	w->max_end = 0;
+	w->next_seq = 0;
+	w->acked = 0;
+	w->truncate_pending = false;
+	w->timeout_ms = c->set.rpc_timeout_ms;
+	const struct dfsc_loc *first = &blk->locs[0];
+	int fd = dfs_net_connect(first->host, first->port, w->timeout_ms);
+	if (fd < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: connect to datanode %s:%u: %s",
+			 (unsigned long long)blk->block_id, first->host, first->port,
+			 dfs_strerror(fd));
+		return -EIO;
+	}
+	w->fd = fd;
+	dfs_net_set_buffers(fd, DFSC_DATA_SOCKBUF_BYTES);
+	int rc = dfs_net_set_timeouts(fd, w->timeout_ms);
+	if (rc == 0)
+		rc = send_header(c, w, create, prev_genstamp);
+	if (rc < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: write header to %s:%u: %s",
+			 (unsigned long long)blk->block_id, first->host, first->port,
+			 dfs_strerror(rc));
+		dfsc_bwriter_abort(w);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Reads one WRITE_ACK, which must be for the oldest packet in flight. */
+static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
+{
+	unsigned long long id = (unsigned long long)w->blk.block_id;
+	int rc = dfs_frame_recv(w->fd, &w->rx);
+	if (rc < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: waiting for ack %llu from %s:%u: %s", id,
+			 (unsigned long long)w->acked, w->blk.locs[0].host, w->blk.locs[0].port,
+			 dfs_strerror(rc == -EAGAIN ? -ETIMEDOUT : rc));
+		return -EIO;
+	}
+	if (w->rx.h.method != DFS_M_WRITE_ACK) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: unexpected %s frame in a write stream", id,
+			 dfs_method_name(w->rx.h.method));
+		return -EIO;
+	}
+	Dfs__WriteAck *ack = (Dfs__WriteAck *)dfs_frame_unpack(&w->rx, &dfs__write_ack__descriptor);
+	if (ack == NULL)
+		return -EIO;
+	rc = 0;
+	if (ack->seqno != w->acked) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: ack for packet %llu, expected %llu", id,
+			 (unsigned long long)ack->seqno, (unsigned long long)w->acked);
+		rc = -EIO;
+	}
+	for (size_t i = 0; rc == 0 && i < ack->n_statuses; i++) {
+		if (ack->statuses[i] == 0)
+			continue;
+		const struct dfsc_loc *l = &w->blk.locs[i < (size_t)w->blk.n_locs ? i : 0];
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: datanode %s:%u (pipeline position %zu) "
+			 "failed packet %llu: %s", id, l->host, l->port, i,
+			 (unsigned long long)ack->seqno, dfs_strerror(ack->statuses[i]));
+		rc = ack->statuses[i] < 0 ? ack->statuses[i] : -EIO;
+	}
+	if (rc == 0 && ack->n_statuses < (size_t)w->blk.n_locs) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: ack %llu has %zu statuses for a pipeline "
+			 "of %d", id, (unsigned long long)ack->seqno, ack->n_statuses,
+			 w->blk.n_locs);
+		rc = -EIO;
+	}
+	dfs__write_ack__free_unpacked(ack, NULL);
+	if (rc == 0)
+		w->acked++;
+	return rc;
+}
+
+/* Reads the acks that have already arrived, without blocking. */
+static int read_ready_acks(dfs_client *c, struct dfsc_bwriter *w)
+{
+	while (w->acked < w->next_seq) {
+		struct pollfd p = { .fd = w->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) <= 0)
+			return 0;
+		int rc = read_ack(c, w);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w)
+{
+	while (w->fd >= 0 && w->acked < w->next_seq) {
+		int rc = read_ack(c, w);
+		if (rc < 0) {
+			dfsc_bwriter_abort(w);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, const void *data,
+			size_t len, bool sync, bool last)
+{
+	Dfs__WritePacket p = DFS__WRITE_PACKET__INIT;
+	int rc;
+	if (w->fd < 0)
+		return -EIO;
+	while (w->next_seq - w->acked >= DFSC_WRITE_WINDOW_MAX) {
+		rc = read_ack(c, w);
+		if (rc < 0)
+			goto fail;
+	}
+	rc = dfsc_packet_checksums(off, data, len, &w->csum, &w->csum_cap);
+	if (rc < 0)
+		goto fail;
+	p.n_checksums = (size_t)rc;
+	p.checksums = w->csum;
+	p.seqno = w->next_seq;
+	p.offset = off;
+	p.last = last;
+	p.has_sync = sync;
+	p.sync = sync;
+	if (w->truncate_pending) {
+		p.has_truncate = 1;
+		p.truncate = w->truncate_to;
+		w->truncate_pending = false;
+	}
+	rc = dfs_frame_send(w->fd, DFS_M_WRITE_PACKET, 0, &p.base, data, len);
+	if (rc < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: sending packet %llu to %s:%u: %s",
+			 (unsigned long long)w->blk.block_id, (unsigned long long)w->next_seq,
+			 w->blk.locs[0].host, w->blk.locs[0].port, dfs_strerror(rc));
+		rc = -EIO;
+		goto fail;
+	}
+	w->next_seq++;
+	if (len > 0 && off + len > w->max_end)
+		w->max_end = off + len;
+	rc = last ? dfsc_bwriter_drain(c, w) : read_ready_acks(c, w);
+	if (rc < 0)
+		goto fail;
+	if (last)
+		dfsc_bwriter_abort(w);
+	return 0;
+fail:
+	dfsc_bwriter_abort(w);
+	return rc;
+}

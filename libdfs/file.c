@@ -1,0 +1,342 @@
+/* file.c: the life of a dfs_file: open (with create, exclusive create,
+ * truncate and symlink following), the position, fstat, fsync, ftruncate
+ * and close. Data moves in file_write.c and file_read.c. */
+#include "libdfs/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DFSC_SYMLINK_FOLLOW_MAX 16
+
+static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, dfs_file **out)
+{
+	if (S_ISDIR(st->mode))
+		return -EISDIR;
+	if (!S_ISREG(st->mode))
+		return -EINVAL;
+	dfs_file *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -ENOMEM;
+	f->c = c;
+	f->ino = st->ino;
+	f->flags = flags;
+	f->size = st->size;
+	f->block_size = st->block_size != 0 ? st->block_size
+			: c->set.block_size != 0 ? c->set.block_size : DFSC_DEFAULT_BLOCK_SIZE;
+	dfsc_bwriter_init(&f->bw);
+	dfsc_breader_init(&f->br);
+	*out = f;
+	return 0;
+}
+
+static bool writable(int flags)
+{
+	return (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
+}
+
+static int truncate_ino(dfs_client *c, struct dfs_stat *st)
+{
+	struct dfs_setattr sa = { .valid = DFS_SET_SIZE, .size = 0 };
+	if (st->size == 0)
+		return 0;
+	return dfs_setattr(c, st->ino, NULL, &sa, st);
+}
+
+/* Joins a symlink's target to the directory of link_path, resolving "."
+ * and ".." lexically. Returns a malloc'd absolute path or NULL. */
+static char *resolve_link(const char *link_path, const char *target)
+{
+	size_t cap = strlen(link_path) + strlen(target) + 2;
+	char *in = malloc(cap), *outp = malloc(cap + 1);
+	if (in == NULL || outp == NULL)
+		goto fail;
+	if (target[0] == '/') {
+		strcpy(in, target);
+	} else {
+		strcpy(in, link_path);
+		char *slash = strrchr(in, '/');
+		strcpy(slash + 1, target);
+	}
+	size_t o = 0;
+	for (char *tok = strtok(in, "/"); tok != NULL; tok = strtok(NULL, "/")) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			while (o > 0 && outp[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		outp[o++] = '/';
+		size_t l = strlen(tok);
+		memcpy(outp + o, tok, l);
+		o += l;
+	}
+	if (o == 0)
+		outp[o++] = '/';
+	outp[o] = '\0';
+	free(in);
+	return outp;
+fail:
+	free(in);
+	free(outp);
+	return NULL;
+}
+
+/* Stats path, following a final symlink up to DFSC_SYMLINK_FOLLOW_MAX times. */
+static int stat_follow(dfs_client *c, const char *path, struct dfs_stat *st)
+{
+	char *cur = NULL;
+	char target[4096];
+	int rc = dfs_stat(c, path, st);
+	for (int hops = 0; rc == 0 && S_ISLNK(st->mode); hops++) {
+		if (hops == DFSC_SYMLINK_FOLLOW_MAX) {
+			rc = -ELOOP;
+			break;
+		}
+		rc = dfs_readlink(c, st->ino, NULL, target, sizeof(target));
+		if (rc < 0)
+			break;
+		if ((size_t)rc >= sizeof(target)) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		char *next = resolve_link(cur != NULL ? cur : path, target);
+		free(cur);
+		cur = next;
+		if (cur == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = dfs_stat(c, cur, st);
+	}
+	free(cur);
+	return rc;
+}
+
+static int create_flags(int flags)
+{
+	int nf = 0;
+	if (flags & O_EXCL)
+		nf |= DFS__NS_FLAG__NSF_EXCL;
+	if ((flags & O_TRUNC) && writable(flags))
+		nf |= DFS__NS_FLAG__NSF_OVERWRITE;
+	return nf;
+}
+
+/* CREATE request common to the path and *_at forms; on an existing file
+ * (without O_EXCL) falls back to looking it up. */
+static int do_create(dfs_client *c, Dfs__NsRequest *req, int flags, uint32_t mode,
+		     unsigned replication, uint64_t block_size, struct dfs_stat *st)
+{
+	const struct dfsc_cred *cr = dfsc_cred(c);
+	req->has_mode = req->has_uid = req->has_gid = req->has_flags = 1;
+	req->mode = mode & 07777;
+	req->uid = cr->uid;
+	req->gid = cr->gid;
+	req->flags = (uint32_t)create_flags(flags);
+	if (replication == 0)
+		replication = c->set.replication;
+	if (block_size == 0)
+		block_size = c->set.block_size;
+	if (replication > DFSC_REPLICATION_MAX)
+		return -EINVAL;
+	if (replication != 0) {
+		req->has_replication = 1;
+		req->replication = replication;
+	}
+	if (block_size != 0) {
+		req->has_block_size = 1;
+		req->block_size = block_size;
+	}
+	int rc = dfsc_call_attr(c, DFS_M_CREATE, req, st);
+	if (rc != -EEXIST || (flags & O_EXCL))
+		return rc;
+	Dfs__NsRequest look = DFS__NS_REQUEST__INIT;
+	look.path = req->path;
+	look.has_parent = req->has_parent;
+	look.parent = req->parent;
+	look.name = req->name;
+	rc = dfsc_call_attr(c, req->path != NULL ? DFS_M_GETATTR : DFS_M_LOOKUP, &look, st);
+	if (rc == 0 && (flags & O_TRUNC) && writable(flags) && S_ISREG(st->mode))
+		rc = truncate_ino(c, st);
+	return rc;
+}
+
+static int check_flags(int flags)
+{
+	int acc = flags & O_ACCMODE;
+	if (acc != O_RDONLY && acc != O_WRONLY && acc != O_RDWR)
+		return -EINVAL;
+	return 0;
+}
+
+int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
+		unsigned replication, uint64_t block_size, dfs_file **out)
+{
+	struct dfs_stat st;
+	int rc = dfsc_check_path(path);
+	*out = NULL;
+	if (rc == 0)
+		rc = check_flags(flags);
+	if (rc < 0)
+		return rc;
+	if (flags & O_CREAT) {
+		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+		req.path = (char *)path;
+		rc = do_create(c, &req, flags, mode, replication, block_size, &st);
+	} else {
+		rc = stat_follow(c, path, &st);
+		if (rc == 0 && (flags & O_TRUNC) && writable(flags) && S_ISREG(st.mode))
+			rc = truncate_ino(c, &st);
+	}
+	if (rc < 0)
+		return rc;
+	if (S_ISDIR(st.mode) && !writable(flags))
+		return -EISDIR;
+	return new_file(c, &st, flags, out);
+}
+
+int dfs_open(dfs_client *c, const char *path, int flags, uint32_t mode, dfs_file **out)
+{
+	return dfs_open_ex(c, path, flags, mode, 0, 0, out);
+}
+
+int dfs_open_ino(dfs_client *c, uint64_t ino, int flags, dfs_file **out)
+{
+	struct dfs_stat st;
+	*out = NULL;
+	int rc = check_flags(flags);
+	if (rc == 0)
+		rc = dfs_stat_ino(c, ino, &st);
+	if (rc == 0 && (flags & O_TRUNC) && writable(flags) && S_ISREG(st.mode))
+		rc = truncate_ino(c, &st);
+	if (rc < 0)
+		return rc;
+	return new_file(c, &st, flags & ~O_CREAT, out);
+}
+
+int dfs_create_at(dfs_client *c, uint64_t dir_ino, const char *name, int flags,
+		  uint32_t mode, dfs_file **out, struct dfs_stat *st)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	struct dfs_stat tmp;
+	*out = NULL;
+	int rc = check_flags(flags);
+	if (rc < 0)
+		return rc;
+	if (dir_ino == 0) {
+		rc = dfsc_check_path(name);
+		req.path = (char *)name;
+	} else {
+		rc = dfsc_check_name(name);
+		req.has_parent = 1;
+		req.parent = dir_ino;
+		req.name = (char *)name;
+	}
+	if (rc < 0)
+		return rc;
+	rc = do_create(c, &req, flags, mode, 0, 0, &tmp);
+	if (rc < 0)
+		return rc;
+	rc = new_file(c, &tmp, flags, out);
+	if (rc == 0 && st != NULL)
+		*st = tmp;
+	return rc;
+}
+
+ssize_t dfs_pread(dfs_file *f, void *buf, size_t n, uint64_t off)
+{
+	if ((f->flags & O_ACCMODE) == O_WRONLY)
+		return -EBADF;
+	return dfsc_file_pread(f, buf, n, off);
+}
+
+ssize_t dfs_read(dfs_file *f, void *buf, size_t n)
+{
+	ssize_t got = dfs_pread(f, buf, n, f->pos);
+	if (got > 0)
+		f->pos += (uint64_t)got;
+	return got;
+}
+
+ssize_t dfs_pwrite(dfs_file *f, const void *buf, size_t n, uint64_t off)
+{
+	if (!writable(f->flags))
+		return -EBADF;
+	return dfsc_file_pwrite(f, buf, n, off);
+}
+
+ssize_t dfs_write(dfs_file *f, const void *buf, size_t n)
+{
+	if (!writable(f->flags))
+		return -EBADF;
+	uint64_t off = (f->flags & O_APPEND) ? f->size : f->pos;
+	ssize_t done = dfsc_file_pwrite(f, buf, n, off);
+	if (done > 0)
+		f->pos = off + (uint64_t)done;
+	return done;
+}
+
+int64_t dfs_lseek(dfs_file *f, int64_t off, int whence)
+{
+	int64_t base;
+	switch (whence) {
+	case SEEK_SET: base = 0; break;
+	case SEEK_CUR: base = (int64_t)f->pos; break;
+	case SEEK_END: base = (int64_t)f->size; break;
+	default: return -EINVAL;
+	}
+	if ((off > 0 && base > INT64_MAX - off) || base + off < 0)
+		return -EINVAL;
+	f->pos = (uint64_t)(base + off);
+	return (int64_t)f->pos;
+}
+
+int dfs_fsync(dfs_file *f)
+{
+	if (!writable(f->flags))
+		return 0;
+	return dfsc_file_flush(f, true, false);
+}
+
+int dfs_ftruncate(dfs_file *f, uint64_t size)
+{
+	if (!writable(f->flags))
+		return -EBADF;
+	int rc = dfsc_file_flush(f, false, true);
+	if (rc < 0)
+		return rc;
+	struct dfs_setattr sa = { .valid = DFS_SET_SIZE, .size = size };
+	rc = dfs_setattr(f->c, f->ino, NULL, &sa, NULL);
+	if (rc < 0)
+		return rc;
+	f->size = size;
+	dfsc_file_cache_invalidate(f);
+	return 0;
+}
+
+int dfs_fstat(dfs_file *f, struct dfs_stat *st)
+{
+	int rc = dfs_stat_ino(f->c, f->ino, st);
+	if (rc == 0 && dfsc_file_dirty(f))
+		st->size = f->size;
+	return rc;
+}
+
+int dfs_close(dfs_file *f)
+{
+	int rc = 0;
+	if (f == NULL)
+		return 0;
+	if (writable(f->flags))
+		rc = dfsc_file_flush(f, true, true);
+	dfsc_file_write_free(f);
+	dfsc_file_read_free(f);
+	free(f);
+	return rc;
+}

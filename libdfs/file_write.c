@@ -1,0 +1,265 @@
+/* file_write.c: the write path of a dfs_file. Writes are gathered in a
+ * buffer of one packet (contiguous bytes, never crossing a block
+ * boundary), which is sent into the pipeline stream of its block. A new
+ * block comes from ADD_BLOCK (create=true); an existing one is reopened
+ * with OPEN_BLOCK (new genstamp, create=false, the first packet truncating
+ * the replica to its recorded length so stale bytes never reappear).
+ * Streams of finished blocks are remembered until COMPLETE (on fsync,
+ * close, and before a block written here is reopened) records their
+ * lengths and the file size.
+ *
+ * Invariants: wbuf holds [wbuf_off, wbuf_off + wbuf_len) inside one block;
+ * the stream f->bw, if open, is for block f->bw_index; every block in
+ * f->pending was closed with last+sync and is acked by every replica. */
+#include "libdfs/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+bool dfsc_file_dirty(const dfs_file *f)
+{
+	return f->wbuf_len > 0 || f->bw.fd >= 0 || f->n_pending > 0 || f->size_dirty;
+}
+
+void dfsc_file_write_free(dfs_file *f)
+{
+	dfsc_bwriter_free(&f->bw);
+	free(f->wbuf);
+	free(f->pending);
+	free(f->pending_idx);
+	f->wbuf = NULL;
+	f->pending = NULL;
+	f->pending_idx = NULL;
+	f->n_pending = 0;
+}
+
+static void block_ref_of_stream(const struct dfsc_bwriter *w, Dfs__BlockRef *r)
+{
+	dfs__block_ref__init(r);
+	r->block_id = w->blk.block_id;
+	r->genstamp = w->blk.genstamp;
+	r->length = w->max_end > w->recorded_len ? w->max_end : w->recorded_len;
+}
+
+/* COMPLETE: the blocks in pending plus the open stream's, and the size. */
+static int complete(dfs_file *f)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	Dfs__BlockRef open_ref;
+	size_t n = f->n_pending;
+	Dfs__BlockRef **refs = calloc(n + 1, sizeof(*refs));
+	if (refs == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n_pending; i++)
+		refs[i] = &f->pending[i];
+	if (f->bw.fd >= 0) {
+		block_ref_of_stream(&f->bw, &open_ref);
+		refs[n++] = &open_ref;
+	}
+	req.has_ino = 1;
+	req.ino = f->ino;
+	req.n_blocks = n;
+	req.blocks = refs;
+	req.has_size = 1;
+	req.size = f->size;
+	int rc = dfsc_call_attr(f->c, DFS_M_COMPLETE, &req, NULL);
+	free(refs);
+	if (rc < 0) {
+		dfsc_log(f->c, DFS_LOG_ERR, "complete inode %llu: %s",
+			 (unsigned long long)f->ino, dfs_strerror(rc));
+		return rc;
+	}
+	f->n_pending = 0;
+	f->size_dirty = false;
+	return 0;
+}
+
+static int add_pending(dfs_file *f)
+{
+	if (f->n_pending == f->pending_cap) {
+		size_t cap = f->pending_cap == 0 ? 16 : f->pending_cap * 2;
+		Dfs__BlockRef *p = realloc(f->pending, cap * sizeof(*p));
+		if (p == NULL)
+			return -ENOMEM;
+		f->pending = p;
+		uint64_t *q = realloc(f->pending_idx, cap * sizeof(*q));
+		if (q == NULL)
+			return -ENOMEM;
+		f->pending_idx = q;
+		f->pending_cap = cap;
+	}
+	block_ref_of_stream(&f->bw, &f->pending[f->n_pending]);
+	f->pending_idx[f->n_pending] = f->bw_index;
+	f->n_pending++;
+	if (f->n_pending >= DFSC_PENDING_MAX)
+		return complete(f);
+	return 0;
+}
+
+/* Sends one packet into the open stream; with last, the stream ends and
+ * its block joins pending. */
+static int stream_packet(dfs_file *f, uint64_t boff, const void *data, size_t len, bool sync,
+			 bool last)
+{
+	int rc = dfsc_bwriter_packet(f->c, &f->bw, boff, data, len, sync, last);
+	if (rc < 0)
+		return rc;
+	if (!last)
+		return 0;
+	return add_pending(f);
+}
+
+/* Ends the open stream durably (sync + last). */
+static int close_stream(dfs_file *f)
+{
+	if (f->bw.fd < 0)
+		return 0;
+	return stream_packet(f, f->bw.max_end, NULL, 0, true, true);
+}
+
+static bool pending_has(const dfs_file *f, uint64_t idx)
+{
+	for (size_t i = 0; i < f->n_pending; i++)
+		if (f->pending_idx[i] == idx)
+			return true;
+	return false;
+}
+
+/* ADD_BLOCK or OPEN_BLOCK for block idx; 0 with *blk filled. */
+static int block_op(dfs_file *f, uint32_t method, uint64_t idx, struct dfsc_lblock *blk)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	Dfs__NsReply *reply;
+	req.has_ino = req.has_block_index = 1;
+	req.ino = f->ino;
+	req.block_index = idx;
+	int rc = dfsc_call(f->c, method, &req, &reply);
+	if (rc < 0) {
+		dfsc_log(f->c, DFS_LOG_ERR, "%s inode %llu block %llu: %s",
+			 dfs_method_name(method), (unsigned long long)f->ino,
+			 (unsigned long long)idx, dfs_strerror(rc));
+		return rc;
+	}
+	rc = dfsc_lblock_from_pb(reply->block, blk);
+	dfs__ns_reply__free_unpacked(reply, NULL);
+	blk->index = idx;
+	return rc;
+}
+
+/* Makes the open stream the one of block idx. */
+static int ensure_stream(dfs_file *f, uint64_t idx)
+{
+	struct dfsc_lblock old, blk;
+	if (f->bw.fd >= 0 && f->bw_index == idx)
+		return 0;
+	int rc = close_stream(f);
+	if (rc == 0 && pending_has(f, idx))
+		rc = complete(f); /* so the namenode knows the block's length */
+	if (rc < 0)
+		return rc;
+	dfsc_file_cache_invalidate(f);
+	rc = dfsc_file_fetch_blocks(f, idx * f->block_size, f->block_size);
+	if (rc < 0)
+		return rc;
+	const struct dfsc_lblock *cached = dfsc_file_cached_block(f, idx);
+	if (cached == NULL) {
+		rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
+		if (rc == 0)
+			rc = dfsc_bwriter_open(f->c, &f->bw, &blk, true, 0, 0);
+	} else {
+		old = *cached;
+		rc = block_op(f, DFS_M_OPEN_BLOCK, idx, &blk);
+		if (rc == 0)
+			rc = dfsc_bwriter_open(f->c, &f->bw, &blk, false, old.genstamp,
+					       old.length);
+		f->bw.truncate_pending = true;
+		f->bw.truncate_to = old.length;
+	}
+	dfsc_file_cache_invalidate(f);
+	if (rc < 0)
+		return rc;
+	f->bw_index = idx;
+	return 0;
+}
+
+/* Sends the buffer as one packet of its block's stream. */
+static int send_buffer(dfs_file *f, bool sync, bool last)
+{
+	uint64_t idx = f->wbuf_off / f->block_size;
+	uint64_t boff = f->wbuf_off % f->block_size;
+	int rc = ensure_stream(f, idx);
+	if (rc == 0)
+		rc = stream_packet(f, boff, f->wbuf, f->wbuf_len, sync, last);
+	f->wbuf_len = 0;
+	return rc;
+}
+
+ssize_t dfsc_file_pwrite(dfs_file *f, const void *buf, size_t n, uint64_t off)
+{
+	const uint8_t *src = buf;
+	size_t done = 0;
+	int rc = 0;
+	if (f->write_err < 0)
+		return f->write_err;
+	if (n == 0)
+		return 0;
+	if (off + n < off || n > SSIZE_MAX)
+		return -EFBIG;
+	if (f->wbuf == NULL && (f->wbuf = malloc(DFSC_PACKET_DATA_MAX)) == NULL)
+		return -ENOMEM;
+	while (done < n) {
+		uint64_t cur = off + done;
+		if (f->wbuf_len > 0 && cur != f->wbuf_off + f->wbuf_len) {
+			rc = send_buffer(f, false, false);
+			if (rc < 0)
+				goto fail;
+		}
+		if (f->wbuf_len == 0)
+			f->wbuf_off = cur;
+		uint64_t end = f->wbuf_off + f->wbuf_len;
+		uint64_t block_end = (f->wbuf_off / f->block_size + 1) * f->block_size;
+		uint64_t room = DFSC_PACKET_DATA_MAX - f->wbuf_len;
+		if (block_end - end < room)
+			room = block_end - end;
+		size_t take = n - done < room ? n - done : (size_t)room;
+		memcpy(f->wbuf + f->wbuf_len, src + done, take);
+		f->wbuf_len += take;
+		done += take;
+		if (f->wbuf_len == DFSC_PACKET_DATA_MAX || f->wbuf_off + f->wbuf_len == block_end) {
+			rc = send_buffer(f, false, false);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	if (off + n > f->size)
+		f->size = off + n;
+	f->size_dirty = true;
+	return (ssize_t)n;
+fail:
+	f->write_err = rc;
+	return rc;
+}
+
+int dfsc_file_flush(dfs_file *f, bool sync, bool close_stream_too)
+{
+	int rc = f->write_err;
+	if (rc < 0)
+		return rc;
+	if (f->wbuf_len > 0)
+		rc = send_buffer(f, sync, close_stream_too);
+	else if (f->bw.fd >= 0)
+		rc = stream_packet(f, f->bw.max_end, NULL, 0, sync, close_stream_too);
+	if (rc == 0 && f->bw.fd >= 0)
+		rc = dfsc_bwriter_drain(f->c, &f->bw);
+	if (rc == 0 && (f->n_pending > 0 || f->bw.fd >= 0 || f->size_dirty))
+		rc = complete(f);
+	if (rc < 0) {
+		f->write_err = rc;
+		return rc;
+	}
+	dfsc_file_cache_invalidate(f);
+	return 0;
+}

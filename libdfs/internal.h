@@ -1,0 +1,312 @@
+/* internal.h: the client library's private types and the contracts between
+ * its files. Nothing here is part of the public API (<dfs.h>); internal
+ * functions use the dfsc_ prefix so that only dfs_* symbols are exported.
+ *
+ * Files:
+ *   settings.c     client options + dfs.conf -> struct dfsc_settings
+ *   attr.c         Attr <-> struct dfs_stat, name and path validation
+ *   rpc.c          namenode connection pool, call ids, retry and failover
+ *   client.c       dfs_connect/dfs_disconnect, thread credentials
+ *   namespace.c    path and *_at namespace calls, setattr family
+ *   dir.c          paged directory listing
+ *   cluster.c      statfs, datanode report, block locations
+ *   file.c         dfs_file lifetime: open/create/close/seek/fsync/truncate
+ *   file_write.c   write buffer, packets, block switching, COMPLETE
+ *   block_writer.c one pipeline stream into one block (packets + acks)
+ *   file_read.c    located-block cache, pread across blocks, holes
+ *   block_reader.c one READ_BLOCK stream from one replica, CRC checks
+ *
+ * Threads: a dfs_client is shared by any number of threads (its mutable
+ * state is the connection pool, under pool_mu, and atomics). A dfs_file or
+ * dfs_dir belongs to one thread at a time, so they take no locks.
+ */
+#ifndef DFS_LIBDFS_INTERNAL_H
+#define DFS_LIBDFS_INTERNAL_H
+
+#include <dfs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/frame.h"
+#include "common/net.h"
+#include "common/proto/common.pb-c.h"
+#include "common/proto/datanode.pb-c.h"
+#include "common/proto/namenode.pb-c.h"
+
+/* ---- settings (settings.c) ---- */
+
+#define DFSC_NAMENODES_MAX 16
+#define DFSC_DEFAULT_PORT 8020
+#define DFSC_DEFAULT_RPC_TIMEOUT_MS 30000
+#define DFSC_DEFAULT_RETRY_TOTAL_MS 60000
+#define DFSC_DEFAULT_BLOCK_SIZE (64ull << 20)
+#define DFSC_REPLICATION_MAX 16
+#define DFSC_GROUPS_MAX 32
+
+struct dfsc_addr {
+	char host[DFS_HOST_MAX];
+	uint16_t port;
+};
+
+struct dfsc_settings {
+	struct dfsc_addr nn[DFSC_NAMENODES_MAX];
+	int n_nn;
+	int rpc_timeout_ms;
+	int retry_total_ms; /* -1: one pass over the namenodes, no waiting */
+	unsigned replication; /* 0: the cluster's default */
+	uint64_t block_size;  /* 0: the cluster's default */
+};
+
+/* Resolves opts (may be NULL) and the client config file into s. Returns 0,
+ * or a negative errno with a message in err: -EINVAL for a bad value or
+ * namenode list, -ENOENT for a named config file that does not exist (only
+ * when opts gives no namenodes). Reads the environment ($DFS_CONF). */
+int dfsc_settings_load(const struct dfs_options *opts, struct dfsc_settings *s, char *err,
+		       size_t err_len);
+
+/* Parses "host:port[,host:port...]" (spaces allowed around entries; a
+ * missing port means DFSC_DEFAULT_PORT) into s->nn. 0 or -EINVAL. */
+int dfsc_parse_namenodes(const char *list, struct dfsc_settings *s);
+
+/* ---- attributes and names (attr.c) ---- */
+
+/* Checks one name component: -EINVAL (empty, "/", NUL inside the first len
+ * bytes is impossible for C strings, ".", "..") or -ENAMETOOLONG (> 255). */
+int dfsc_check_name(const char *name);
+/* Checks an absolute path: starts with '/', every component valid, no
+ * empty components except a trailing slash. "/" is valid. */
+int dfsc_check_path(const char *path);
+/* Attr -> dfs_stat (st_mode = S_IF* type bits | permission bits). */
+void dfsc_attr_to_stat(const Dfs__Attr *a, struct dfs_stat *st);
+/* S_IF* bits of an Attr type; 0 for an unknown type. */
+uint32_t dfsc_type_to_mode(uint32_t type);
+/* Attr type of st_mode's S_IFMT bits; DFS__FILE_TYPE__FT_NONE if unknown. */
+uint32_t dfsc_mode_to_type(uint32_t mode);
+/* timespec <-> ns since the epoch. */
+int64_t dfsc_ts_to_ns(const struct timespec *ts);
+
+/* ---- the client and RPC (client.c, rpc.c) ---- */
+
+#define DFSC_POOL_IDLE_MAX 16      /* idle namenode connections kept */
+#define DFSC_RETRY_BACKOFF_MIN_MS 20
+#define DFSC_RETRY_BACKOFF_MAX_MS 1000
+#define DFSC_CLIENT_ID_LEN 16
+
+struct dfsc_conn {
+	int fd;
+	int nn;               /* index into settings.nn */
+	struct dfsc_conn *next;
+};
+
+struct dfsc_cred {
+	uint32_t uid, gid;
+	uint32_t groups[DFSC_GROUPS_MAX];
+	int ngroups;
+};
+
+struct dfs_client {
+	struct dfsc_settings set;
+	void (*log)(void *arg, int level, const char *msg);
+	void *log_arg;
+	uint8_t client_id[DFSC_CLIENT_ID_LEN];
+	char client_name[64]; /* "dfs-<pid>-<hex id>", lease holder name */
+	atomic_uint_fast64_t next_call_id;
+	atomic_uint_fast64_t next_seq;
+	atomic_int leader; /* index into set.nn believed to be the leader */
+	pthread_mutex_t pool_mu;
+	struct dfsc_conn *idle; /* under pool_mu */
+	int n_idle;             /* under pool_mu */
+	pthread_key_t cred_key; /* struct dfsc_cred * of this thread, or NULL */
+	struct dfsc_cred default_cred;
+};
+
+/* Reports a diagnostic through the client's callback (no-op without one).
+ * level: DFS_LOG_* of common/log.h (0 debug .. 4 error). Any thread. */
+void dfsc_log(const dfs_client *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The calling thread's credentials (the default ones if none were set). */
+const struct dfsc_cred *dfsc_cred(dfs_client *c);
+
+/* True for methods that change the namespace (they carry client_id+seq). */
+bool dfsc_method_mutates(uint32_t method);
+
+/* Performs one namespace RPC. Fills in the caller credentials, and for
+ * mutating methods client_id and a fresh seq (the same on every retry).
+ * Connection failures and timeouts are retried on the next namenode until
+ * retry_total_ms; NOT_LEADER replies move to the named leader. Returns 0
+ * with *out the reply (free with dfs__ns_reply__free_unpacked(*out, NULL)),
+ * or a negative errno: the reply's status (no *out then) or the last
+ * transport error. req is modified (credentials) but not freed. */
+int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply **out);
+
+/* dfsc_call for replies that only carry attributes: *st (may be NULL) gets
+ * the reply's Attr (-DFS_EPROTOCOL if the reply has none but st wants it). */
+int dfsc_call_attr(dfs_client *c, uint32_t method, Dfs__NsRequest *req, struct dfs_stat *st);
+
+/* Frees every idle connection. */
+void dfsc_pool_destroy(dfs_client *c);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t dfsc_now_ms(void);
+
+/* ---- located blocks (file_read.c, used by the writer too) ---- */
+
+#define DFSC_LOCATIONS_MAX 16
+
+struct dfsc_loc {
+	char uuid[64];
+	char host[DFS_HOST_MAX];
+	uint16_t port;
+};
+
+struct dfsc_lblock {
+	uint64_t index;
+	uint64_t block_id;
+	uint64_t genstamp;
+	uint64_t length;
+	int n_locs;
+	struct dfsc_loc locs[DFSC_LOCATIONS_MAX];
+};
+
+/* Copies a LocatedBlock into b. -DFS_EPROTOCOL if it has no BlockRef. */
+int dfsc_lblock_from_pb(const Dfs__LocatedBlock *lb, struct dfsc_lblock *b);
+
+/* ---- block writer (block_writer.c) ---- */
+
+#define DFSC_PACKET_DATA_MAX (1u << 20) /* bytes of data per WRITE_PACKET */
+#define DFSC_WRITE_WINDOW_MAX 8         /* packets in flight per pipeline */
+
+/* One open pipeline stream into one block. States:
+ *   closed (fd < 0) -> open (header sent, packets flow) -> closed.
+ * Invariants while open: acked_seq <= sent_seq; sent_seq - acked_seq <=
+ * DFSC_WRITE_WINDOW_MAX; err == 0 (a failed stream is closed at once). */
+struct dfsc_bwriter {
+	int fd;
+	struct dfsc_lblock blk;  /* id, genstamp being written, pipeline */
+	uint64_t recorded_len;   /* the block's length before this stream */
+	uint64_t max_end;        /* highest block offset written + 1 */
+	uint64_t next_seq;       /* seqno of the next packet */
+	uint64_t acked;          /* packets acked so far (seqnos 0..acked-1) */
+	bool truncate_pending;   /* first packet must carry truncate */
+	uint64_t truncate_to;
+	struct dfs_frame rx;
+	uint32_t *csum;          /* scratch for checksums */
+	size_t csum_cap;
+	int timeout_ms;
+};
+
+void dfsc_bwriter_init(struct dfsc_bwriter *w);
+/* Opens the pipeline for blk (locs[0] first, the rest downstream). create:
+ * a new block; otherwise prev_genstamp is the replica's genstamp now and
+ * recorded_len its length. 0 or a negative errno (nothing stays open). */
+int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_lblock *blk,
+		      bool create, uint64_t prev_genstamp, uint64_t recorded_len);
+/* Sends one packet of len (<= DFSC_PACKET_DATA_MAX) bytes at block offset
+ * off, reading acks so that at most DFSC_WRITE_WINDOW_MAX stay in flight.
+ * sync/last as in WritePacket. On error the stream is closed. */
+int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, const void *data,
+			size_t len, bool sync, bool last);
+/* Waits for every outstanding ack. On error the stream is closed. */
+int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w);
+/* Closes the connection without waiting (after errors). */
+void dfsc_bwriter_abort(struct dfsc_bwriter *w);
+void dfsc_bwriter_free(struct dfsc_bwriter *w);
+/* Checksums for a packet at block offset off: fills *out (grown as
+ * needed) and returns the count, or -ENOMEM. */
+int dfsc_packet_checksums(uint64_t off, const void *data, size_t len, uint32_t **out,
+			  size_t *cap);
+
+/* ---- block reader (block_reader.c) ---- */
+
+#define DFSC_READ_SKIP_MAX (1u << 20) /* read ahead this far instead of reseeking */
+
+/* One READ_BLOCK stream from one replica. Packet data is verified against
+ * its checksums before anything is copied out. */
+struct dfsc_breader {
+	int fd;
+	uint64_t block_id;
+	uint64_t genstamp;
+	int loc;             /* which location it reads from */
+	uint64_t end;        /* block offset where the requested range ends */
+	uint64_t pkt_off;    /* block offset of the current packet's data */
+	size_t pkt_len;
+	bool done;           /* the last packet has arrived */
+	struct dfs_frame rx;
+	uint32_t *csum;
+	size_t csum_cap;
+	int timeout_ms;
+};
+
+void dfsc_breader_init(struct dfsc_breader *r);
+/* Starts streaming [off, end) of blk from blk->locs[loc]. */
+int dfsc_breader_open(dfs_client *c, struct dfsc_breader *r, const struct dfsc_lblock *blk,
+		      int loc, uint64_t off, uint64_t end);
+/* Copies block bytes [off, off+len) into buf from the stream, consuming
+ * packets; off must be >= the current packet's start and below r->end.
+ * Returns 0, -ESPIPE if the stream cannot serve off (caller reopens),
+ * -DFS_ECHECKSUM on a bad packet, or another negative errno. */
+int dfsc_breader_read(dfs_client *c, struct dfsc_breader *r, uint64_t off, void *buf,
+		      size_t len);
+void dfsc_breader_close(struct dfsc_breader *r);
+void dfsc_breader_free(struct dfsc_breader *r);
+/* Verifies data (starting at block offset off) against checksums; 0 or
+ * -DFS_ECHECKSUM. */
+int dfsc_verify_checksums(uint64_t off, const void *data, size_t len, const uint32_t *sums,
+			  size_t n_sums);
+
+/* ---- files (file.c, file_write.c, file_read.c) ---- */
+
+#define DFSC_BLOCKS_CACHE_MAX 1024   /* located blocks cached per handle */
+#define DFSC_PENDING_MAX 4096        /* blocks written since the last COMPLETE */
+
+struct dfs_file {
+	dfs_client *c;
+	uint64_t ino;
+	int flags;
+	uint64_t pos;
+	uint64_t size;        /* file size as this handle knows it */
+	uint64_t block_size;
+	bool size_dirty;      /* size changed since the last COMPLETE */
+	int write_err;        /* sticky error of the write path */
+	/* write buffer: contiguous bytes at file offset wbuf_off */
+	uint8_t *wbuf;
+	size_t wbuf_len;
+	uint64_t wbuf_off;
+	struct dfsc_bwriter bw;
+	uint64_t bw_index;    /* block index of the open stream */
+	/* blocks written since the last COMPLETE */
+	Dfs__BlockRef *pending;
+	uint64_t *pending_idx; /* block index of each pending entry */
+	size_t n_pending, pending_cap;
+	/* located-block cache: blocks of [cache_lo, cache_hi), sorted */
+	struct dfsc_lblock *cache;
+	size_t n_cache;
+	uint64_t cache_lo, cache_hi;
+	bool cache_valid;
+	struct dfsc_breader br;
+	struct dfsc_lblock br_blk;
+	uint64_t last_read_end;
+};
+
+/* Write path (file_write.c). */
+ssize_t dfsc_file_pwrite(dfs_file *f, const void *buf, size_t n, uint64_t off);
+/* Sends buffered data, closes (last) or syncs the open stream and waits for
+ * every ack, then COMPLETEs. sync: make durable. close_stream: end it. */
+int dfsc_file_flush(dfs_file *f, bool sync, bool close_stream);
+/* True when something was written that is not yet COMPLETEd. */
+bool dfsc_file_dirty(const dfs_file *f);
+void dfsc_file_write_free(dfs_file *f);
+
+/* Read path (file_read.c). */
+ssize_t dfsc_file_pread(dfs_file *f, void *buf, size_t n, uint64_t off);
+void dfsc_file_cache_invalidate(dfs_file *f);
+/* Fetches located blocks of [off, off+len) into the cache. */
+int dfsc_file_fetch_blocks(dfs_file *f, uint64_t off, uint64_t len);
+/* The cached block of index idx, or NULL (a hole, or not cached). */
+const struct dfsc_lblock *dfsc_file_cached_block(const dfs_file *f, uint64_t idx);
+void dfsc_file_read_free(dfs_file *f);
+
+#endif

@@ -1,0 +1,296 @@
+/* test-libdfs.c: unit tests of the client library parts that need no
+ * cluster: name/path validation, Attr -> dfs_stat, settings from options
+ * and config files, packet checksums, and RPC behaviour against an
+ * in-process fake namenode (call ids, identity, retry ids, NOT_LEADER). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/crc32c.h"
+#include "libdfs/internal.h"
+
+static void test_check_name(void **state)
+{
+	(void)state;
+	char big[300];
+	assert_int_equal(dfsc_check_name("a"), 0);
+	assert_int_equal(dfsc_check_name("..."), 0);
+	assert_int_equal(dfsc_check_name(".hidden"), 0);
+	assert_int_equal(dfsc_check_name(""), -EINVAL);
+	assert_int_equal(dfsc_check_name(NULL), -EINVAL);
+	assert_int_equal(dfsc_check_name("."), -EINVAL);
+	assert_int_equal(dfsc_check_name(".."), -EINVAL);
+	assert_int_equal(dfsc_check_name("a/b"), -EINVAL);
+	memset(big, 'x', 255);
+	big[255] = '\0';
+	assert_int_equal(dfsc_check_name(big), 0);
+	big[255] = 'x';
+	big[256] = '\0';
+	assert_int_equal(dfsc_check_name(big), -ENAMETOOLONG);
+}
+
+static void test_check_path(void **state)
+{
+	(void)state;
+	char big[300];
+	assert_int_equal(dfsc_check_path("/"), 0);
+	assert_int_equal(dfsc_check_path("/a/b"), 0);
+	assert_int_equal(dfsc_check_path("/a/b/"), 0);
+	assert_int_equal(dfsc_check_path("a/b"), -EINVAL);
+	assert_int_equal(dfsc_check_path(""), -EINVAL);
+	assert_int_equal(dfsc_check_path(NULL), -EINVAL);
+	assert_int_equal(dfsc_check_path("/a//b"), -EINVAL);
+	assert_int_equal(dfsc_check_path("/a/./b"), -EINVAL);
+	assert_int_equal(dfsc_check_path("/a/.."), -EINVAL);
+	big[0] = '/';
+	memset(big + 1, 'y', 256);
+	big[257] = '\0';
+	assert_int_equal(dfsc_check_path(big), -ENAMETOOLONG);
+}
+
+static void test_attr_to_stat(void **state)
+{
+	(void)state;
+	Dfs__Attr a = DFS__ATTR__INIT;
+	struct dfs_stat st;
+	a.ino = 42;
+	a.type = DFS__FILE_TYPE__FT_REG;
+	a.mode = 0644 | 0170000; /* stray type bits on the wire are ignored */
+	a.uid = 1000;
+	a.gid = 100;
+	a.size = 12345;
+	a.nlink = 2;
+	a.atime_ns = 1500000000123456789LL;
+	a.mtime_ns = -1; /* before the epoch: normalised timespec */
+	a.ctime_ns = 7;
+	a.replication = 3;
+	a.block_size = 1 << 20;
+	dfsc_attr_to_stat(&a, &st);
+	assert_int_equal(st.ino, 42);
+	assert_int_equal(st.mode, S_IFREG | 0644);
+	assert_int_equal(st.uid, 1000);
+	assert_int_equal(st.gid, 100);
+	assert_int_equal(st.size, 12345);
+	assert_int_equal(st.nlink, 2);
+	assert_int_equal(st.atime.tv_sec, 1500000000);
+	assert_int_equal(st.atime.tv_nsec, 123456789);
+	assert_int_equal(st.mtime.tv_sec, -1);
+	assert_int_equal(st.mtime.tv_nsec, 999999999);
+	assert_int_equal(st.ctime.tv_nsec, 7);
+	assert_int_equal(st.replication, 3);
+	assert_int_equal(st.block_size, 1 << 20);
+	assert_int_equal(st.rdev, 0);
+	assert_int_equal(dfsc_ts_to_ns(&st.atime), a.atime_ns);
+	assert_int_equal(dfsc_ts_to_ns(&st.mtime), -1);
+
+	a.type = DFS__FILE_TYPE__FT_CHR;
+	a.has_rdev = 1;
+	a.rdev = 0x0501;
+	a.mode = 04755;
+	dfsc_attr_to_stat(&a, &st);
+	assert_int_equal(st.mode, S_IFCHR | 04755);
+	assert_int_equal(st.rdev, 0x0501);
+
+	static const struct { uint32_t type, mode; } map[] = {
+		{ DFS__FILE_TYPE__FT_REG, S_IFREG }, { DFS__FILE_TYPE__FT_DIR, S_IFDIR },
+		{ DFS__FILE_TYPE__FT_LNK, S_IFLNK }, { DFS__FILE_TYPE__FT_FIFO, S_IFIFO },
+		{ DFS__FILE_TYPE__FT_SOCK, S_IFSOCK }, { DFS__FILE_TYPE__FT_CHR, S_IFCHR },
+		{ DFS__FILE_TYPE__FT_BLK, S_IFBLK },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		assert_int_equal(dfsc_type_to_mode(map[i].type), map[i].mode);
+		assert_int_equal(dfsc_mode_to_type(map[i].mode | 0755), map[i].type);
+	}
+	assert_int_equal(dfsc_type_to_mode(99), 0);
+}
+
+/* ---- settings ---- */
+
+static char conf_dir[] = "/tmp/test-libdfs-XXXXXX";
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_settings_namenodes(void **state)
+{
+	(void)state;
+	struct dfsc_settings s;
+	assert_int_equal(dfsc_parse_namenodes("127.0.0.1:8020", &s), 0);
+	assert_int_equal(s.n_nn, 1);
+	assert_string_equal(s.nn[0].host, "127.0.0.1");
+	assert_int_equal(s.nn[0].port, 8020);
+	assert_int_equal(dfsc_parse_namenodes(" a:1 , b:2,[::1]:3,c", &s), 0);
+	assert_int_equal(s.n_nn, 4);
+	assert_string_equal(s.nn[1].host, "b");
+	assert_int_equal(s.nn[1].port, 2);
+	assert_string_equal(s.nn[2].host, "::1");
+	assert_int_equal(s.nn[2].port, 3);
+	assert_string_equal(s.nn[3].host, "c");
+	assert_int_equal(s.nn[3].port, DFSC_DEFAULT_PORT);
+	assert_int_equal(dfsc_parse_namenodes("", &s), -EINVAL);
+	assert_int_equal(dfsc_parse_namenodes("a:1,,b:2", &s), -EINVAL);
+	assert_int_equal(dfsc_parse_namenodes("a:0", &s), -EINVAL);
+	assert_int_equal(dfsc_parse_namenodes("a:99999", &s), -EINVAL);
+	assert_int_equal(dfsc_parse_namenodes("a:x", &s), -EINVAL);
+	char many[512] = "";
+	for (int i = 0; i <= DFSC_NAMENODES_MAX; i++)
+		strcat(many, i == 0 ? "h:1" : ",h:1");
+	assert_int_equal(dfsc_parse_namenodes(many, &s), -EINVAL);
+}
+
+static void test_settings_load(void **state)
+{
+	(void)state;
+	struct dfsc_settings s;
+	char err[256], path[512];
+	struct dfs_options o = { 0 };
+	snprintf(path, sizeof(path), "%s/dfs.conf", conf_dir);
+	write_file(path, "# client\nnamenodes = h1:1,h2:2\nreplication = 2\nblock_size = 1M\n"
+			 "rpc_timeout_ms = 2s\nretry_total_ms = 500\n");
+	o.conf_path = path;
+	assert_int_equal(dfsc_settings_load(&o, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n_nn, 2);
+	assert_string_equal(s.nn[1].host, "h2");
+	assert_int_equal(s.replication, 2);
+	assert_int_equal(s.block_size, 1 << 20);
+	assert_int_equal(s.rpc_timeout_ms, 2000);
+	assert_int_equal(s.retry_total_ms, 500);
+
+	/* options win over the file */
+	o.namenodes = "x:9";
+	o.replication = 5;
+	o.block_size = 4096;
+	o.rpc_timeout_ms = 7;
+	o.retry_total_ms = -1;
+	assert_int_equal(dfsc_settings_load(&o, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n_nn, 1);
+	assert_string_equal(s.nn[0].host, "x");
+	assert_int_equal(s.replication, 5);
+	assert_int_equal(s.block_size, 4096);
+	assert_int_equal(s.rpc_timeout_ms, 7);
+	assert_int_equal(s.retry_total_ms, -1);
+
+	/* $DFS_CONF when no conf_path */
+	setenv("DFS_CONF", path, 1);
+	assert_int_equal(dfsc_settings_load(NULL, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n_nn, 2);
+	assert_int_equal(s.retry_total_ms, 500);
+
+	/* unknown keys and bad values are errors, with a message */
+	write_file(path, "namenodes = h:1\nbogus = 1\n");
+	assert_int_equal(dfsc_settings_load(NULL, &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "bogus"));
+	write_file(path, "replication = 99\n");
+	assert_int_equal(dfsc_settings_load(NULL, &s, err, sizeof(err)), -EINVAL);
+	write_file(path, "namenodes = nope\x01:x\n");
+	assert_int_equal(dfsc_settings_load(NULL, &s, err, sizeof(err)), -EINVAL);
+
+	/* a named file that is missing: error, unless namenodes are given */
+	unlink(path);
+	assert_int_equal(dfsc_settings_load(NULL, &s, err, sizeof(err)), -ENOENT);
+	struct dfs_options o2 = { .namenodes = "h:1" };
+	assert_int_equal(dfsc_settings_load(&o2, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.rpc_timeout_ms, DFSC_DEFAULT_RPC_TIMEOUT_MS);
+	assert_int_equal(s.retry_total_ms, DFSC_DEFAULT_RETRY_TOTAL_MS);
+	unsetenv("DFS_CONF");
+}
+
+/* ---- checksums ---- */
+
+static void test_packet_checksums(void **state)
+{
+	(void)state;
+	uint8_t data[3 * DFS_CHUNK_SIZE];
+	uint32_t *sums = NULL;
+	size_t cap = 0;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	/* aligned: one CRC per whole chunk */
+	int n = dfsc_packet_checksums(0, data, sizeof(data), &sums, &cap);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sums[i], dfs_crc32c(0, data + i * DFS_CHUNK_SIZE, DFS_CHUNK_SIZE));
+	assert_int_equal(dfsc_verify_checksums(0, data, sizeof(data), sums, 3), 0);
+	/* unaligned start and end: partial first and last pieces */
+	uint64_t off = 5 * DFS_CHUNK_SIZE + 100;
+	n = dfsc_packet_checksums(off, data, 2 * DFS_CHUNK_SIZE, &sums, &cap);
+	assert_int_equal(n, 3);
+	assert_int_equal(sums[0], dfs_crc32c(0, data, DFS_CHUNK_SIZE - 100));
+	assert_int_equal(sums[1], dfs_crc32c(0, data + DFS_CHUNK_SIZE - 100, DFS_CHUNK_SIZE));
+	assert_int_equal(sums[2], dfs_crc32c(0, data + 2 * DFS_CHUNK_SIZE - 100, 100));
+	assert_int_equal(dfsc_verify_checksums(off, data, 2 * DFS_CHUNK_SIZE, sums, 3), 0);
+	/* a flipped bit, a wrong count: mismatch */
+	data[DFS_CHUNK_SIZE] ^= 1;
+	assert_int_equal(dfsc_verify_checksums(off, data, 2 * DFS_CHUNK_SIZE, sums, 3),
+			 -DFS_ECHECKSUM);
+	data[DFS_CHUNK_SIZE] ^= 1;
+	assert_int_equal(dfsc_verify_checksums(off, data, 2 * DFS_CHUNK_SIZE, sums, 2),
+			 -DFS_ECHECKSUM);
+	/* empty packet: no checksums */
+	assert_int_equal(dfsc_packet_checksums(7, data, 0, &sums, &cap), 0);
+	assert_int_equal(dfsc_verify_checksums(7, data, 0, NULL, 0), 0);
+	free(sums);
+}
+
+/* ---- connecting without a cluster ---- */
+
+static void test_connect_errors(void **state)
+{
+	(void)state;
+	dfs_client *c = (dfs_client *)0x1;
+	struct dfs_options o = { .namenodes = "not a list", .retry_total_ms = -1 };
+	assert_int_equal(dfs_connect(&o, &c), -EINVAL);
+	assert_null(c);
+	/* a port nobody listens on: refused at once with retry -1 */
+	uint16_t port;
+	int fd = dfs_net_listen("127.0.0.1", 0, 1, &port);
+	assert_true(fd >= 0);
+	close(fd);
+	char nn[64];
+	snprintf(nn, sizeof(nn), "127.0.0.1:%u", port);
+	o.namenodes = nn;
+	assert_int_equal(dfs_connect(&o, &c), -ECONNREFUSED);
+	/* with a retry time it keeps trying for about that long */
+	o.retry_total_ms = 300;
+	int64_t t0 = dfsc_now_ms();
+	assert_int_equal(dfs_connect(&o, &c), -ECONNREFUSED);
+	int64_t took = dfsc_now_ms() - t0;
+	assert_true(took >= 250 && took < 3000);
+	dfs_disconnect(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_name),
+		cmocka_unit_test(test_check_path),
+		cmocka_unit_test(test_attr_to_stat),
+		cmocka_unit_test(test_settings_namenodes),
+		cmocka_unit_test(test_settings_load),
+		cmocka_unit_test(test_packet_checksums),
+		cmocka_unit_test(test_connect_errors),
+	};
+	if (mkdtemp(conf_dir) == NULL)
+		return 1;
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char path[600];
+	snprintf(path, sizeof(path), "%s/dfs.conf", conf_dir);
+	unlink(path);
+	rmdir(conf_dir);
+	return rc;
+}
