@@ -1,0 +1,116 @@
+/* dfs_fuse.h: the state dfs-fuse shares between its parts, and the
+ * low-level operations each part implements.
+ *
+ * Threading: libfuse's multi-threaded loop calls the operations from many
+ * threads at once. struct dfs_fuse is read-only after mount except for the
+ * open-file table (handles.c, its own lock). A dfs_client is thread-safe; a
+ * dfs_file or dfs_dir is used under its handle's lock only.
+ *
+ * Inode numbers are the namespace's inode ids: FUSE_ROOT_ID (1) is
+ * DFS_ROOT_INO. libdfs addresses everything by inode, so dfs-fuse keeps no
+ * inode table: forget is a no-op and lookup counts need no bookkeeping.
+ */
+#ifndef DFS_FUSE_H
+#define DFS_FUSE_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <dfs.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "fuse/handles.h"
+
+/* Mount options (-o ...) that are dfs-fuse's own; the rest go to libfuse. */
+struct dfs_fuse_opts {
+	char *namenodes;         /* namenodes=host:port,...; NULL: from conf */
+	char *conf;              /* conf=FILE; NULL: $DFS_CONF, /etc/dfs/dfs.conf */
+	char *log_level;         /* log_level=debug|info|notice|warn|err */
+	char *log_file;          /* log_file=FILE (default stderr) */
+	double attr_timeout;     /* attr_timeout=S: kernel attribute cache (1.0) */
+	double entry_timeout;    /* entry_timeout=S: kernel name cache (1.0) */
+	double negative_timeout; /* negative_timeout=S: cached ENOENT (1.0) */
+	int connect_timeout_ms;  /* connect_timeout_ms=N: mount-time probe (3000) */
+	int rpc_timeout_ms;      /* rpc_timeout_ms=N: passed to libdfs (0 default) */
+	int retry_total_ms;      /* retry_total_ms=N: passed to libdfs (0 default) */
+	unsigned replication;    /* replication=N for new files (0 cluster's) */
+	unsigned long long block_size; /* block_size=N for new files */
+	int writeback;           /* writeback: FUSE_CAP_WRITEBACK_CACHE (off) */
+	int debug;               /* debug / -d: log level debug */
+	int read_only;           /* ro: seen so create paths answer EROFS early */
+};
+
+struct dfs_fuse {
+	dfs_client *client;
+	struct dfs_fuse_opts opts;
+	struct dfsf_handles handles; /* open files by inode (handles.c) */
+	unsigned max_write_bytes;    /* negotiated in init */
+};
+
+#define DFSF_MAX_WRITE_BYTES (1024u * 1024u) /* asked for in init */
+#define DFSF_READDIR_NAME_MAX 256
+
+/* The dfs_fuse of a request. */
+static inline struct dfs_fuse *dfsf_of(fuse_req_t req)
+{
+	return (struct dfs_fuse *)fuse_req_userdata(req);
+}
+
+/* Turns a libdfs result (negative errno or DFS_E* code) into a positive
+ * errno for fuse_reply_err: DFS_ENODATANODES -> ENOSPC, other DFS_E* ->
+ * EIO. */
+int dfsf_errno(int dfs_err);
+
+/* Sets the calling thread's libdfs credential from the request (uid, gid,
+ * supplementary groups). Returns 0 or a negative errno. */
+int dfsf_set_cred(struct dfs_fuse *fs, fuse_req_t req);
+
+/* Fills a struct stat from a dfs_stat. */
+void dfsf_stat_to_posix(const struct dfs_stat *ds, struct stat *st);
+/* Replies to an entry request (lookup, mkdir, ...) with ds. */
+void dfsf_reply_entry(struct dfs_fuse *fs, fuse_req_t req, const struct dfs_stat *ds);
+/* Fills a fuse_entry_param from ds with the mount's timeouts. */
+void dfsf_fill_entry(struct dfs_fuse *fs, const struct dfs_stat *ds, struct fuse_entry_param *e);
+
+/* ops_entry.c: names and attributes. */
+void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dfsf_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void dfsf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		  struct fuse_file_info *fi);
+void dfsf_readlink(fuse_req_t req, fuse_ino_t ino);
+void dfsf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void dfsf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void dfsf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dfsf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dfsf_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void dfsf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		 const char *newname, unsigned int flags);
+void dfsf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void dfsf_statfs(fuse_req_t req, fuse_ino_t ino);
+void dfsf_access(fuse_req_t req, fuse_ino_t ino, int mask);
+
+/* ops_file.c: open files. */
+void dfsf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dfsf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		 struct fuse_file_info *fi);
+void dfsf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+void dfsf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void dfsf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dfsf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dfsf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+/* ops_dir.c: directory listings. */
+void dfsf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dfsf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+void dfsf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi);
+void dfsf_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dfsf_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+#endif

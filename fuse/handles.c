@@ -1,0 +1,162 @@
+/* handles.c: dfs-fuse's open-file table (see handles.h). */
+#include "fuse/handles.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "fuse/logger.h"
+
+static size_t bucket_of(uint64_t ino)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 54) % DFSF_HANDLE_BUCKETS;
+}
+
+void dfsf_handles_init(struct dfsf_handles *h)
+{
+	pthread_mutex_init(&h->lock, NULL);
+	for (size_t i = 0; i < DFSF_HANDLE_BUCKETS; i++)
+		h->buckets[i] = NULL;
+	h->count = 0;
+}
+
+static int fh_free(struct dfsf_fh *fh)
+{
+	int rc = dfs_close(fh->f);
+	if (rc < 0)
+		dfsf_log_err(DFSF_WARN, rc, "close of inode %llu", (unsigned long long)fh->ino);
+	pthread_mutex_destroy(&fh->lock);
+	free(fh);
+	return rc;
+}
+
+void dfsf_handles_fini(struct dfsf_handles *h)
+{
+	for (size_t i = 0; i < DFSF_HANDLE_BUCKETS; i++) {
+		struct dfsf_fh *fh = h->buckets[i];
+		while (fh) {
+			struct dfsf_fh *next = fh->next;
+			fh_free(fh);
+			fh = next;
+		}
+		h->buckets[i] = NULL;
+	}
+	h->count = 0;
+	pthread_mutex_destroy(&h->lock);
+}
+
+struct dfsf_fh *dfsf_fh_new(struct dfsf_handles *h, dfs_file *f, uint64_t ino, int flags)
+{
+	struct dfsf_fh *fh = calloc(1, sizeof(*fh));
+	if (!fh) {
+		dfs_close(f);
+		return NULL;
+	}
+	pthread_mutex_init(&fh->lock, NULL);
+	fh->f = f;
+	fh->ino = ino;
+	fh->flags = flags;
+	fh->refs = 1;
+	pthread_mutex_lock(&h->lock);
+	size_t b = bucket_of(ino);
+	fh->next = h->buckets[b];
+	h->buckets[b] = fh;
+	h->count++;
+	pthread_mutex_unlock(&h->lock);
+	return fh;
+}
+
+/* Drops one reference; the caller must not hold the table lock. */
+static int fh_put(struct dfsf_handles *h, struct dfsf_fh *fh)
+{
+	pthread_mutex_lock(&h->lock);
+	unsigned left = --fh->refs;
+	pthread_mutex_unlock(&h->lock);
+	return left == 0 ? fh_free(fh) : 0;
+}
+
+int dfsf_fh_release(struct dfsf_handles *h, struct dfsf_fh *fh)
+{
+	pthread_mutex_lock(&h->lock);
+	struct dfsf_fh **pp = &h->buckets[bucket_of(fh->ino)];
+	while (*pp && *pp != fh)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = fh->next;
+		fh->next = NULL;
+		h->count--;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return fh_put(h, fh);
+}
+
+int dfsf_fh_sync(struct dfsf_fh *fh)
+{
+	int rc = 0;
+	pthread_mutex_lock(&fh->lock);
+	if (dfsf_fh_is_dirty(fh)) {
+		rc = dfs_fsync(fh->f);
+		if (rc == 0)
+			dfsf_fh_set_dirty(fh, 0);
+	}
+	pthread_mutex_unlock(&fh->lock);
+	return rc;
+}
+
+/* Takes a reference on up to DFSF_HANDLES_PER_INO_MAX dirty handles of ino
+ * (except `except`) into out; returns how many. */
+static size_t collect_dirty(struct dfsf_handles *h, uint64_t ino, struct dfsf_fh *except,
+			    struct dfsf_fh **out)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&h->lock);
+	for (struct dfsf_fh *fh = h->buckets[bucket_of(ino)]; fh; fh = fh->next) {
+		if (fh->ino != ino || fh == except || !dfsf_fh_is_dirty(fh))
+			continue;
+		if (n == DFSF_HANDLES_PER_INO_MAX) {
+			DFSF_LOG(DFSF_WARN, "inode %llu: more than %d dirty handles",
+				 (unsigned long long)ino, DFSF_HANDLES_PER_INO_MAX);
+			break;
+		}
+		fh->refs++;
+		out[n++] = fh;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino, struct dfsf_fh *except)
+{
+	struct dfsf_fh *list[DFSF_HANDLES_PER_INO_MAX];
+	size_t n = collect_dirty(h, ino, except, list);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = dfsf_fh_sync(list[i]);
+		if (r < 0 && rc == 0)
+			rc = r;
+		fh_put(h, list[i]);
+	}
+	return rc;
+}
+
+int dfsf_handles_dirty_size(struct dfsf_handles *h, uint64_t ino, uint64_t *size)
+{
+	struct dfsf_fh *list[DFSF_HANDLES_PER_INO_MAX];
+	size_t n = collect_dirty(h, ino, NULL, list);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0) {
+			struct dfs_stat st;
+			pthread_mutex_lock(&list[i]->lock);
+			int r = dfs_fstat(list[i]->f, &st);
+			pthread_mutex_unlock(&list[i]->lock);
+			if (r < 0) {
+				rc = r;
+			} else {
+				*size = st.size;
+				rc = 1;
+			}
+		}
+		fh_put(h, list[i]);
+	}
+	return rc;
+}

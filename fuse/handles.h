@@ -1,0 +1,77 @@
+/* handles.h: dfs-fuse's open files, indexed by inode.
+ *
+ * Each FUSE open/create gets a dfsf_fh (fi->fh points to it) wrapping one
+ * dfs_file. A dfs_file buffers writes until dfs_fsync/dfs_close, so the
+ * namenode's size of a file that is being written lags behind what was
+ * written through the mount. The table lets the other operations of the
+ * same inode see those writes: getattr takes the size from a dirty handle,
+ * and reads, truncates and renames over the file first make the other
+ * dirty handles of the inode durable (dfsf_handles_sync_ino).
+ *
+ * Locking: the table lock guards the hash chains and every fh's refs; an
+ * fh's own lock guards its dfs_file. Order: never take the table lock while
+ * holding an fh lock. dirty is atomic.
+ *
+ * Ownership: the table holds one reference of each registered fh;
+ * helpers that work on an fh outside the table lock hold another. The last
+ * reference dfs_close()s the file and frees the fh.
+ */
+#ifndef DFS_FUSE_HANDLES_H
+#define DFS_FUSE_HANDLES_H
+
+#include <dfs.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define DFSF_HANDLE_BUCKETS 1024     /* hash chains of the open-file table */
+#define DFSF_HANDLES_PER_INO_MAX 64 /* handles of one inode one call visits */
+
+struct dfsf_fh {
+	pthread_mutex_t lock; /* guards f */
+	dfs_file *f;
+	uint64_t ino;
+	int flags;            /* open(2) flags the file was opened with */
+	int dirty;            /* written since the last fsync (atomic) */
+	unsigned refs;        /* under the table lock */
+	struct dfsf_fh *next; /* hash chain */
+};
+
+struct dfsf_handles {
+	pthread_mutex_t lock;
+	struct dfsf_fh *buckets[DFSF_HANDLE_BUCKETS];
+	size_t count;
+};
+
+void dfsf_handles_init(struct dfsf_handles *h);
+/* Closes and frees every handle still open (at unmount). */
+void dfsf_handles_fini(struct dfsf_handles *h);
+
+/* Wraps f (ownership moves to the table) and registers it under ino.
+ * Returns NULL (and closes f) when out of memory. */
+struct dfsf_fh *dfsf_fh_new(struct dfsf_handles *h, dfs_file *f, uint64_t ino, int flags);
+/* Unregisters fh and drops the table's reference. Returns the result of
+ * dfs_close when this was the last reference, else 0. */
+int dfsf_fh_release(struct dfsf_handles *h, struct dfsf_fh *fh);
+
+static inline void dfsf_fh_set_dirty(struct dfsf_fh *fh, int dirty)
+{
+	__atomic_store_n(&fh->dirty, dirty, __ATOMIC_RELEASE);
+}
+static inline int dfsf_fh_is_dirty(struct dfsf_fh *fh)
+{
+	return __atomic_load_n(&fh->dirty, __ATOMIC_ACQUIRE);
+}
+
+/* dfs_fsync()s fh under its lock if it is dirty. 0 or a negative errno. */
+int dfsf_fh_sync(struct dfsf_fh *fh);
+
+/* Makes every dirty handle of ino except `except` (may be NULL) durable.
+ * Returns 0 or the first error. */
+int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino, struct dfsf_fh *except);
+
+/* If a dirty handle of ino exists, stores its size (what was written
+ * through it, not yet on the namenode) in *size and returns 1; 0 if none;
+ * or a negative errno. */
+int dfsf_handles_dirty_size(struct dfsf_handles *h, uint64_t ino, uint64_t *size);
+
+#endif

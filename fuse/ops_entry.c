@@ -1,0 +1,390 @@
+/* ops_entry.c: FUSE operations on names and attributes: lookup, forget,
+ * getattr, setattr, readlink, mknod, mkdir, unlink, rmdir, symlink, rename,
+ * link, statfs, access. Each replies exactly once. */
+#include "fuse/dfs_fuse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fuse/logger.h"
+
+/* Replies with the error of a libdfs result, logging it: expected codes at
+ * debug level, the others (EIO, DFS_E*) as warnings. */
+static void reply_fail(fuse_req_t req, const char *op, uint64_t ino, const char *name, int rc)
+{
+	int e = dfsf_errno(rc);
+	enum dfsf_level lvl = (e == EIO || e == ENOSPC || e == ENOMEM) ? DFSF_WARN : DFSF_DEBUG;
+	if (lvl >= dfsf_log_get_level())
+		dfsf_log_err(lvl, rc, "%s(%llu%s%s)", op, (unsigned long long)ino,
+			     name ? ", " : "", name ? name : "");
+	fuse_reply_err(req, e);
+}
+
+/* Sets the request's credential; replies and returns -1 on failure. */
+static int begin(struct dfs_fuse *fs, fuse_req_t req, const char *op)
+{
+	int rc = dfsf_set_cred(fs, req);
+	if (rc < 0) {
+		reply_fail(req, op, 0, NULL, rc);
+		return -1;
+	}
+	return 0;
+}
+
+void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_stat ds;
+	if (begin(fs, req, "lookup"))
+		return;
+	int rc = dfs_lookup(fs->client, parent, name, &ds);
+	if (rc == -ENOENT && fs->opts.negative_timeout > 0) {
+		/* A negative entry: the kernel caches the absence. */
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		e.ino = 0;
+		e.entry_timeout = fs->opts.negative_timeout;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (rc < 0) {
+		reply_fail(req, "lookup", parent, name, rc);
+		return;
+	}
+	dfsf_reply_entry(fs, req, &ds);
+}
+
+void dfsf_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	/* libdfs is stateless by inode number: nothing to drop. */
+	(void)ino;
+	(void)nlookup;
+	fuse_reply_none(req);
+}
+
+void dfsf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	(void)count;
+	(void)forgets;
+	fuse_reply_none(req);
+}
+
+/* Attributes of ino with the size of a dirty open handle, if any. */
+static int stat_ino_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds)
+{
+	int rc = dfs_stat_ino(fs->client, ino, ds);
+	if (rc < 0)
+		return rc;
+	if (S_ISREG(ds->mode)) {
+		uint64_t size;
+		int r = dfsf_handles_dirty_size(&fs->handles, ino, &size);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			ds->size = size;
+	}
+	return 0;
+}
+
+void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_stat ds;
+	struct stat st;
+	(void)fi;
+	if (begin(fs, req, "getattr"))
+		return;
+	int rc = stat_ino_live(fs, ino, &ds);
+	if (rc < 0) {
+		reply_fail(req, "getattr", ino, NULL, rc);
+		return;
+	}
+	dfsf_stat_to_posix(&ds, &st);
+	fuse_reply_attr(req, &st, fs->opts.attr_timeout);
+}
+
+/* Translates FUSE setattr bits into a dfs_setattr. */
+static void setattr_from_fuse(const struct stat *attr, int to_set, struct dfs_setattr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sa->valid |= DFS_SET_MODE;
+		sa->mode = attr->st_mode & 07777;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		sa->valid |= DFS_SET_UID;
+		sa->uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		sa->valid |= DFS_SET_GID;
+		sa->gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		sa->valid |= DFS_SET_SIZE;
+		sa->size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+		sa->valid |= DFS_SET_ATIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_ATIME) {
+		sa->valid |= DFS_SET_ATIME;
+		sa->atime = attr->st_atim;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		sa->valid |= DFS_SET_MTIME_NOW;
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		sa->valid |= DFS_SET_MTIME;
+		sa->mtime = attr->st_mtim;
+	}
+}
+
+/* A size change: through the caller's handle when there is one (it keeps
+ * its own view of the file consistent), after making every other dirty
+ * handle of the inode durable so their buffered bytes land first. */
+static int setattr_size(struct dfs_fuse *fs, uint64_t ino, struct dfsf_fh *fh, uint64_t size)
+{
+	int rc = dfsf_handles_sync_ino(&fs->handles, ino, fh);
+	if (rc < 0 || !fh)
+		return rc;
+	pthread_mutex_lock(&fh->lock);
+	rc = dfs_ftruncate(fh->f, size);
+	if (rc == 0)
+		rc = dfs_fsync(fh->f);
+	if (rc == 0)
+		dfsf_fh_set_dirty(fh, 0);
+	pthread_mutex_unlock(&fh->lock);
+	return rc;
+}
+
+void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		  struct fuse_file_info *fi)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfsf_fh *fh = fi ? (struct dfsf_fh *)(uintptr_t)fi->fh : NULL;
+	struct dfs_setattr sa;
+	struct dfs_stat ds;
+	struct stat st;
+	int rc;
+	if (begin(fs, req, "setattr"))
+		return;
+	setattr_from_fuse(attr, to_set, &sa);
+	if (sa.valid & DFS_SET_SIZE) {
+		rc = setattr_size(fs, ino, fh, sa.size);
+		if (rc < 0)
+			goto fail;
+		if (fh)
+			sa.valid &= ~(unsigned)DFS_SET_SIZE;
+	}
+	if (sa.valid) {
+		rc = dfs_setattr(fs->client, ino, NULL, &sa, &ds);
+	} else {
+		rc = stat_ino_live(fs, ino, &ds);
+	}
+	if (rc < 0)
+		goto fail;
+	dfsf_stat_to_posix(&ds, &st);
+	fuse_reply_attr(req, &st, fs->opts.attr_timeout);
+	return;
+fail:
+	reply_fail(req, "setattr", ino, NULL, rc);
+}
+
+void dfsf_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	char buf[PATH_MAX + 1];
+	if (begin(fs, req, "readlink"))
+		return;
+	int rc = dfs_readlink(fs->client, ino, NULL, buf, sizeof(buf));
+	if (rc < 0) {
+		reply_fail(req, "readlink", ino, NULL, rc);
+		return;
+	}
+	if ((size_t)rc >= sizeof(buf)) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	buf[rc] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+void dfsf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_stat ds;
+	int rc;
+	if (begin(fs, req, "mknod"))
+		return;
+	if (S_ISREG(mode)) {
+		/* mknod(2) of a regular file: create it and close it at once. */
+		dfs_file *f = NULL;
+		rc = dfs_create_at(fs->client, parent, name, O_WRONLY | O_EXCL, mode & 07777, &f,
+				   &ds);
+		if (rc == 0)
+			rc = dfs_close(f);
+	} else {
+		rc = dfs_mknod_at(fs->client, parent, name, mode, (uint64_t)rdev, &ds);
+	}
+	if (rc < 0) {
+		reply_fail(req, "mknod", parent, name, rc);
+		return;
+	}
+	dfsf_reply_entry(fs, req, &ds);
+}
+
+void dfsf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_stat ds;
+	if (begin(fs, req, "mkdir"))
+		return;
+	int rc = dfs_mkdir_at(fs->client, parent, name, mode & 07777, 0, &ds);
+	if (rc < 0) {
+		reply_fail(req, "mkdir", parent, name, rc);
+		return;
+	}
+	dfsf_reply_entry(fs, req, &ds);
+}
+
+void dfsf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	if (begin(fs, req, "unlink"))
+		return;
+	int rc = dfs_unlink_at(fs->client, parent, name);
+	if (rc < 0)
+		reply_fail(req, "unlink", parent, name, rc);
+	else
+		fuse_reply_err(req, 0);
+}
+
+void dfsf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	if (begin(fs, req, "rmdir"))
+		return;
+	int rc = dfs_rmdir_at(fs->client, parent, name);
+	if (rc < 0)
+		reply_fail(req, "rmdir", parent, name, rc);
+	else
+		fuse_reply_err(req, 0);
+}
+
+void dfsf_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_stat ds;
+	if (begin(fs, req, "symlink"))
+		return;
+	int rc = dfs_symlink_at(fs->client, link, parent, name, &ds);
+	if (rc < 0) {
+		reply_fail(req, "symlink", parent, name, rc);
+		return;
+	}
+	dfsf_reply_entry(fs, req, &ds);
+}
+
+void dfsf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		 const char *newname, unsigned int flags)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	unsigned dflags = 0;
+	if (flags & ~(unsigned)RENAME_NOREPLACE) {
+		/* RENAME_EXCHANGE, RENAME_WHITEOUT: not supported. */
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (flags & RENAME_NOREPLACE)
+		dflags |= DFS_RENAME_NOREPLACE;
+	if (begin(fs, req, "rename"))
+		return;
+	int rc = dfs_rename_at(fs->client, parent, name, newparent, newname, dflags);
+	if (rc < 0)
+		reply_fail(req, "rename", parent, name, rc);
+	else
+		fuse_reply_err(req, 0);
+}
+
+void dfsf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_stat ds;
+	if (begin(fs, req, "link"))
+		return;
+	int rc = dfs_link_at(fs->client, ino, newparent, newname, &ds);
+	if (rc < 0) {
+		reply_fail(req, "link", ino, newname, rc);
+		return;
+	}
+	dfsf_reply_entry(fs, req, &ds);
+}
+
+#define DFSF_STATFS_BLOCK 4096u            /* f_bsize / f_frsize */
+#define DFSF_STATFS_FREE_INODES (1ull << 32) /* the namespace has no inode limit */
+
+void dfsf_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_statfs sf;
+	struct statvfs sv;
+	(void)ino;
+	if (begin(fs, req, "statfs"))
+		return;
+	int rc = dfs_statfs(fs->client, &sf);
+	if (rc < 0) {
+		reply_fail(req, "statfs", ino, NULL, rc);
+		return;
+	}
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = DFSF_STATFS_BLOCK;
+	sv.f_frsize = DFSF_STATFS_BLOCK;
+	sv.f_blocks = sf.capacity / DFSF_STATFS_BLOCK;
+	sv.f_bfree = sf.remaining / DFSF_STATFS_BLOCK;
+	sv.f_bavail = sv.f_bfree;
+	sv.f_files = sf.files + DFSF_STATFS_FREE_INODES;
+	sv.f_ffree = DFSF_STATFS_FREE_INODES;
+	sv.f_favail = DFSF_STATFS_FREE_INODES;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* access(2) from the attributes, as the kernel does with
+ * default_permissions (it only gets here without that option). */
+static int access_check(const struct fuse_ctx *ctx, const struct dfs_stat *ds, int mask)
+{
+	if (mask == F_OK)
+		return 0;
+	if (ctx->uid == 0) {
+		/* root: anything but executing a file nobody may execute. */
+		if ((mask & X_OK) && !S_ISDIR(ds->mode) && !(ds->mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	unsigned bits;
+	if (ctx->uid == ds->uid)
+		bits = (ds->mode >> 6) & 7;
+	else if (ctx->gid == ds->gid)
+		bits = (ds->mode >> 3) & 7;
+	else
+		bits = ds->mode & 7;
+	return ((unsigned)mask & ~bits & 7) ? -EACCES : 0;
+}
+
+void dfsf_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	struct dfs_stat ds;
+	if (begin(fs, req, "access"))
+		return;
+	int rc = dfs_stat_ino(fs->client, ino, &ds);
+	if (rc == 0)
+		rc = access_check(fuse_req_ctx(req), &ds, mask);
+	if (rc < 0)
+		reply_fail(req, "access", ino, NULL, rc);
+	else
+		fuse_reply_err(req, 0);
+}

@@ -1,0 +1,82 @@
+/* reply.c: the edge between libdfs and FUSE: error codes, attributes,
+ * entry replies and the per-request credential. */
+#include "fuse/dfs_fuse.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuse/logger.h"
+
+#define DFSF_GROUPS_MAX 32 /* supplementary groups dfs_set_thread_cred takes */
+
+int dfsf_errno(int dfs_err)
+{
+	int e = dfs_err < 0 ? -dfs_err : dfs_err;
+	if (e == DFS_ENODATANODES)
+		return ENOSPC;
+	if (e == 0 || e >= DFS_E_BASE)
+		return EIO;
+	return e;
+}
+
+int dfsf_set_cred(struct dfs_fuse *fs, fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	uint32_t groups[DFSF_GROUPS_MAX];
+	int ngroups = 0;
+	if (ctx->uid != 0) {
+		gid_t list[DFSF_GROUPS_MAX];
+		int n = fuse_req_getgroups(req, DFSF_GROUPS_MAX, list);
+		/* n > max: the list is cut to the first max groups. A failure
+		 * (the caller already exited) leaves only the primary group. */
+		if (n > DFSF_GROUPS_MAX)
+			n = DFSF_GROUPS_MAX;
+		for (int i = 0; i < n; i++)
+			groups[ngroups++] = (uint32_t)list[i];
+	}
+	return dfs_set_thread_cred(fs->client, (uint32_t)ctx->uid, (uint32_t)ctx->gid,
+				   ngroups ? groups : NULL, ngroups);
+}
+
+static void ts_copy(struct timespec *to, const struct timespec *from)
+{
+	to->tv_sec = from->tv_sec;
+	to->tv_nsec = from->tv_nsec;
+}
+
+void dfsf_stat_to_posix(const struct dfs_stat *ds, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = (ino_t)ds->ino;
+	st->st_mode = (mode_t)ds->mode;
+	st->st_nlink = (nlink_t)ds->nlink;
+	st->st_uid = (uid_t)ds->uid;
+	st->st_gid = (gid_t)ds->gid;
+	st->st_size = (off_t)ds->size;
+	st->st_rdev = (dev_t)ds->rdev;
+	st->st_blksize = 1 << 20; /* steer cp & co. to large I/O */
+	/* Blocks of 512 bytes: allocated bytes are not known per file, so a
+	 * file counts as fully allocated (du shows the apparent size). */
+	st->st_blocks = (blkcnt_t)((ds->size + 511) / 512);
+	ts_copy(&st->st_atim, &ds->atime);
+	ts_copy(&st->st_mtim, &ds->mtime);
+	ts_copy(&st->st_ctim, &ds->ctime);
+}
+
+void dfsf_fill_entry(struct dfs_fuse *fs, const struct dfs_stat *ds, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = (fuse_ino_t)ds->ino;
+	e->generation = 0; /* inode ids are never reused */
+	dfsf_stat_to_posix(ds, &e->attr);
+	e->attr_timeout = fs->opts.attr_timeout;
+	e->entry_timeout = fs->opts.entry_timeout;
+}
+
+void dfsf_reply_entry(struct dfs_fuse *fs, fuse_req_t req, const struct dfs_stat *ds)
+{
+	struct fuse_entry_param e;
+	dfsf_fill_entry(fs, ds, &e);
+	fuse_reply_entry(req, &e);
+}
