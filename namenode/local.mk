@@ -1,1 +1,19 @@
-# namenode/: build rules (filled in by the component)
+# namenode/: dfs-namenode, its namespace store (LevelDB) and the unit test
+# of the namespace (tests/unit/test-namespace.c).
+noinst_LIBRARIES += namenode/libnamespace.a
+namenode_libnamespace_a_SOURCES = \
+	namenode/ns.h namenode/ns_txn.h \
+	namenode/ns_store.c namenode/ns_record.c namenode/ns_path.c \
+	namenode/ns_apply.c namenode/ns_modify.c namenode/ns_delete.c \
+	namenode/ns_rename.c namenode/ns_read.c
+namenode_libnamespace_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+
+sbin_PROGRAMS += namenode/dfs-namenode
+namenode_dfs_namenode_SOURCES = \
+	namenode/nn.h namenode/main.c \
+	namenode/rpc_server.h namenode/rpc_server.c namenode/rpc_handlers.c \
+	namenode/dnmgr.h namenode/dnmgr.c namenode/blockmap.c namenode/placement.c \
+	namenode/replmon.c
+namenode_dfs_namenode_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+namenode_dfs_namenode_LDADD = namenode/libnamespace.a common/libdfscommon.la \
+	$(LEVELDB_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)

@@ -1,0 +1,190 @@
+/* main.c: dfs-namenode: the config table, the init steps (namespace,
+ * datanode manager, RPC listener) for the shared daemon skeleton, and
+ * --format. The run loop is rpc_server_run() on this (the only) thread. */
+#include "namenode/nn.h"
+
+#include "common/daemon.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OPT(k, t, d, f, h, lo, hi) {k, t, d, offsetof(struct nn_config, f), h, lo, hi}
+
+static const struct dfs_config_option nn_options[] = {
+	OPT("name_dir", DFS_CFG_STRING, "/var/lib/dfs/name", name_dir,
+	    "directory of the namespace (LevelDB)", 0, 0),
+	OPT("listen_host", DFS_CFG_STRING, "127.0.0.1", listen_host, "address to listen on", 0, 0),
+	OPT("port", DFS_CFG_INT, "8020", port, "RPC port (0: ephemeral)", 0, 65535),
+	OPT("default_replication", DFS_CFG_INT, "3", default_replication,
+	    "replication of files created without one", 1, NS_REPLICATION_MAX),
+	OPT("default_block_size", DFS_CFG_SIZE, "64M", default_block_size,
+	    "block size of files created without one", 0, 0),
+	OPT("datanode_heartbeat_ms", DFS_CFG_DURATION, "1000", datanode_heartbeat_ms,
+	    "heartbeat interval expected from datanodes", 0, 0),
+	OPT("datanode_dead_ms", DFS_CFG_DURATION, "10000", datanode_dead_ms,
+	    "a datanode silent this long is dead", 0, 0),
+	OPT("replication_check_ms", DFS_CFG_DURATION, "1000", replication_check_ms,
+	    "interval of the replication monitor", 0, 0),
+	OPT("log_level", DFS_CFG_STRING, "info", log_level, "debug, info, notice, warn, err", 0, 0),
+	OPT("log_file", DFS_CFG_STRING, "", log_file, "log file (empty: stderr)", 0, 0),
+};
+
+static int nn_flag(void *ctx, const char *flag)
+{
+	struct nn *nn = ctx;
+	if (strcmp(flag, "--format") == 0)
+		return nn->format = true, 1;
+	if (strcmp(flag, "--force") == 0)
+		return nn->force = true, 1;
+	return 0;
+}
+
+static void new_cluster_id(char *out, size_t len)
+{
+	unsigned char r[16] = {0};
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, r, sizeof(r)) != (ssize_t)sizeof(r)) {
+		int64_t t = nn_now_ns();
+		memcpy(r, &t, sizeof(t));
+	}
+	if (fd >= 0)
+		close(fd);
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(out, len,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+		 r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+		 r[14], r[15]);
+}
+
+static int do_format(struct nn *nn)
+{
+	char id[64];
+	new_cluster_id(id, sizeof(id));
+	int rc = ns_format(nn->cfg.name_dir, id, nn_now_ns(), nn->force);
+	if (rc == -EEXIST) {
+		DFS_ERR("name_dir %s already holds a namespace: use --format --force to wipe it",
+			nn->cfg.name_dir);
+		return rc;
+	}
+	if (rc < 0) {
+		dfs_log_err(DFS_LOG_ERR, rc, "cannot format %s", nn->cfg.name_dir);
+		return rc;
+	}
+	DFS_NOTICE("formatted %s: cluster id %s", nn->cfg.name_dir, id);
+	return 0;
+}
+
+static int step_namespace(void *ctx)
+{
+	struct nn *nn = ctx;
+	if (nn->format)
+		return do_format(nn);
+	int rc = ns_open(nn->cfg.name_dir, &nn->ns);
+	if (rc == -DFS_ENOTFORMATTED) {
+		DFS_ERR("name_dir %s is not formatted: run dfs-namenode --format",
+			nn->cfg.name_dir);
+		return rc;
+	}
+	if (rc < 0) {
+		dfs_log_err(DFS_LOG_ERR, rc, "cannot open the namespace in %s", nn->cfg.name_dir);
+		return rc;
+	}
+	DFS_NOTICE("namespace %s: cluster %s, %llu inodes, %llu blocks, applied index %llu",
+		   nn->cfg.name_dir, nn->ns->cluster_id, (unsigned long long)nn->ns->c.inodes,
+		   (unsigned long long)nn->ns->c.blocks, (unsigned long long)nn->ns->c.applied);
+	return 0;
+}
+
+static void fini_namespace(void *ctx)
+{
+	struct nn *nn = ctx;
+	if (nn->ns && nn->dirty)
+		ns_sync(nn->ns);
+	ns_close(nn->ns);
+	nn->ns = NULL;
+}
+
+static int step_dnmgr(void *ctx)
+{
+	struct nn *nn = ctx;
+	if (nn->format)
+		return 0;
+	int rc = dnmgr_init(&nn->dm, nn->cfg.datanode_dead_ms);
+	nn->dm_ready = rc == 0;
+	return rc;
+}
+
+static void fini_dnmgr(void *ctx)
+{
+	struct nn *nn = ctx;
+	if (nn->dm_ready)
+		dnmgr_fini(&nn->dm);
+	nn->dm_ready = false;
+}
+
+static int step_listen(void *ctx)
+{
+	struct nn *nn = ctx;
+	if (nn->format)
+		return 0;
+	struct rpc_handlers h = {nn_handle, nn_commit, nn_tick, nn};
+	int rc = rpc_server_create(nn->cfg.listen_host, (uint16_t)nn->cfg.port, &h, &nn->srv,
+				   &nn->port);
+	if (rc < 0) {
+		dfs_log_err(DFS_LOG_ERR, rc, "cannot listen on %s:%lld", nn->cfg.listen_host,
+			    (long long)nn->cfg.port);
+		return rc;
+	}
+	DFS_NOTICE("listening on %s:%u", nn->cfg.listen_host, nn->port);
+	return dfs_daemon_announce(nn->cfg.listen_host, nn->port);
+}
+
+static void fini_listen(void *ctx)
+{
+	struct nn *nn = ctx;
+	rpc_server_destroy(nn->srv);
+	nn->srv = NULL;
+}
+
+static int nn_run(void *ctx)
+{
+	struct nn *nn = ctx;
+	if (nn->format)
+		return 0;
+	int rc = rpc_server_run(nn->srv, dfs_daemon_stop_fd());
+	if (rc < 0)
+		dfs_log_err(DFS_LOG_ERR, rc, "event loop failed");
+	return rc;
+}
+
+static const struct dfs_daemon_step nn_steps[] = {
+	{"namespace", step_namespace, fini_namespace},
+	{"datanode manager", step_dnmgr, fini_dnmgr},
+	{"rpc listener", step_listen, fini_listen},
+};
+
+int main(int argc, char **argv)
+{
+	static struct nn nn;
+	const struct dfs_daemon d = {
+		.name = "dfs-namenode",
+		.summary = "the dfs namenode: namespace, block and datanode manager",
+		.options = nn_options,
+		.n_options = sizeof(nn_options) / sizeof(nn_options[0]),
+		.config = &nn.cfg,
+		.steps = nn_steps,
+		.n_steps = sizeof(nn_steps) / sizeof(nn_steps[0]),
+		.run = nn_run,
+		.ctx = &nn,
+		.flag = nn_flag,
+		.flags_help = "  --format           create a new namespace in name_dir and exit\n"
+			      "  --force            with --format: wipe an existing namespace\n",
+	};
+	return dfs_daemon_main(&d, argc, argv);
+}

@@ -1,0 +1,57 @@
+/* nn.h: the namenode process: its configuration and the context that the
+ * daemon skeleton's steps and the event loop share. Everything in struct
+ * nn is owned by the event-loop thread (see rpc_server.h). */
+#ifndef DFS_NAMENODE_NN_H
+#define DFS_NAMENODE_NN_H
+#include "namenode/dnmgr.h"
+#include "namenode/ns.h"
+#include "namenode/rpc_server.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NN_BUSY_AFTER_ALLOC_MS 60000  /* no re-replication of a block being written */
+#define NN_BUSY_AFTER_COMPLETE_MS 5000 /* time for the replicas' reports to arrive */
+#define NN_COPY_PENDING_MS 30000      /* a COPY in flight is not re-issued before */
+#define NN_REPLMON_SCAN_MAX 100000    /* blocks examined per replication check */
+
+struct nn_config {
+	char *name_dir;
+	char *listen_host;
+	int64_t port;
+	int64_t default_replication;
+	uint64_t default_block_size;
+	int64_t datanode_heartbeat_ms;
+	int64_t datanode_dead_ms;
+	int64_t replication_check_ms;
+	char *log_level;
+	char *log_file;
+};
+
+struct nn {
+	struct nn_config cfg;
+	bool format, force;
+	struct ns *ns;
+	struct dnmgr dm;
+	bool dm_ready;
+	struct rpc_server *srv;
+	uint16_t port;
+	bool dirty;              /* applied since the last sync */
+	int64_t next_check_ms;   /* liveness + replication monitor */
+};
+
+int64_t nn_now_ms(void);   /* monotonic */
+int64_t nn_now_ns(void);   /* wall clock, for commands */
+
+/* rpc_handlers.c: the rpc_handlers callbacks (arg = struct nn *). */
+int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
+	      const uint8_t *proto, const uint8_t *data);
+void nn_commit(void *arg);
+int nn_tick(void *arg);
+/* Applies one command and hands its freed blocks to the block manager. */
+int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *reply);
+
+/* replmon.c: one pass of the replication monitor. */
+void replmon_run(struct nn *nn, int64_t now_ms);
+
+#endif

@@ -1,0 +1,130 @@
+/* ns.h: the namespace state machine of the namenode, kept in LevelDB.
+ *
+ * Key schema (all integers big-endian u64, so keys sort numerically):
+ *   i/<ino>            -> u8 version (1) | be64 parent dir (dirs; 0 else) | packed Attr
+ *   d/<parent>/<name>  -> be64 child ino | u8 FileType
+ *   b/<ino>/<index>    -> packed BlockRef (block id, genstamp, recorded length)
+ *   k/<block id>       -> be64 ino | be64 index (reverse map: block -> file)
+ *   l/<ino>            -> symlink target bytes
+ *   g/<ino>            -> "" : detached directory tree still being reclaimed
+ *   m/<name>           -> meta: counters (be64), cluster id, layout version
+ *   s/synced           -> group-commit marker (not part of the state)
+ * Root directory: inode 1 (DFS_ROOT_INO).
+ *
+ * Contract: one thread owns a struct ns (the namenode event loop). Every
+ * mutation goes through ns_apply() (ns_apply.c), which is deterministic:
+ * the outcome depends only on the state and the command (ids come from the
+ * counters in the state, time only from cmd->now_ns). Each applied command
+ * is ONE LevelDB WriteBatch that also records the applied index, written
+ * without sync; ns_sync() makes everything written so far durable.
+ * Reads (ns_read.c) never write. */
+#ifndef DFS_NAMENODE_NS_H
+#define DFS_NAMENODE_NS_H
+#include "common/proto/namenode.pb-c.h"
+
+#include <leveldb/c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NS_LAYOUT_VERSION 1
+#define NS_NAME_MAX 255
+#define NS_SYMLINK_MAX 4095
+#define NS_PATH_DEPTH_MAX 4096   /* components walked in one path / ancestry */
+#define NS_READDIR_MAX 10000     /* entries per readdir page, upper bound */
+#define NS_READDIR_DEFAULT 1000
+#define NS_GC_BUDGET 20000       /* keys reclaimed per DELETE/GC command */
+#define NS_REPLICATION_MAX 16
+#define NS_OVERLAY_MAX (1u << 22) /* keys one command stages with read-back */
+
+/* Internal command (never on the wire as a request): reclaim a bounded part
+ * of the detached trees left by a recursive DELETE. Issued by the server
+ * while ns_gc_pending() is true. */
+#define NS_M_GC 120
+
+struct ns_counters {
+	uint64_t next_ino;
+	uint64_t next_block;
+	uint64_t next_gs;
+	uint64_t applied;
+	uint64_t inodes;  /* live inodes, root included */
+	uint64_t blocks;  /* live blocks */
+	uint64_t garbage; /* detached trees not yet reclaimed */
+};
+
+/* A block whose replicas must be deleted (freed by a mutation). */
+struct ns_freed {
+	uint64_t block_id;
+	uint64_t genstamp;
+};
+
+struct ns {
+	leveldb_t *db;
+	leveldb_options_t *opts;
+	leveldb_readoptions_t *ropts;
+	leveldb_writeoptions_t *wopts;      /* sync = 0 */
+	leveldb_writeoptions_t *wopts_sync; /* sync = 1 */
+	leveldb_cache_t *cache;
+	struct ns_counters c;
+	char cluster_id[64];
+	/* Blocks freed by the commands applied since the owner last emptied
+	 * this list (the block manager consumes it; ns_freed_clear()). */
+	struct ns_freed *freed;
+	size_t n_freed, cap_freed;
+	/* Genstamp a block had before the last OPEN_BLOCK applied. */
+	uint64_t last_prev_genstamp;
+};
+
+/* ---- ns_store.c ---- */
+
+/* Creates a new namespace in dir: cluster id, root directory (mode 0755,
+ * owner 0:0, times now_ns). -EEXIST if dir already holds one and !force
+ * (force wipes it). cluster_id: NUL-terminated, < 64 bytes. */
+int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, int force);
+
+/* Opens the namespace in dir. -DFS_ENOTFORMATTED if dir holds none (or
+ * not one of ours), -EIO with details logged on LevelDB errors. *out is
+ * freed by ns_close(). */
+int ns_open(const char *dir, struct ns **out);
+void ns_close(struct ns *ns);
+
+/* Makes every write so far durable (one synced write). 0 or -EIO. */
+int ns_sync(struct ns *ns);
+
+/* True when detached trees wait for NS_M_GC commands. */
+static inline int ns_gc_pending(const struct ns *ns) { return ns->c.garbage > 0; }
+void ns_freed_clear(struct ns *ns);
+
+/* Visits every key/value in key order (tests: state dumps). Stops when
+ * fn returns non-zero and returns that value. */
+int ns_foreach(struct ns *ns, int (*fn)(void *arg, const char *k, size_t kl, const char *v,
+					size_t vl),
+	       void *arg);
+
+/* ---- ns_apply.c ---- */
+
+/* Applies one mutation (cmd->method: a DFS_M_* mutation or NS_M_GC) as
+ * one WriteBatch that records `index` as the applied index. reply must be
+ * initialised (dfs__ns_reply__init); apply fills status, attr, block.
+ * Returns reply->status. A failed command writes nothing but the applied
+ * index. -EIO if LevelDB failed (the state is then unchanged). */
+int ns_apply(struct ns *ns, const Dfs__NsCommand *cmd, uint64_t index, Dfs__NsReply *reply);
+
+/* True for the methods that must go through ns_apply. */
+int ns_is_mutation(uint32_t method);
+
+/* ---- ns_read.c ---- */
+
+/* Serves a read-only method (LOOKUP, GETATTR, READDIR, READLINK,
+ * GET_BLOCKS without locations, STATFS namespace part). Returns status. */
+int ns_read(struct ns *ns, uint32_t method, const Dfs__NsRequest *req, Dfs__NsReply *reply);
+
+/* Namespace view of a block for the block manager: its current genstamp,
+ * recorded length and the replication of its file. -ENOENT: not in the
+ * namespace (an orphan). */
+int ns_block_info(struct ns *ns, uint64_t block_id, uint64_t *genstamp, uint64_t *length,
+		  uint32_t *replication);
+
+/* Frees what apply/read attached to reply and re-initialises it. */
+void ns_reply_clear(Dfs__NsReply *reply);
+
+#endif

@@ -1,0 +1,232 @@
+/* ns_modify.c: mutations that change an existing inode: SETATTR (chmod,
+ * chown, truncate/extend, times), SETREP, and the block operations of a
+ * file: ADD_BLOCK, OPEN_BLOCK, COMPLETE. */
+#include "namenode/ns_txn.h"
+
+#include "common/errors.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static bool is_owner(const struct ns_cred *cr, const Dfs__Attr *a)
+{
+	return !cr->check || cr->uid == 0 || cr->uid == a->uid;
+}
+
+static bool is_root(const struct ns_cred *cr) { return !cr->check || cr->uid == 0; }
+
+/* Cuts or extends a regular file to size; frees blocks past the end and
+ * records the shortened length of a partial last block. */
+static int set_size(struct ns_txn *t, struct ns_inode *in, uint64_t size)
+{
+	uint64_t bs = in->a.block_size ? in->a.block_size : 1;
+	uint64_t keep = size / bs + (size % bs ? 1 : 0);
+	int rc = ns_blocks_free_from(t, in->a.ino, keep);
+	if (rc < 0)
+		return rc;
+	if (size % bs) {
+		Dfs__BlockRef b;
+		rc = ns_block_get(t, in->a.ino, size / bs, &b);
+		if (rc == 0 && b.length > size % bs) {
+			b.length = size % bs;
+			ns_block_put(t, in->a.ino, size / bs, &b);
+		} else if (rc < 0 && rc != -ENOENT) {
+			return rc;
+		}
+	}
+	in->a.size = size;
+	in->a.mtime_ns = t->now;
+	return 0;
+}
+
+static int check_setattr(const Dfs__NsRequest *req, const struct ns_cred *cr,
+			 const struct ns_inode *in)
+{
+	uint32_t f = req->flags;
+	int rc;
+	if ((f & DFS__NS_FLAG__NSF_SET_MODE) && !is_owner(cr, &in->a))
+		return -EPERM;
+	if ((f & DFS__NS_FLAG__NSF_SET_UID) && !is_root(cr) && req->uid != in->a.uid)
+		return -EPERM;
+	if ((f & DFS__NS_FLAG__NSF_SET_GID) && !is_root(cr) && req->gid != in->a.gid &&
+	    (!is_owner(cr, &in->a) || !ns_cred_in_group(cr, req->gid)))
+		return -EPERM;
+	if (f & DFS__NS_FLAG__NSF_SET_SIZE) {
+		if (in->a.type == DFS__FILE_TYPE__FT_DIR)
+			return -EISDIR;
+		if (in->a.type != DFS__FILE_TYPE__FT_REG)
+			return -EINVAL;
+		if ((rc = ns_perm(cr, &in->a, NS_W)) < 0)
+			return rc;
+	}
+	bool explicit_time = ((f & DFS__NS_FLAG__NSF_SET_ATIME) && req->has_atime_ns) ||
+			     ((f & DFS__NS_FLAG__NSF_SET_MTIME) && req->has_mtime_ns);
+	bool any_time = f & (DFS__NS_FLAG__NSF_SET_ATIME | DFS__NS_FLAG__NSF_SET_MTIME);
+	if (explicit_time && !is_owner(cr, &in->a))
+		return -EPERM;
+	if (any_time && !is_owner(cr, &in->a) && ns_perm(cr, &in->a, NS_W) < 0)
+		return -EACCES;
+	return 0;
+}
+
+/* Times: an explicit value, or (flag without value) the command's now. */
+int ns_op_setattr(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		  Dfs__NsReply *r)
+{
+	struct ns_inode in;
+	int rc = ns_resolve_inode(t, cr, req, &in);
+	if (rc < 0)
+		return rc;
+	if ((rc = check_setattr(req, cr, &in)) < 0)
+		return rc;
+	uint32_t f = req->flags;
+	if (f & DFS__NS_FLAG__NSF_SET_MODE) {
+		in.a.mode = req->mode & 07777;
+		if (cr->check && cr->uid != 0 && !ns_cred_in_group(cr, in.a.gid))
+			in.a.mode &= ~(uint32_t)S_ISGID;
+	}
+	if (f & DFS__NS_FLAG__NSF_SET_UID)
+		in.a.uid = req->uid;
+	if (f & DFS__NS_FLAG__NSF_SET_GID)
+		in.a.gid = req->gid;
+	if ((f & DFS__NS_FLAG__NSF_SET_SIZE) && (rc = set_size(t, &in, req->size)) < 0)
+		return rc;
+	if (f & DFS__NS_FLAG__NSF_SET_ATIME)
+		in.a.atime_ns = req->has_atime_ns ? req->atime_ns : t->now;
+	if (f & DFS__NS_FLAG__NSF_SET_MTIME)
+		in.a.mtime_ns = req->has_mtime_ns ? req->mtime_ns : t->now;
+	in.a.ctime_ns = t->now;
+	ns_inode_put(t, &in);
+	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
+}
+
+/* Resolves a regular file the caller may write. */
+static int writable_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+			 struct ns_inode *in)
+{
+	int rc = ns_resolve_inode(t, cr, req, in);
+	if (rc < 0)
+		return rc;
+	if (in->a.type == DFS__FILE_TYPE__FT_DIR)
+		return -EISDIR;
+	if (in->a.type != DFS__FILE_TYPE__FT_REG)
+		return -EINVAL;
+	return ns_perm(cr, &in->a, NS_W);
+}
+
+int ns_op_setrep(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		 Dfs__NsReply *r)
+{
+	struct ns_inode in;
+	int rc = writable_file(t, req, cr, &in);
+	if (rc < 0)
+		return rc;
+	if (!req->has_replication || req->replication < 1 ||
+	    req->replication > NS_REPLICATION_MAX)
+		return -EINVAL;
+	in.a.replication = req->replication;
+	in.a.ctime_ns = t->now;
+	ns_inode_put(t, &in);
+	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
+}
+
+/* A new block (fresh id and genstamp, length 0) at block_index; a block
+ * already there is replaced and freed (an abandoned pipeline). */
+int ns_op_add_block(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		    Dfs__NsReply *r)
+{
+	struct ns_inode in;
+	int rc = writable_file(t, req, cr, &in);
+	if (rc < 0)
+		return rc;
+	if (!req->has_block_index)
+		return -EINVAL;
+	Dfs__BlockRef b;
+	rc = ns_block_get(t, in.a.ino, req->block_index, &b);
+	if (rc == 0)
+		rc = ns_txn_free_block(t, b.block_id, b.genstamp);
+	else if (rc == -ENOENT)
+		rc = 0;
+	if (rc < 0)
+		return rc;
+	t->c.blocks++;
+	dfs__block_ref__init(&b);
+	b.block_id = t->c.next_block++;
+	b.genstamp = t->c.next_gs++;
+	b.length = 0;
+	ns_block_put(t, in.a.ino, req->block_index, &b);
+	if (t->err < 0)
+		return t->err;
+	if ((rc = ns_reply_attr(r, &in.a)) < 0)
+		return rc;
+	return ns_reply_block(r, req->block_index, &b);
+}
+
+/* Bumps the genstamp of an existing block before it is rewritten. */
+int ns_op_open_block(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		     Dfs__NsReply *r)
+{
+	struct ns_inode in;
+	int rc = writable_file(t, req, cr, &in);
+	if (rc < 0)
+		return rc;
+	if (!req->has_block_index)
+		return -EINVAL;
+	Dfs__BlockRef b;
+	if ((rc = ns_block_get(t, in.a.ino, req->block_index, &b)) < 0)
+		return rc;
+	t->ns->last_prev_genstamp = b.genstamp;
+	b.genstamp = t->c.next_gs++;
+	ns_block_put(t, in.a.ino, req->block_index, &b);
+	if (t->err < 0)
+		return t->err;
+	if ((rc = ns_reply_attr(r, &in.a)) < 0)
+		return rc;
+	return ns_reply_block(r, req->block_index, &b);
+}
+
+static int complete_block(struct ns_txn *t, const struct ns_inode *in, const Dfs__BlockRef *ref)
+{
+	struct ns_key k;
+	char *v;
+	size_t vl;
+	ns_key_blkidx(&k, ref->block_id);
+	int rc = ns_txn_get(t, &k, &v, &vl);
+	if (rc == -ENOENT)
+		return -DFS_ESTALE;
+	if (rc < 0)
+		return rc;
+	uint64_t ino = vl == 16 ? ns_get_be64(v) : 0, index = vl == 16 ? ns_get_be64(v + 8) : 0;
+	free(v);
+	if (ino != in->a.ino)
+		return -DFS_ESTALE;
+	Dfs__BlockRef cur;
+	if ((rc = ns_block_get(t, ino, index, &cur)) < 0)
+		return rc;
+	if (cur.genstamp != ref->genstamp)
+		return -DFS_ESTALE;
+	if (ref->length > in->a.block_size)
+		return -EINVAL;
+	cur.length = ref->length;
+	ns_block_put(t, ino, index, &cur);
+	return t->err;
+}
+
+/* Records the final lengths of written blocks and the new file size. */
+int ns_op_complete(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		   Dfs__NsReply *r)
+{
+	struct ns_inode in;
+	int rc = writable_file(t, req, cr, &in);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < req->n_blocks; i++)
+		if ((rc = complete_block(t, &in, req->blocks[i])) < 0)
+			return rc;
+	if (req->has_size)
+		in.a.size = req->size;
+	in.a.mtime_ns = in.a.ctime_ns = t->now;
+	ns_inode_put(t, &in);
+	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
+}

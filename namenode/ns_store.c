@@ -1,0 +1,501 @@
+/* ns_store.c: the LevelDB side of the namespace: opening and formatting
+ * the store, key encoding, transactions (WriteBatch + overlay), counters
+ * and the inode / dirent / block records. See ns.h for the key schema. */
+#include "namenode/ns_txn.h"
+
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NS_CACHE_BYTES (64u << 20)
+
+/* ---- keys ---- */
+
+void ns_put_be64(char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+uint64_t ns_get_be64(const char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | (uint8_t)p[i];
+	return v;
+}
+
+static void key_u64(struct ns_key *k, char tag, uint64_t v)
+{
+	k->b[0] = tag;
+	k->b[1] = '/';
+	ns_put_be64(k->b + 2, v);
+	k->len = 10;
+}
+
+void ns_key_inode(struct ns_key *k, uint64_t ino) { key_u64(k, 'i', ino); }
+void ns_key_blkidx(struct ns_key *k, uint64_t id) { key_u64(k, 'k', id); }
+void ns_key_link(struct ns_key *k, uint64_t ino) { key_u64(k, 'l', ino); }
+void ns_key_garbage(struct ns_key *k, uint64_t ino) { key_u64(k, 'g', ino); }
+
+void ns_key_dir_prefix(struct ns_key *k, uint64_t parent)
+{
+	key_u64(k, 'd', parent);
+	k->b[k->len++] = '/';
+}
+
+void ns_key_dirent(struct ns_key *k, uint64_t parent, const char *name)
+{
+	size_t n = strnlen(name, NS_NAME_MAX);
+	ns_key_dir_prefix(k, parent);
+	memcpy(k->b + k->len, name, n);
+	k->len += n;
+}
+
+void ns_key_block_prefix(struct ns_key *k, uint64_t ino)
+{
+	key_u64(k, 'b', ino);
+	k->b[k->len++] = '/';
+}
+
+void ns_key_block(struct ns_key *k, uint64_t ino, uint64_t index)
+{
+	ns_key_block_prefix(k, ino);
+	ns_put_be64(k->b + k->len, index);
+	k->len += 8;
+}
+
+/* ---- meta ---- */
+
+static const struct {
+	const char *key;
+	size_t off;
+} meta_counters[] = {
+	{"m/next_ino", offsetof(struct ns_counters, next_ino)},
+	{"m/next_block", offsetof(struct ns_counters, next_block)},
+	{"m/next_gs", offsetof(struct ns_counters, next_gs)},
+	{"m/applied", offsetof(struct ns_counters, applied)},
+	{"m/inodes", offsetof(struct ns_counters, inodes)},
+	{"m/blocks", offsetof(struct ns_counters, blocks)},
+	{"m/garbage", offsetof(struct ns_counters, garbage)},
+};
+#define N_META (sizeof(meta_counters) / sizeof(meta_counters[0]))
+
+static void counters_to_batch(leveldb_writebatch_t *wb, const struct ns_counters *c,
+			      const struct ns_counters *old)
+{
+	for (size_t i = 0; i < N_META; i++) {
+		uint64_t v = *(const uint64_t *)((const char *)c + meta_counters[i].off);
+		if (old && v == *(const uint64_t *)((const char *)old + meta_counters[i].off))
+			continue;
+		char b[8];
+		ns_put_be64(b, v);
+		leveldb_writebatch_put(wb, meta_counters[i].key, strlen(meta_counters[i].key), b,
+				       8);
+	}
+}
+
+static int db_get(struct ns *ns, const char *k, size_t kl, char **val, size_t *vl)
+{
+	char *err = NULL;
+	*val = leveldb_get(ns->db, ns->ropts, k, kl, vl, &err);
+	if (err) {
+		DFS_ERR("leveldb get: %s", err);
+		leveldb_free(err);
+		return -EIO;
+	}
+	return *val ? 0 : -ENOENT;
+}
+
+static int counters_load(struct ns *ns)
+{
+	for (size_t i = 0; i < N_META; i++) {
+		char *v;
+		size_t vl;
+		int rc = db_get(ns, meta_counters[i].key, strlen(meta_counters[i].key), &v, &vl);
+		if (rc < 0 || vl != 8) {
+			if (rc == 0)
+				leveldb_free(v);
+			return rc < 0 ? rc : -EIO;
+		}
+		*(uint64_t *)((char *)&ns->c + meta_counters[i].off) = ns_get_be64(v);
+		leveldb_free(v);
+	}
+	return 0;
+}
+
+/* ---- open / close / format ---- */
+
+static struct ns *ns_alloc(void)
+{
+	struct ns *ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return NULL;
+	ns->opts = leveldb_options_create();
+	ns->cache = leveldb_cache_create_lru(NS_CACHE_BYTES);
+	leveldb_options_set_cache(ns->opts, ns->cache);
+	ns->ropts = leveldb_readoptions_create();
+	ns->wopts = leveldb_writeoptions_create();
+	ns->wopts_sync = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(ns->wopts_sync, 1);
+	return ns;
+}
+
+void ns_close(struct ns *ns)
+{
+	if (!ns)
+		return;
+	if (ns->db)
+		leveldb_close(ns->db);
+	leveldb_writeoptions_destroy(ns->wopts);
+	leveldb_writeoptions_destroy(ns->wopts_sync);
+	leveldb_readoptions_destroy(ns->ropts);
+	leveldb_options_destroy(ns->opts);
+	leveldb_cache_destroy(ns->cache);
+	free(ns->freed);
+	free(ns);
+}
+
+static int db_open(struct ns *ns, const char *dir, int create)
+{
+	char *err = NULL;
+	leveldb_options_set_create_if_missing(ns->opts, create);
+	leveldb_options_set_error_if_exists(ns->opts, create);
+	ns->db = leveldb_open(ns->opts, dir, &err);
+	if (err) {
+		DFS_DEBUG("leveldb open %s: %s", dir, err);
+		leveldb_free(err);
+		ns->db = NULL;
+		return create ? -EIO : -DFS_ENOTFORMATTED;
+	}
+	return 0;
+}
+
+static int write_root(struct ns *ns, const char *cluster_id, int64_t now)
+{
+	struct ns_txn t;
+	struct ns_inode root = {.a = DFS__ATTR__INIT, .parent = DFS_ROOT_INO};
+	root.a.ino = DFS_ROOT_INO;
+	root.a.type = DFS__FILE_TYPE__FT_DIR;
+	root.a.mode = 0755;
+	root.a.nlink = 2;
+	root.a.atime_ns = root.a.mtime_ns = root.a.ctime_ns = now;
+	memset(&ns->c, 0, sizeof(ns->c));
+	ns->c.next_ino = DFS_ROOT_INO + 1;
+	ns->c.next_block = 1;
+	ns->c.next_gs = 1;
+	ns_txn_begin(&t, ns, now, true);
+	t.c.inodes = 1;
+	ns_inode_put(&t, &root);
+	leveldb_writebatch_put(t.wb, "m/cluster_id", 12, cluster_id, strlen(cluster_id));
+	char lv[8];
+	ns_put_be64(lv, NS_LAYOUT_VERSION);
+	leveldb_writebatch_put(t.wb, "m/layout", 8, lv, 8);
+	counters_to_batch(t.wb, &t.c, NULL);
+	int rc = ns_txn_commit(&t, 0);
+	ns_txn_end(&t);
+	return rc < 0 ? rc : ns_sync(ns);
+}
+
+int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, int force)
+{
+	struct ns *old = NULL;
+	int rc = ns_open(dir, &old);
+	ns_close(old);
+	if (rc == 0 && !force)
+		return -EEXIST;
+	char *err = NULL;
+	leveldb_options_t *o = leveldb_options_create();
+	leveldb_destroy_db(o, dir, &err);
+	leveldb_options_destroy(o);
+	if (err) {
+		DFS_ERR("cannot wipe %s: %s", dir, err);
+		leveldb_free(err);
+		return -EIO;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return DFS_ERRNO();
+	struct ns *ns = ns_alloc();
+	if (!ns)
+		return -ENOMEM;
+	rc = db_open(ns, dir, 1);
+	if (rc == 0)
+		rc = write_root(ns, cluster_id, now_ns);
+	ns_close(ns);
+	return rc;
+}
+
+int ns_open(const char *dir, struct ns **out)
+{
+	*out = NULL;
+	struct ns *ns = ns_alloc();
+	if (!ns)
+		return -ENOMEM;
+	int rc = db_open(ns, dir, 0);
+	if (rc < 0)
+		goto err_after_alloc;
+	char *v;
+	size_t vl;
+	rc = db_get(ns, "m/layout", 8, &v, &vl);
+	if (rc == -ENOENT)
+		rc = -DFS_ENOTFORMATTED;
+	if (rc < 0)
+		goto err_after_alloc;
+	uint64_t layout = vl == 8 ? ns_get_be64(v) : 0;
+	leveldb_free(v);
+	if (layout != NS_LAYOUT_VERSION) {
+		DFS_ERR("%s: unsupported layout version %llu", dir, (unsigned long long)layout);
+		rc = -DFS_ENOTFORMATTED;
+		goto err_after_alloc;
+	}
+	rc = db_get(ns, "m/cluster_id", 12, &v, &vl);
+	if (rc < 0)
+		goto err_after_alloc;
+	snprintf(ns->cluster_id, sizeof(ns->cluster_id), "%.*s", (int)vl, v);
+	leveldb_free(v);
+	rc = counters_load(ns);
+	if (rc < 0)
+		goto err_after_alloc;
+	*out = ns;
+	return 0;
+err_after_alloc:
+	ns_close(ns);
+	return rc;
+}
+
+int ns_sync(struct ns *ns)
+{
+	char *err = NULL, b[8];
+	ns_put_be64(b, ns->c.applied);
+	leveldb_put(ns->db, ns->wopts_sync, "s/synced", 8, b, 8, &err);
+	if (err) {
+		DFS_ERR("leveldb synced write: %s", err);
+		leveldb_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+void ns_freed_clear(struct ns *ns) { ns->n_freed = 0; }
+
+int ns_foreach(struct ns *ns, int (*fn)(void *, const char *, size_t, const char *, size_t),
+	       void *arg)
+{
+	leveldb_iterator_t *it = leveldb_create_iterator(ns->db, ns->ropts);
+	int rc = 0;
+	for (leveldb_iter_seek_to_first(it); rc == 0 && leveldb_iter_valid(it);
+	     leveldb_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = leveldb_iter_key(it, &kl);
+		const char *v = leveldb_iter_value(it, &vl);
+		rc = fn(arg, k, kl, v, vl);
+	}
+	leveldb_iter_destroy(it);
+	return rc;
+}
+
+/* ---- transactions ---- */
+
+void ns_txn_begin(struct ns_txn *t, struct ns *ns, int64_t now, bool write)
+{
+	memset(t, 0, sizeof(*t));
+	t->ns = ns;
+	t->c = ns->c;
+	t->now = now;
+	if (write)
+		t->wb = leveldb_writebatch_create();
+}
+
+static uint32_t ov_hash(const char *k, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)k[i]) * 16777619u;
+	return h;
+}
+
+static struct ns_ov *ov_find(struct ns_txn *t, const struct ns_key *k)
+{
+	if (!t->n_slots)
+		return NULL;
+	for (uint32_t i = ov_hash(k->b, k->len) & (t->n_slots - 1);; i = (i + 1) & (t->n_slots - 1)) {
+		uint32_t s = t->slots[i];
+		if (s == 0)
+			return NULL;
+		struct ns_ov *o = &t->ov[s - 1];
+		if (o->klen == k->len && memcmp(o->key, k->b, k->len) == 0)
+			return o;
+	}
+}
+
+/* Doubles the entry array and the slot table (load factor <= 1/2). */
+static int ov_grow(struct ns_txn *t)
+{
+	size_t cap = t->n_ov ? 2 * t->n_ov : 16;
+	if (cap > NS_OVERLAY_MAX)
+		return -ENOMEM;
+	struct ns_ov *n = realloc(t->ov, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	t->ov = n;
+	uint32_t *slots = calloc(2 * cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	free(t->slots);
+	t->slots = slots;
+	t->n_slots = 2 * cap;
+	for (size_t e = 0; e < t->n_ov; e++) {
+		uint32_t i = ov_hash(t->ov[e].key, t->ov[e].klen) & (t->n_slots - 1);
+		while (t->slots[i])
+			i = (i + 1) & (t->n_slots - 1);
+		t->slots[i] = (uint32_t)e + 1;
+	}
+	return 0;
+}
+
+static struct ns_ov *ov_add(struct ns_txn *t, const struct ns_key *k)
+{
+	if (2 * (t->n_ov + 1) > t->n_slots && (t->err = ov_grow(t)) < 0)
+		return NULL;
+	struct ns_ov *o = &t->ov[t->n_ov];
+	o->key = malloc(k->len);
+	if (!o->key) {
+		t->err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(o->key, k->b, k->len);
+	o->klen = k->len;
+	o->val = NULL;
+	uint32_t i = ov_hash(k->b, k->len) & (t->n_slots - 1);
+	while (t->slots[i])
+		i = (i + 1) & (t->n_slots - 1);
+	t->slots[i] = (uint32_t)++t->n_ov;
+	return o;
+}
+
+static void ov_set(struct ns_txn *t, const struct ns_key *k, const void *v, size_t vl)
+{
+	struct ns_ov *o = ov_find(t, k);
+	if (!o && !(o = ov_add(t, k)))
+		return;
+	free(o->val);
+	o->val = NULL;
+	o->vlen = 0;
+	if (v) {
+		o->val = malloc(vl ? vl : 1);
+		if (!o->val) {
+			t->err = -ENOMEM;
+			return;
+		}
+		memcpy(o->val, v, vl);
+		o->vlen = vl;
+	}
+}
+
+int ns_txn_get(struct ns_txn *t, const struct ns_key *k, char **val, size_t *vlen)
+{
+	struct ns_ov *o = ov_find(t, k);
+	if (o) {
+		if (!o->val)
+			return -ENOENT;
+		*val = malloc(o->vlen ? o->vlen : 1);
+		if (!*val)
+			return -ENOMEM;
+		memcpy(*val, o->val, o->vlen);
+		*vlen = o->vlen;
+		return 0;
+	}
+	return db_get(t->ns, k->b, k->len, val, vlen);
+}
+
+void ns_txn_put(struct ns_txn *t, const struct ns_key *k, const void *v, size_t vlen)
+{
+	leveldb_writebatch_put(t->wb, k->b, k->len, v, vlen);
+	ov_set(t, k, v, vlen);
+}
+
+void ns_txn_del(struct ns_txn *t, const struct ns_key *k)
+{
+	leveldb_writebatch_delete(t->wb, k->b, k->len);
+	ov_set(t, k, NULL, 0);
+}
+
+void ns_txn_del_blind(struct ns_txn *t, const struct ns_key *k)
+{
+	leveldb_writebatch_delete(t->wb, k->b, k->len);
+}
+
+int ns_txn_free_block(struct ns_txn *t, uint64_t block_id, uint64_t genstamp)
+{
+	if (t->n_freed == t->cap_freed) {
+		size_t cap = t->cap_freed ? 2 * t->cap_freed : 16;
+		struct ns_freed *n = realloc(t->freed, cap * sizeof(*n));
+		if (!n)
+			return t->err = -ENOMEM;
+		t->freed = n;
+		t->cap_freed = cap;
+	}
+	t->freed[t->n_freed++] = (struct ns_freed){block_id, genstamp};
+	struct ns_key k;
+	ns_key_blkidx(&k, block_id);
+	ns_txn_del_blind(t, &k);
+	if (t->c.blocks > 0)
+		t->c.blocks--;
+	return 0;
+}
+
+static int freed_append(struct ns *ns, const struct ns_freed *f, size_t n)
+{
+	if (ns->n_freed + n > ns->cap_freed) {
+		size_t cap = ns->cap_freed ? ns->cap_freed : 64;
+		while (cap < ns->n_freed + n)
+			cap *= 2;
+		struct ns_freed *nf = realloc(ns->freed, cap * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		ns->freed = nf;
+		ns->cap_freed = cap;
+	}
+	memcpy(ns->freed + ns->n_freed, f, n * sizeof(*f));
+	ns->n_freed += n;
+	return 0;
+}
+
+int ns_txn_commit(struct ns_txn *t, uint64_t index)
+{
+	if (t->err)
+		return t->err;
+	t->c.applied = index;
+	counters_to_batch(t->wb, &t->c, &t->ns->c);
+	char *err = NULL;
+	leveldb_write(t->ns->db, t->ns->wopts, t->wb, &err);
+	if (err) {
+		DFS_ERR("leveldb write: %s", err);
+		leveldb_free(err);
+		return -EIO;
+	}
+	t->ns->c = t->c;
+	if (freed_append(t->ns, t->freed, t->n_freed) < 0)
+		DFS_WARN("out of memory: %zu freed blocks left to the orphan scan", t->n_freed);
+	return 0;
+}
+
+void ns_txn_end(struct ns_txn *t)
+{
+	for (size_t i = 0; i < t->n_ov; i++) {
+		free(t->ov[i].key);
+		free(t->ov[i].val);
+	}
+	free(t->ov);
+	free(t->slots);
+	free(t->freed);
+	if (t->wb)
+		leveldb_writebatch_destroy(t->wb);
+	memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,152 @@
+/* ns_txn.h: internals shared by the namespace files: key encoding, the
+ * transaction (a WriteBatch plus an overlay so that a command reads back
+ * what it wrote), inode/dirent/block records, path resolution and
+ * permission checks. Same thread contract as ns.h. */
+#ifndef DFS_NAMENODE_NS_TXN_H
+#define DFS_NAMENODE_NS_TXN_H
+#include "namenode/ns.h"
+
+#include <stdbool.h>
+
+#define NS_KEY_MAX (2 + 8 + 1 + NS_NAME_MAX + 1)
+
+struct ns_key {
+	char b[NS_KEY_MAX];
+	size_t len;
+};
+
+void ns_key_inode(struct ns_key *k, uint64_t ino);
+void ns_key_dirent(struct ns_key *k, uint64_t parent, const char *name);
+void ns_key_dir_prefix(struct ns_key *k, uint64_t parent); /* "d/<parent>/" */
+void ns_key_block(struct ns_key *k, uint64_t ino, uint64_t index);
+void ns_key_block_prefix(struct ns_key *k, uint64_t ino);  /* "b/<ino>/" */
+void ns_key_blkidx(struct ns_key *k, uint64_t block_id);
+void ns_key_link(struct ns_key *k, uint64_t ino);
+void ns_key_garbage(struct ns_key *k, uint64_t ino);
+void ns_put_be64(char *p, uint64_t v);
+uint64_t ns_get_be64(const char *p);
+
+struct ns_ov {            /* one overlay entry */
+	char *key;
+	size_t klen;
+	char *val;        /* NULL: deleted */
+	size_t vlen;
+};
+
+/* A command in progress (or a read: wb == NULL). */
+struct ns_txn {
+	struct ns *ns;
+	leveldb_writebatch_t *wb;
+	struct ns_counters c;
+	struct ns_ov *ov; /* entries, in insertion order */
+	size_t n_ov;
+	uint32_t *slots;  /* open-addressing hash: entry index + 1, 0 = empty */
+	size_t n_slots;
+	struct ns_freed *freed;
+	size_t n_freed, cap_freed;
+	int64_t now;
+	int err; /* sticky: -ENOMEM / -EIO met while writing */
+};
+
+void ns_txn_begin(struct ns_txn *t, struct ns *ns, int64_t now, bool write);
+/* Commits (writes counters + applied index + everything put). */
+int ns_txn_commit(struct ns_txn *t, uint64_t index);
+void ns_txn_end(struct ns_txn *t); /* frees; discards if not committed */
+
+/* 0 with *val (malloc'd, free()) / -ENOENT / -EIO. */
+int ns_txn_get(struct ns_txn *t, const struct ns_key *k, char **val, size_t *vlen);
+void ns_txn_put(struct ns_txn *t, const struct ns_key *k, const void *v, size_t vlen);
+void ns_txn_del(struct ns_txn *t, const struct ns_key *k);
+/* Deletes without recording in the overlay (the command never reads it
+ * back): for bulk deletes. */
+void ns_txn_del_blind(struct ns_txn *t, const struct ns_key *k);
+int ns_txn_free_block(struct ns_txn *t, uint64_t block_id, uint64_t genstamp);
+
+/* ---- records ---- */
+
+struct ns_inode {
+	Dfs__Attr a;     /* scalars only */
+	uint64_t parent; /* directories: containing directory */
+};
+
+int ns_inode_get(struct ns_txn *t, uint64_t ino, struct ns_inode *out);
+void ns_inode_put(struct ns_txn *t, const struct ns_inode *in);
+/* 0 with *ino (and *type) / -ENOENT / -EIO. */
+int ns_dirent_get(struct ns_txn *t, uint64_t parent, const char *name, uint64_t *ino,
+		  uint32_t *type);
+void ns_dirent_put(struct ns_txn *t, uint64_t parent, const char *name, uint64_t ino,
+		   uint32_t type);
+void ns_dirent_del(struct ns_txn *t, uint64_t parent, const char *name);
+/* 1 if the directory has entries, 0 if empty, <0 on error (DB only). */
+int ns_dir_nonempty(struct ns_txn *t, uint64_t dir);
+int ns_block_get(struct ns_txn *t, uint64_t ino, uint64_t index, Dfs__BlockRef *out);
+void ns_block_put(struct ns_txn *t, uint64_t ino, uint64_t index, const Dfs__BlockRef *b);
+/* Frees the blocks of ino with index >= from (DB view). */
+int ns_blocks_free_from(struct ns_txn *t, uint64_t ino, uint64_t from);
+
+/* ---- names, paths, permissions (ns_path.c) ---- */
+
+struct ns_cred {
+	bool check; /* false: no permission checks (no caller given) */
+	uint32_t uid, gid;
+	const uint32_t *groups;
+	size_t ngroups;
+};
+
+#define NS_R 4
+#define NS_W 2
+#define NS_X 1
+
+void ns_cred_from_req(struct ns_cred *cr, const Dfs__NsRequest *req);
+int ns_perm(const struct ns_cred *cr, const Dfs__Attr *a, int want);
+bool ns_cred_in_group(const struct ns_cred *cr, uint32_t gid);
+/* 0, -EINVAL (empty, ".", "..", '/'), -ENAMETOOLONG. */
+int ns_check_name(const char *name, size_t len);
+
+/* An entry named by (parent dir, name). */
+struct ns_ent {
+	bool is_root;
+	uint64_t parent;
+	struct ns_inode pdir;
+	char name[NS_NAME_MAX + 1];
+	bool exists;
+	uint64_t ino;
+	struct ns_inode in; /* valid if exists */
+};
+
+/* Resolves an absolute path to its inode (search permission on every
+ * directory on the way). */
+int ns_resolve_path(struct ns_txn *t, const struct ns_cred *cr, const char *path,
+		    struct ns_inode *out);
+/* Resolves the entry named by path, or by parent+name. second = use the
+ * destination fields (target / new_parent + new_name). The parent must
+ * exist and be a directory; the entry itself may not exist. */
+int ns_resolve_ent(struct ns_txn *t, const struct ns_cred *cr, const Dfs__NsRequest *req,
+		   bool second, struct ns_ent *e);
+/* Resolves the inode named by ino or path. */
+int ns_resolve_inode(struct ns_txn *t, const struct ns_cred *cr, const Dfs__NsRequest *req,
+		     struct ns_inode *out);
+
+/* Reply helpers: attach a copy of the attributes / a located block. */
+int ns_reply_attr(Dfs__NsReply *r, const Dfs__Attr *a);
+int ns_reply_block(Dfs__NsReply *r, uint64_t index, const Dfs__BlockRef *b);
+
+/* ---- ns_delete.c ---- */
+
+/* Drops one link to a non-directory inode; frees it (and its blocks) at
+ * nlink 0. in is updated. */
+int ns_drop_link(struct ns_txn *t, struct ns_inode *in);
+/* Reclaims the tree below dir (detached) within *budget keys; 1 if done
+ * (dir's own inode removed too), 0 if more remains, <0 on error. */
+int ns_gc_dir(struct ns_txn *t, uint64_t dir, long *budget, int depth);
+
+/* ---- operations (ns_apply.c, ns_modify.c, ns_delete.c, ns_rename.c) ----
+ * Each validates against the state and stages its writes in t; returns 0
+ * or a negative errno (then nothing staged is written). */
+typedef int ns_op_fn(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		     Dfs__NsReply *r);
+ns_op_fn ns_op_mkdir, ns_op_create, ns_op_mknod, ns_op_symlink, ns_op_link;
+ns_op_fn ns_op_setattr, ns_op_setrep, ns_op_add_block, ns_op_open_block, ns_op_complete;
+ns_op_fn ns_op_unlink, ns_op_rmdir, ns_op_delete, ns_op_gc, ns_op_rename;
+
+#endif
