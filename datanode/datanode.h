@@ -1,0 +1,56 @@
+/* datanode.h: the dfs-datanode process context shared by its modules:
+ * configuration, the block store, the data-transfer server, the namenode
+ * links and the command executor.
+ *
+ * Threads: the main thread (daemon skeleton: init steps, run, fini), one
+ * accept thread, one thread per data-transfer connection (bounded by
+ * max_connections) plus one ack responder per write stream, one thread
+ * per namenode, and up to max_copies COPY threads.
+ * Lock order (a thread holding a lock never takes one to its left):
+ *   xfer server lock | nn link lock | commands lock   ->   store lock
+ * In practice every lock is a leaf: none is held across network I/O or
+ * while another is taken. */
+#ifndef DFS_DATANODE_DATANODE_H
+#define DFS_DATANODE_DATANODE_H
+#include <stdint.h>
+
+#include "datanode/blockstore.h"
+#include "common/net.h"
+
+struct dn_config {
+	char *data_dirs;
+	char *namenodes;
+	char *listen_host;
+	int64_t port;
+	int64_t heartbeat_ms;
+	int64_t block_report_ms;
+	int64_t max_connections;
+	int64_t max_copies;
+	int64_t io_timeout_ms;
+	int64_t connect_timeout_ms;
+	uint64_t socket_buffer_size;
+	uint64_t read_packet_size;
+	char *log_level;
+	char *log_file;
+};
+
+struct dn_xfer_server;
+struct dn_nn;
+struct dn_commands;
+
+struct datanode {
+	struct dn_config cfg;
+	struct dn_store store;
+	int store_open;
+	char host[DFS_HOST_MAX]; /* advertised data-transfer address */
+	uint16_t port;
+	struct dn_xfer_server *xfer;
+	struct dn_nn *nn;
+	struct dn_commands *cmds;
+};
+
+/* Largest replica the datanode accepts to write (bounds offsets and
+ * truncates coming from the network). */
+#define DN_REPLICA_SIZE_MAX (64ull << 30)
+
+#endif
