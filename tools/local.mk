@@ -1,5 +1,22 @@
 # tools/: the dfs command-line tool. It sees only the public API <dfs.h>
 # and links the installed client library, libdfs.la.
+bin_PROGRAMS += tools/dfs
+tools_dfs_SOURCES = \
+	tools/cli.h tools/util.h tools/copy_io.h tools/progress.h \
+	tools/dfs.c \
+	tools/cli.c \
+	tools/util.c \
+	tools/walk.c \
+	tools/progress.c \
+	tools/copy_io.c \
+	tools/cmd_copy.c \
+	tools/cmd_ls.c \
+	tools/cmd_ns.c \
+	tools/cmd_attr.c \
+	tools/cmd_stat.c \
+	tools/cmd_admin.c
+tools_dfs_LDADD = libdfs/libdfs.la
+
 # Unit tests of the pure helpers (no cluster needed).
 check_PROGRAMS += tests/unit/test-cli-util
 TESTS += tests/unit/test-cli-util

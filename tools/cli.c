@@ -1,0 +1,179 @@
+/* cli.c: the shared context of the dfs tool (cli.h): connecting on first
+ * use, the error and usage messages, remote path arguments, and the
+ * formatting of times and user/group names. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "tools/cli.h"
+
+static void cli_log(void *arg, int level, const char *msg)
+{
+	static const char *const names[] = {"debug", "info", "notice", "warn", "error"};
+	const struct cli *cli = arg;
+	if (cli->verbose)
+		fprintf(stderr, "dfs: libdfs %s: %s\n", names[level < 0 ? 0 : level > 4 ? 4 : level],
+			msg);
+}
+
+dfs_client *cli_client(struct cli *cli)
+{
+	if (cli->client != NULL)
+		return cli->client;
+	struct dfs_options o;
+	memset(&o, 0, sizeof(o));
+	o.namenodes = cli->namenodes;
+	o.conf_path = cli->conf_path;
+	o.log = cli_log;
+	o.log_arg = cli;
+	int rc = dfs_connect(&o, &cli->client);
+	if (rc < 0) {
+		cli->client = NULL;
+		cli_errorf(cli, "cannot connect to %s: %s",
+			   cli->namenodes != NULL ? cli->namenodes : "the cluster", dfs_strerror(rc));
+		return NULL;
+	}
+	return cli->client;
+}
+
+char *cli_buffer(struct cli *cli)
+{
+	if (cli->buf == NULL)
+		cli->buf = malloc(CLI_COPY_BUF_BYTES);
+	return cli->buf;
+}
+
+int cli_error(const struct cli *cli, const char *path, int err)
+{
+	if (path != NULL)
+		fprintf(stderr, "dfs: %s: %s: %s\n", cli->cmd, path, dfs_strerror(err));
+	else
+		fprintf(stderr, "dfs: %s: %s\n", cli->cmd, dfs_strerror(err));
+	return CLI_FAIL;
+}
+
+int cli_errorf(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "dfs: %s: ", cli->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_FAIL;
+}
+
+int cli_usage(const struct cli *cli, const char *fmt, ...)
+{
+	if (fmt != NULL) {
+		va_list ap;
+		fprintf(stderr, "dfs: %s: ", cli->cmd);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	const char *u = cli_usage_of(cli->cmd);
+	fprintf(stderr, "usage: dfs %s\n", u != NULL ? u : cli->cmd);
+	return CLI_USAGE;
+}
+
+int cli_remote(const struct cli *cli, const char *arg, char out[CLI_PATH_MAX])
+{
+	int rc = cli_path_normalize(arg, out, CLI_PATH_MAX);
+	if (rc < 0)
+		return cli_error(cli, arg, rc);
+	return CLI_OK;
+}
+
+void cli_getopt_reset(void)
+{
+	optind = 0; /* glibc: 0 re-initialises getopt completely */
+	opterr = 1;
+}
+
+void cli_time_short(const struct timespec *ts, char *out, size_t out_len)
+{
+	struct tm tm;
+	time_t t = ts->tv_sec;
+	if (localtime_r(&t, &tm) == NULL || strftime(out, out_len, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, out_len, "%lld", (long long)t);
+}
+
+void cli_time_full(const struct timespec *ts, char *out, size_t out_len)
+{
+	struct tm tm;
+	time_t t = ts->tv_sec;
+	char a[32], z[8];
+	if (localtime_r(&t, &tm) == NULL || strftime(a, sizeof(a), "%Y-%m-%d %H:%M:%S", &tm) == 0 ||
+	    strftime(z, sizeof(z), "%z", &tm) == 0) {
+		snprintf(out, out_len, "%lld", (long long)t);
+		return;
+	}
+	snprintf(out, out_len, "%s.%09ld %s", a, (long)ts->tv_nsec, z);
+}
+
+void cli_user_name(uint32_t uid, char *out, size_t out_len)
+{
+	struct passwd *pw = getpwuid(uid);
+	if (pw != NULL)
+		snprintf(out, out_len, "%s", pw->pw_name);
+	else
+		snprintf(out, out_len, "%u", uid);
+}
+
+void cli_group_name(uint32_t gid, char *out, size_t out_len)
+{
+	struct group *gr = getgrgid(gid);
+	if (gr != NULL)
+		snprintf(out, out_len, "%s", gr->gr_name);
+	else
+		snprintf(out, out_len, "%u", gid);
+}
+
+/* Replaces the symlink path in cur (CLI_PATH_MAX) by the path its target
+ * names. */
+static int resolve_step(dfs_client *c, char *cur)
+{
+	char target[CLI_PATH_MAX], joined[CLI_PATH_MAX];
+	int n = dfs_readlink(c, 0, cur, target, sizeof(target));
+	if (n < 0)
+		return n;
+	if ((size_t)n >= sizeof(target))
+		return -ENAMETOOLONG;
+	if (target[0] == '/') {
+		memcpy(joined, target, (size_t)n + 1);
+	} else {
+		char *slash = strrchr(cur, '/');
+		*slash = '\0'; /* cur is normalised: absolute */
+		int rc = cli_path_join(cur[0] ? cur : "/", target, joined, sizeof(joined));
+		if (rc < 0)
+			return rc;
+	}
+	return cli_path_normalize(joined, cur, CLI_PATH_MAX);
+}
+
+int cli_resolve(struct cli *cli, const char *path, char out[CLI_PATH_MAX],
+		struct dfs_stat *st)
+{
+	dfs_client *c = cli_client(cli);
+	if (c == NULL)
+		return -ENOTCONN;
+	int rc = cli_path_normalize(path, out, CLI_PATH_MAX);
+	for (int i = 0; rc == 0; i++) {
+		rc = dfs_stat(c, out, st);
+		if (rc < 0 || !S_ISLNK(st->mode))
+			return rc;
+		if (i == CLI_SYMLINK_MAX)
+			return -ELOOP;
+		rc = resolve_step(c, out);
+	}
+	return rc;
+}
