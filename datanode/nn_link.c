@@ -17,6 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Positive return of an RPC helper: the namenode asked us to register
+ * again (it lost track of us). */
+#define NN_REREGISTER 1
+
 struct ref {
 	uint64_t id, genstamp, length;
 };
@@ -188,6 +192,9 @@ static int send_report(struct dn_nn_link *l, int full, struct ref_vec *recv, str
 		rc = rpc(l, DFS_M_DN_REPORT, &m.base, &reply);
 		if (rc == 0) {
 			rc = reply->status;
+			for (size_t i = 0; rc == 0 && i < reply->n_commands; i++)
+				if (reply->commands[i]->kind == DFS__DN_COMMAND__KIND__REREGISTER)
+					rc = NN_REREGISTER;
 			protobuf_c_message_free_unpacked(&reply->base, NULL);
 		}
 	}
@@ -246,7 +253,7 @@ static int heartbeat(struct dn_nn_link *l)
 	for (size_t i = 0; rc == 0 && i < reply->n_commands; i++) {
 		if (reply->commands[i]->kind == DFS__DN_COMMAND__KIND__REREGISTER) {
 			DFS_INFO("namenode %s asks to re-register", l->name);
-			rc = -EAGAIN;
+			rc = NN_REREGISTER;
 		} else {
 			dn_commands_execute(l->dn, reply->commands[i]);
 		}
@@ -289,6 +296,8 @@ static int establish(struct dn_nn_link *l)
 	}
 	if (rc == 0)
 		rc = full_report(l);
+	if (rc == NN_REREGISTER)
+		rc = -EAGAIN;
 	if (rc < 0) {
 		if (!l->down_logged)
 			dfs_log_err(DFS_LOG_WARN, rc, "namenode %s unavailable (retrying quietly)",
@@ -327,7 +336,7 @@ static void serve(struct dn_nn_link *l)
 			rc = heartbeat(l);
 			next_hb = now_ms() + l->dn->cfg.heartbeat_ms;
 		}
-		if (rc == -EAGAIN) { /* REREGISTER */
+		if (rc == NN_REREGISTER) {
 			link_close(l);
 			return;
 		}
