@@ -163,7 +163,9 @@ ssize_t dfsc_file_pread(dfs_file *f, void *buf, size_t n, uint64_t off)
 {
 	uint8_t *dst = buf;
 	if (dfsc_file_dirty(f)) {
-		int rc = dfsc_file_flush(f, false, false); /* read your own writes */
+		/* Read your own writes: end the stream so the replicas are
+		 * finalized with their new genstamp, and COMPLETE the lengths. */
+		int rc = dfsc_file_flush(f, false, true);
 		if (rc < 0)
 			return rc;
 	}

@@ -1,4 +1,619 @@
+/* test-libdfs-io.c: the libdfs data path against a real cluster.
+ *
+ * Starts one dfs-namenode (formatted into a temp dir) and three
+ * dfs-datanodes on ephemeral loopback ports, waits until the namenode
+ * reports three live datanodes, then writes and reads files through
+ * libdfs and compares every byte with an in-memory model: several sizes
+ * (0 .. several 1 MiB blocks), random pwrite into existing data, sparse
+ * files, truncate shrink and grow, append, read-your-writes in one handle.
+ * It checks that blocks have three distinct replicas, SIGKILLs one
+ * datanode and reads everything again. Random data comes from a printed
+ * seed (DFS_TEST_SEED=N replays one).
+ *
+ * Binaries: $DFS_BUILDDIR/namenode/dfs-namenode and
+ * $DFS_BUILDDIR/datanode/dfs-datanode. Every process is killed and
+ * reaped and the temp dir removed on any exit (atexit + signals). */
+#include <dfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define N_DATANODES 3
+#define BLOCK_SIZE (1u << 20)
+#define START_TIMEOUT_MS 30000
+#define LIVE_TIMEOUT_MS 30000
+#define TEST_TIMEOUT_S 600
+#define FILES_MAX 16
+
+static char tmpdir[256];
+static pid_t nn_pid = -1;
+static pid_t dn_pid[N_DATANODES] = { -1, -1, -1 };
+static uint64_t seed;
+static uint64_t rng;
+static bool verbose;
+
+/* ---- cleanup: every exit path kills, reaps and removes ---- */
+
+static void kill_reap(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGKILL);
+		waitpid(*pid, NULL, 0);
+	}
+	*pid = -1;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+static void cleanup(void)
+{
+	for (int i = 0; i < N_DATANODES; i++)
+		kill_reap(&dn_pid[i]);
+	kill_reap(&nn_pid);
+	if (tmpdir[0] != '\0' && getenv("DFS_TEST_KEEP") == NULL)
+		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cleanup(); /* not strictly async-signal-safe (nftw), but we exit next */
+	_exit(sig == SIGALRM ? 3 : 2);
+}
+
+static void tail_log(const char *name)
+{
+	char path[512], line[1024];
+	snprintf(path, sizeof(path), "%s/%s.log", tmpdir, name);
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL)
+		return;
+	long n = 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		n++;
+	rewind(fp);
+	fprintf(stderr, "---- last lines of %s.log ----\n", name);
+	for (long i = 0; fgets(line, sizeof(line), fp) != NULL; i++)
+		if (i >= n - 25)
+			fputs(line, stderr);
+	fclose(fp);
+}
+
+static void fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+static void fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(reproduce with DFS_TEST_SEED=%" PRIu64 ")\n", seed);
+	tail_log("namenode");
+	for (int i = 0; i < N_DATANODES; i++) {
+		char n[32];
+		snprintf(n, sizeof(n), "datanode%d", i);
+		tail_log(n);
+	}
+	exit(1);
+}
+
+#define CHECK(cond, ...) do { if (!(cond)) fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+#define CHECK_RC(rc, what) \
+	CHECK((rc) >= 0, "%s: %s (%lld)", (what), dfs_strerror((int)(rc)), (long long)(rc))
+
+/* ---- processes ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static pid_t spawn(char *const argv[], const char *log_name)
+{
+	char log[512];
+	snprintf(log, sizeof(log), "%s/%s.log", tmpdir, log_name);
+	pid_t pid = fork();
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Waits until path holds "host:port\n"; copies it (without newline) to out. */
+static void wait_port_file(const char *path, pid_t pid, const char *name, char *out, size_t len)
+{
+	int64_t deadline = now_ms() + START_TIMEOUT_MS;
+	while (now_ms() < deadline) {
+		FILE *fp = fopen(path, "r");
+		if (fp != NULL) {
+			char buf[300];
+			bool ok = fgets(buf, sizeof(buf), fp) != NULL && strchr(buf, '\n') != NULL;
+			fclose(fp);
+			if (ok) {
+				buf[strcspn(buf, "\n")] = '\0';
+				snprintf(out, len, "%s", buf);
+				return;
+			}
+		}
+		int status;
+		CHECK(waitpid(pid, &status, WNOHANG) == 0, "%s exited before listening (status %d)",
+		      name, status);
+		sleep_ms(20);
+	}
+	fail(__FILE__, __LINE__, "%s did not write %s within %d ms", name, path, START_TIMEOUT_MS);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	CHECK(fp != NULL, "%s: %s", path, strerror(errno));
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void start_namenode(const char *bindir, char *addr, size_t addr_len)
+{
+	char bin[512], conf[512], text[1024], portf[512];
+	snprintf(bin, sizeof(bin), "%s/namenode/dfs-namenode", bindir);
+	snprintf(conf, sizeof(conf), "%s/namenode.conf", tmpdir);
+	snprintf(portf, sizeof(portf), "%s/namenode.port", tmpdir);
+	snprintf(text, sizeof(text),
+		 "name_dir = %s/name\nlisten_host = 127.0.0.1\nport = 0\n"
+		 "default_replication = 3\n", tmpdir);
+	write_text(conf, text);
+	char *fmt_argv[] = { bin, "-c", conf, "--format", NULL };
+	pid_t pid = spawn(fmt_argv, "namenode-format");
+	int status = 0;
+	int64_t deadline = now_ms() + START_TIMEOUT_MS;
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ms() > deadline) {
+			kill_reap(&pid);
+			tail_log("namenode-format");
+			fail(__FILE__, __LINE__, "dfs-namenode --format did not finish");
+		}
+		sleep_ms(20);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		tail_log("namenode-format");
+		fail(__FILE__, __LINE__, "dfs-namenode --format failed (status %d)", status);
+	}
+	char *argv[] = { bin, "-c", conf, "-s", "port=0", "--port-file", portf, NULL };
+	nn_pid = spawn(argv, "namenode");
+	wait_port_file(portf, nn_pid, "dfs-namenode", addr, addr_len);
+}
+
+static void start_datanode(const char *bindir, int i, const char *nn_addr)
+{
+	char bin[512], conf[512], text[1024], portf[512], name[32], addr[300];
+	snprintf(bin, sizeof(bin), "%s/datanode/dfs-datanode", bindir);
+	snprintf(conf, sizeof(conf), "%s/datanode%d.conf", tmpdir, i);
+	snprintf(portf, sizeof(portf), "%s/datanode%d.port", tmpdir, i);
+	snprintf(name, sizeof(name), "datanode%d", i);
+	snprintf(text, sizeof(text),
+		 "data_dirs = %s/data%d\nnamenodes = %s\nlisten_host = 127.0.0.1\nport = 0\n"
+		 "heartbeat_ms = 200\n", tmpdir, i, nn_addr);
+	write_text(conf, text);
+	char *argv[] = { bin, "-c", conf, "-s", "port=0", "--port-file", portf, NULL };
+	dn_pid[i] = spawn(argv, name);
+	wait_port_file(portf, dn_pid[i], name, addr, sizeof(addr));
+	if (verbose)
+		printf("datanode%d at %s\n", i, addr);
+}
+
+static void client_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	if (level >= 2 || verbose)
+		fprintf(stderr, "libdfs[%d]: %s\n", level, msg);
+}
+
+static unsigned count_live(dfs_client *c)
+{
+	struct dfs_datanode_info *dn;
+	size_t n;
+	unsigned live = 0;
+	if (dfs_datanode_report(c, &dn, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(dn[i].state, "live") == 0)
+			live++;
+	free(dn);
+	return live;
+}
+
+/* ---- the model: what each file must hold ---- */
+
+struct model {
+	char path[64];
+	uint8_t *data;
+	size_t size;
+};
+
+static struct model files[FILES_MAX];
+static int n_files;
+
+static uint64_t next_rand(void)
+{
+	/* xorshift64* */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 2685821657736338717ull;
+}
+
+static void fill_random(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(next_rand() >> 56);
+}
+
+static struct model *new_model(const char *path)
+{
+	CHECK(n_files < FILES_MAX, "too many files");
+	struct model *m = &files[n_files++];
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	m->data = NULL;
+	m->size = 0;
+	return m;
+}
+
+static void model_resize(struct model *m, size_t size)
+{
+	m->data = realloc(m->data, size + 1);
+	CHECK(m->data != NULL, "out of memory");
+	if (size > m->size)
+		memset(m->data + m->size, 0, size - m->size);
+	m->size = size;
+}
+
+/* Writes len random bytes at off through f and into m. */
+static void write_at(dfs_file *f, struct model *m, size_t off, size_t len)
+{
+	uint8_t *buf = malloc(len + 1);
+	CHECK(buf != NULL, "out of memory");
+	fill_random(buf, len);
+	size_t done = 0;
+	while (done < len) { /* in pieces of random sizes, like a real writer */
+		size_t piece = 1 + (size_t)(next_rand() % (300 * 1024));
+		if (piece > len - done)
+			piece = len - done;
+		ssize_t n = dfs_pwrite(f, buf + done, piece, off + done);
+		CHECK_RC(n, "dfs_pwrite");
+		CHECK((size_t)n == piece, "short write %zd of %zu", n, piece);
+		done += piece;
+	}
+	if (off + len > m->size)
+		model_resize(m, off + len);
+	memcpy(m->data + off, buf, len);
+	free(buf);
+}
+
+static void compare(const struct model *m, const uint8_t *got, size_t off, size_t len,
+		    const char *how)
+{
+	if (memcmp(m->data + off, got, len) == 0)
+		return;
+	size_t i = 0;
+	while (m->data[off + i] == got[i])
+		i++;
+	fail(__FILE__, __LINE__, "%s: %s: byte %zu is 0x%02x, expected 0x%02x", m->path, how,
+	     off + i, got[i], m->data[off + i]);
+}
+
+/* Reads the whole file sequentially (odd chunk sizes) and at random
+ * offsets, and checks its size. */
+static void verify(dfs_client *c, const struct model *m)
+{
+	struct dfs_stat st;
+	dfs_file *f;
+	CHECK_RC(dfs_stat(c, m->path, &st), m->path);
+	CHECK(st.size == m->size, "%s: size %" PRIu64 ", expected %zu", m->path, st.size, m->size);
+	CHECK_RC(dfs_open(c, m->path, O_RDONLY, 0, &f), m->path);
+	uint8_t *buf = malloc(m->size + 70000);
+	CHECK(buf != NULL, "out of memory");
+	size_t done = 0;
+	for (;;) {
+		size_t want = 1 + (size_t)(next_rand() % 70000);
+		ssize_t n = dfs_read(f, buf + done, want);
+		CHECK_RC(n, "dfs_read");
+		if (n == 0)
+			break;
+		done += (size_t)n;
+		CHECK(done <= m->size, "%s: read past the end", m->path);
+	}
+	CHECK(done == m->size, "%s: read %zu bytes, expected %zu", m->path, done, m->size);
+	compare(m, buf, 0, m->size, "sequential read");
+	for (int i = 0; i < 20 && m->size > 0; i++) {
+		size_t off = (size_t)(next_rand() % m->size);
+		size_t len = 1 + (size_t)(next_rand() % 70000);
+		ssize_t n = dfs_pread(f, buf, len, off);
+		CHECK_RC(n, "dfs_pread");
+		size_t expect = len < m->size - off ? len : m->size - off;
+		CHECK((size_t)n == expect, "%s: pread %zu at %zu gave %zd", m->path, len, off, n);
+		compare(m, buf, off, expect, "random read");
+	}
+	CHECK(dfs_pread(f, buf, 10, m->size) == 0, "%s: read at EOF not 0", m->path);
+	CHECK_RC(dfs_close(f), "close after read");
+	free(buf);
+}
+
+/* ---- the scenarios ---- */
+
+static void test_sizes(dfs_client *c)
+{
+	static const size_t sizes[] = { 0, 1, 4095, 4096, (1u << 20) + 3,
+					3 * (1u << 20) + (1u << 19) + 17 };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char path[64];
+		dfs_file *f;
+		snprintf(path, sizeof(path), "/io/size-%zu", sizes[i]);
+		struct model *m = new_model(path);
+		CHECK_RC(dfs_open_ex(c, path, O_WRONLY | O_CREAT | O_EXCL, 0644, 3, BLOCK_SIZE, &f),
+			 path);
+		if (sizes[i] > 0)
+			write_at(f, m, 0, sizes[i]);
+		CHECK_RC(dfs_close(f), "close");
+		verify(c, m);
+	}
+	dfs_file *f;
+	CHECK(dfs_open(c, "/io/size-1", O_WRONLY | O_CREAT | O_EXCL, 0644, &f) == -EEXIST,
+	      "O_EXCL on an existing file must fail");
+}
+
+static struct model *find_model(const char *path)
+{
+	for (int i = 0; i < n_files; i++)
+		if (strcmp(files[i].path, path) == 0)
+			return &files[i];
+	fail(__FILE__, __LINE__, "no model for %s", path);
+}
+
+static void test_random_writes(dfs_client *c)
+{
+	struct model *m = find_model("/io/size-3670033");
+	dfs_file *f;
+	uint8_t buf[5000];
+	CHECK_RC(dfs_open(c, m->path, O_RDWR, 0, &f), m->path);
+	for (int i = 0; i < 12; i++) {
+		size_t off = (size_t)(next_rand() % (m->size + 100000));
+		size_t len = 1 + (size_t)(next_rand() % 300000);
+		if (i == 0) { /* straddle a block boundary */
+			off = BLOCK_SIZE - 1000;
+			len = 5000;
+		}
+		write_at(f, m, off, len);
+		/* read your own writes in the same handle */
+		size_t rl = len < sizeof(buf) ? len : sizeof(buf);
+		ssize_t n = dfs_pread(f, buf, rl, off);
+		CHECK(n == (ssize_t)rl, "pread after pwrite: %zd", n);
+		compare(m, buf, off, rl, "read after write in one handle");
+	}
+	CHECK_RC(dfs_close(f), "close");
+	verify(c, m);
+}
+
+static void test_sparse(dfs_client *c)
+{
+	struct model *m = new_model("/io/sparse");
+	dfs_file *f;
+	CHECK_RC(dfs_open_ex(c, m->path, O_RDWR | O_CREAT, 0600, 3, BLOCK_SIZE, &f), m->path);
+	write_at(f, m, 5 * BLOCK_SIZE + 100, 3000);       /* blocks 0..4 are holes */
+	write_at(f, m, BLOCK_SIZE + BLOCK_SIZE / 2, 100); /* half of block 1 a gap */
+	write_at(f, m, 7 * BLOCK_SIZE - 10, 20);          /* crosses into block 7 */
+	CHECK_RC(dfs_fsync(f), "fsync");
+	CHECK_RC(dfs_close(f), "close");
+	verify(c, m);
+	struct dfs_block_location *bl;
+	size_t n;
+	CHECK_RC(dfs_block_locations(c, m->path, &bl, &n), "block locations");
+	CHECK(n == 4, "sparse file has %zu blocks, expected 4 (1, 5, 6, 7)", n);
+	free(bl);
+}
+
+static void test_truncate(dfs_client *c)
+{
+	struct model *m = find_model("/io/size-1048579");
+	dfs_file *f;
+	CHECK_RC(dfs_truncate(c, m->path, 300000), "truncate shrink");
+	model_resize(m, 300000);
+	verify(c, m);
+	CHECK_RC(dfs_open(c, m->path, O_RDWR, 0, &f), m->path);
+	CHECK_RC(dfs_ftruncate(f, 2 * BLOCK_SIZE + 5), "ftruncate grow");
+	model_resize(m, 2 * BLOCK_SIZE + 5);
+	write_at(f, m, 2 * BLOCK_SIZE, 3); /* inside the grown, never-written tail */
+	struct dfs_stat st;
+	CHECK_RC(dfs_fstat(f, &st), "fstat");
+	CHECK(st.size == m->size, "fstat size %" PRIu64 ", expected %zu", st.size, m->size);
+	CHECK_RC(dfs_close(f), "close");
+	verify(c, m);
+	/* shrink inside a block, then grow again: the old bytes must not return */
+	CHECK_RC(dfs_truncate(c, m->path, 1000), "truncate shrink 2");
+	model_resize(m, 1000);
+	CHECK_RC(dfs_truncate(c, m->path, 200000), "truncate grow 2");
+	model_resize(m, 200000);
+	verify(c, m);
+	/* O_TRUNC */
+	CHECK_RC(dfs_open(c, "/io/size-4096", O_WRONLY | O_TRUNC, 0, &f), "O_TRUNC");
+	CHECK_RC(dfs_close(f), "close");
+	model_resize(find_model("/io/size-4096"), 0);
+	verify(c, find_model("/io/size-4096"));
+}
+
+static void test_append(dfs_client *c)
+{
+	struct model *m = find_model("/io/size-4095");
+	dfs_file *f;
+	CHECK_RC(dfs_open(c, m->path, O_WRONLY | O_APPEND, 0, &f), m->path);
+	for (int i = 0; i < 3; i++) {
+		size_t len = 1 + (size_t)(next_rand() % 700000);
+		uint8_t *buf = malloc(len);
+		CHECK(buf != NULL, "out of memory");
+		fill_random(buf, len);
+		ssize_t n = dfs_write(f, buf, len);
+		CHECK(n == (ssize_t)len, "append write: %zd", n);
+		size_t old = m->size;
+		model_resize(m, old + len);
+		memcpy(m->data + old, buf, len);
+		free(buf);
+		CHECK(dfs_lseek(f, 0, SEEK_END) == (int64_t)m->size, "SEEK_END after append");
+	}
+	CHECK_RC(dfs_close(f), "close");
+	verify(c, m);
+}
+
+static void check_replicas(dfs_client *c, const char *path, unsigned want)
+{
+	struct dfs_block_location *bl;
+	size_t n;
+	CHECK_RC(dfs_block_locations(c, path, &bl, &n), "block locations");
+	CHECK(n > 0, "%s: no blocks", path);
+	for (size_t i = 0; i < n; i++) {
+		CHECK(bl[i].nlocations == want, "%s block %" PRIu64 ": %u replicas, expected %u",
+		      path, bl[i].index, bl[i].nlocations, want);
+		for (unsigned a = 0; a < bl[i].nlocations; a++)
+			for (unsigned b = a + 1; b < bl[i].nlocations; b++)
+				CHECK(strcmp(bl[i].locations[a], bl[i].locations[b]) != 0,
+				      "%s block %" PRIu64 ": replica %s twice", path, bl[i].index,
+				      bl[i].locations[a]);
+	}
+	free(bl);
+}
+
+/* Prints write and read throughput of one bigger file (information only). */
+static void measure(dfs_client *c)
+{
+	const size_t total = 16u << 20, chunk = 1u << 20;
+	uint8_t *buf = malloc(chunk);
+	dfs_file *f;
+	CHECK(buf != NULL, "out of memory");
+	fill_random(buf, chunk);
+	int64_t t0 = now_ms();
+	CHECK_RC(dfs_open_ex(c, "/io/big", O_WRONLY | O_CREAT, 0644, 3, 4 * BLOCK_SIZE, &f), "big");
+	for (size_t done = 0; done < total; done += chunk)
+		CHECK(dfs_write(f, buf, chunk) == (ssize_t)chunk, "big write");
+	CHECK_RC(dfs_close(f), "close big");
+	int64_t t1 = now_ms();
+	CHECK_RC(dfs_open(c, "/io/big", O_RDONLY, 0, &f), "big");
+	size_t got = 0;
+	ssize_t n;
+	while ((n = dfs_read(f, buf, chunk)) > 0)
+		got += (size_t)n;
+	CHECK_RC(n, "big read");
+	CHECK(got == total, "big read %zu", got);
+	CHECK_RC(dfs_close(f), "close big");
+	int64_t t2 = now_ms();
+	printf("throughput: write %.1f MiB/s (3 replicas, close included), read %.1f MiB/s\n",
+	       16.0 * 1000 / (double)(t1 - t0 + 1), 16.0 * 1000 / (double)(t2 - t1 + 1));
+	free(buf);
+	CHECK_RC(dfs_unlink(c, "/io/big"), "unlink big");
+}
+
 int main(void)
 {
-	return 77; /* skipped until the daemons exist */
+	const char *bindir = getenv("DFS_BUILDDIR");
+	char bin[512], nn_addr[300];
+	verbose = getenv("DFS_TEST_VERBOSE") != NULL;
+	if (bindir == NULL)
+		bindir = ".";
+	snprintf(bin, sizeof(bin), "%s/namenode/dfs-namenode", bindir);
+	if (access(bin, X_OK) != 0) {
+		printf("SKIP: %s not built\n", bin);
+		return 77;
+	}
+	snprintf(bin, sizeof(bin), "%s/datanode/dfs-datanode", bindir);
+	if (access(bin, X_OK) != 0) {
+		printf("SKIP: %s not built\n", bin);
+		return 77;
+	}
+	const char *s = getenv("DFS_TEST_SEED");
+	seed = s != NULL ? strtoull(s, NULL, 10) : (uint64_t)time(NULL) ^ (uint64_t)getpid() << 16;
+	rng = seed != 0 ? seed : 1;
+	printf("seed %" PRIu64 "\n", seed);
+	fflush(stdout);
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-libdfs-io-XXXXXX");
+	CHECK(mkdtemp(tmpdir) != NULL, "mkdtemp: %s", strerror(errno));
+	atexit(cleanup);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGALRM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(TEST_TIMEOUT_S);
+
+	start_namenode(bindir, nn_addr, sizeof(nn_addr));
+	for (int i = 0; i < N_DATANODES; i++)
+		start_datanode(bindir, i, nn_addr);
+
+	dfs_client *c;
+	struct dfs_options o = { .namenodes = nn_addr, .retry_total_ms = 10000,
+				 .rpc_timeout_ms = 10000, .log = client_log };
+	CHECK_RC(dfs_connect(&o, &c), "dfs_connect");
+	int64_t deadline = now_ms() + LIVE_TIMEOUT_MS;
+	while (count_live(c) < N_DATANODES) {
+		CHECK(now_ms() < deadline, "only %u of %d datanodes live after %d ms",
+		      count_live(c), N_DATANODES, LIVE_TIMEOUT_MS);
+		sleep_ms(50);
+	}
+	CHECK_RC(dfs_mkdir(c, "/io", 0755, 0), "mkdir /io");
+
+	test_sizes(c);
+	printf("ok sizes\n");
+	check_replicas(c, "/io/size-3670033", 3);
+	printf("ok replicas\n");
+	test_random_writes(c);
+	printf("ok random writes\n");
+	test_sparse(c);
+	printf("ok sparse\n");
+	test_truncate(c);
+	printf("ok truncate\n");
+	test_append(c);
+	printf("ok append\n");
+	measure(c);
+
+	kill_reap(&dn_pid[1]);
+	printf("killed datanode1\n");
+	for (int i = 0; i < n_files; i++)
+		verify(c, &files[i]);
+	printf("ok reads with one datanode down\n");
+
+	dfs_disconnect(c);
+	for (int i = 0; i < n_files; i++)
+		free(files[i].data);
+	printf("PASS\n");
+	return 0;
 }

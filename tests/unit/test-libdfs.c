@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +276,217 @@ static void test_connect_errors(void **state)
 	dfs_disconnect(NULL);
 }
 
+/* ---- RPC against in-process fake namenodes ---- */
+
+enum fake_mode { FAKE_OK, FAKE_NOT_LEADER, FAKE_DROP_FIRST_MUTATION, FAKE_ENOENT };
+#define FAKE_REQS_MAX 32
+
+struct fake_req {
+	uint32_t method;
+	uint64_t call_id;
+	bool has_client_id;
+	uint8_t client_id[DFSC_CLIENT_ID_LEN];
+	bool has_seq;
+	uint64_t seq;
+	uint32_t caller_uid, uid, mode;
+};
+
+struct fake_nn {
+	int lfd;
+	uint16_t port;
+	enum fake_mode mode;
+	char leader[64];
+	atomic_bool stop;
+	pthread_t th;
+	pthread_mutex_t mu;
+	struct fake_req reqs[FAKE_REQS_MAX];
+	int n_reqs;
+	int dropped;
+};
+
+static int fake_reply(struct fake_nn *fk, int fd, const struct dfs_frame *f, int status)
+{
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	Dfs__Attr a = DFS__ATTR__INIT;
+	r.status = status;
+	if (status == -DFS_ENOTLEADER)
+		r.leader = fk->leader;
+	if (status == 0) {
+		a.ino = 5;
+		a.type = DFS__FILE_TYPE__FT_DIR;
+		a.mode = 0755;
+		r.attr = &a;
+	}
+	return dfs_frame_send(fd, f->h.method, f->h.call_id, &r.base, NULL, 0);
+}
+
+/* Serves one connection until it closes, times out or is dropped. */
+static void fake_serve(struct fake_nn *fk, int fd)
+{
+	struct dfs_frame f = { 0 };
+	while (dfs_frame_recv(fd, &f) == 0) {
+		Dfs__NsRequest *q = (Dfs__NsRequest *)dfs_frame_unpack(&f, &dfs__ns_request__descriptor);
+		if (q == NULL)
+			break;
+		pthread_mutex_lock(&fk->mu);
+		struct fake_req *r = &fk->reqs[fk->n_reqs < FAKE_REQS_MAX ? fk->n_reqs++ : 0];
+		memset(r, 0, sizeof(*r));
+		r->method = f.h.method;
+		r->call_id = f.h.call_id;
+		r->has_client_id = q->has_client_id && q->client_id.len == DFSC_CLIENT_ID_LEN;
+		if (r->has_client_id)
+			memcpy(r->client_id, q->client_id.data, DFSC_CLIENT_ID_LEN);
+		r->has_seq = q->has_seq;
+		r->seq = q->seq;
+		r->caller_uid = q->caller_uid;
+		r->uid = q->uid;
+		r->mode = q->mode;
+		bool drop = fk->mode == FAKE_DROP_FIRST_MUTATION && dfsc_method_mutates(f.h.method) &&
+			    fk->dropped == 0;
+		if (drop)
+			fk->dropped++;
+		pthread_mutex_unlock(&fk->mu);
+		dfs__ns_request__free_unpacked(q, NULL);
+		if (drop)
+			break;
+		int status = 0;
+		if (fk->mode == FAKE_NOT_LEADER)
+			status = -DFS_ENOTLEADER;
+		else if (fk->mode == FAKE_ENOENT && f.h.method != DFS_M_PING)
+			status = -ENOENT;
+		if (fake_reply(fk, fd, &f, status) < 0)
+			break;
+	}
+	dfs_frame_release(&f);
+	close(fd);
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake_nn *fk = arg;
+	while (!atomic_load(&fk->stop)) {
+		struct pollfd p = { .fd = fk->lfd, .events = POLLIN };
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		int fd = dfs_net_accept(fk->lfd);
+		if (fd >= 0) {
+			dfs_net_set_timeouts(fd, 200); /* so stop is noticed */
+			fake_serve(fk, fd);
+		}
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake_nn *fk, enum fake_mode mode)
+{
+	memset(fk, 0, sizeof(*fk));
+	fk->mode = mode;
+	fk->lfd = dfs_net_listen("127.0.0.1", 0, 8, &fk->port);
+	assert_true(fk->lfd >= 0);
+	pthread_mutex_init(&fk->mu, NULL);
+	assert_int_equal(pthread_create(&fk->th, NULL, fake_main, fk), 0);
+}
+
+static void fake_stop(struct fake_nn *fk)
+{
+	atomic_store(&fk->stop, true);
+	pthread_join(fk->th, NULL);
+	close(fk->lfd);
+	pthread_mutex_destroy(&fk->mu);
+}
+
+static const struct fake_req *fake_find(struct fake_nn *fk, uint32_t method, int nth)
+{
+	for (int i = 0; i < fk->n_reqs; i++)
+		if (fk->reqs[i].method == method && nth-- == 0)
+			return &fk->reqs[i];
+	return NULL;
+}
+
+static void test_rpc_follows_leader(void **state)
+{
+	(void)state;
+	struct fake_nn a, b;
+	char list[128];
+	dfs_client *c;
+	fake_start(&b, FAKE_OK);
+	fake_start(&a, FAKE_NOT_LEADER);
+	snprintf(a.leader, sizeof(a.leader), "127.0.0.1:%u", b.port);
+	snprintf(list, sizeof(list), "127.0.0.1:%u,127.0.0.1:%u", a.port, b.port);
+	struct dfs_options o = { .namenodes = list, .retry_total_ms = 2000 };
+	assert_int_equal(dfs_connect(&o, &c), 0);
+	uint32_t groups[2] = { 7, 8 };
+	assert_int_equal(dfs_set_thread_cred(c, 1234, 4321, groups, 2), 0);
+	assert_int_equal(dfs_set_thread_cred(c, 1, 1, groups, 33), -EINVAL);
+	struct dfs_stat st;
+	assert_int_equal(dfs_mkdir_at(c, 0, "/d", 0755, 0, &st), 0);
+	assert_int_equal(st.mode, S_IFDIR | 0755);
+	assert_int_equal(dfs_mkdir(c, "/e", 0700, 0), 0);
+	/* bad names never reach the namenode */
+	assert_int_equal(dfs_mkdir(c, "/a/../b", 0700, 0), -EINVAL);
+	assert_int_equal(dfs_mkdir_at(c, 1, "x/y", 0700, 0, NULL), -EINVAL);
+	dfs_disconnect(c);
+	fake_stop(&a);
+	fake_stop(&b);
+	assert_non_null(fake_find(&a, DFS_M_PING, 0));
+	assert_null(fake_find(&a, DFS_M_MKDIR, 0));
+	const struct fake_req *m1 = fake_find(&b, DFS_M_MKDIR, 0);
+	const struct fake_req *m2 = fake_find(&b, DFS_M_MKDIR, 1);
+	assert_non_null(m1);
+	assert_non_null(m2);
+	assert_null(fake_find(&b, DFS_M_MKDIR, 2));
+	assert_true(m1->has_client_id && m1->has_seq && m2->has_seq);
+	assert_memory_equal(m1->client_id, m2->client_id, DFSC_CLIENT_ID_LEN);
+	assert_true(m2->seq > m1->seq);
+	assert_true(m2->call_id != m1->call_id);
+	assert_int_equal(m1->caller_uid, 1234);
+	assert_int_equal(m1->uid, 1234);
+	assert_int_equal(m1->mode, 0755);
+	assert_int_equal(m2->mode, 0700);
+	/* reads carry no retry ids */
+	assert_false(fake_find(&b, DFS_M_PING, 0) != NULL &&
+		     fake_find(&b, DFS_M_PING, 0)->has_seq);
+}
+
+static void test_rpc_retry_keeps_seq(void **state)
+{
+	(void)state;
+	struct fake_nn k;
+	char list[64];
+	dfs_client *c;
+	fake_start(&k, FAKE_DROP_FIRST_MUTATION);
+	snprintf(list, sizeof(list), "127.0.0.1:%u", k.port);
+	struct dfs_options o = { .namenodes = list, .retry_total_ms = 3000 };
+	assert_int_equal(dfs_connect(&o, &c), 0);
+	assert_int_equal(dfs_mkdir(c, "/x", 0755, 0), 0);
+	dfs_disconnect(c);
+	fake_stop(&k);
+	const struct fake_req *m1 = fake_find(&k, DFS_M_MKDIR, 0);
+	const struct fake_req *m2 = fake_find(&k, DFS_M_MKDIR, 1);
+	assert_non_null(m1);
+	assert_non_null(m2);
+	assert_int_equal(m1->seq, m2->seq); /* the same call, retried */
+	assert_memory_equal(m1->client_id, m2->client_id, DFSC_CLIENT_ID_LEN);
+}
+
+static void test_rpc_status_not_retried(void **state)
+{
+	(void)state;
+	struct fake_nn k;
+	char list[64];
+	dfs_client *c;
+	fake_start(&k, FAKE_ENOENT);
+	snprintf(list, sizeof(list), "127.0.0.1:%u", k.port);
+	struct dfs_options o = { .namenodes = list, .retry_total_ms = 3000 };
+	assert_int_equal(dfs_connect(&o, &c), 0);
+	struct dfs_stat st;
+	assert_int_equal(dfs_stat(c, "/nope", &st), -ENOENT);
+	dfs_disconnect(c);
+	fake_stop(&k);
+	assert_non_null(fake_find(&k, DFS_M_GETATTR, 0));
+	assert_null(fake_find(&k, DFS_M_GETATTR, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +497,9 @@ int main(void)
 		cmocka_unit_test(test_settings_load),
 		cmocka_unit_test(test_packet_checksums),
 		cmocka_unit_test(test_connect_errors),
+		cmocka_unit_test(test_rpc_follows_leader),
+		cmocka_unit_test(test_rpc_retry_keeps_seq),
+		cmocka_unit_test(test_rpc_status_not_retried),
 	};
 	if (mkdtemp(conf_dir) == NULL)
 		return 1;
