@@ -33,3 +33,5 @@ check_PROGRAMS += datanode/dn-probe
 datanode_dn_probe_SOURCES = datanode/dn-probe.c
 datanode_dn_probe_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 datanode_dn_probe_LDADD = common/libdfscommon.la $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
+TESTS += datanode/test-xfer.sh
+EXTRA_DIST += datanode/test-xfer.sh
