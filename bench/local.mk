@@ -1,1 +1,10 @@
-# bench/: build rules (filled in by the component)
+# bench/: benchmarks that print figures beside the local disk, never pass/fail.
+# Built by make check so it never rots; run by make bench.
+check_PROGRAMS += bench/dfs-bench
+bench_dfs_bench_SOURCES = bench/dfs-bench.c
+bench_dfs_bench_LDADD = libdfs/libdfs.la
+EXTRA_DIST += bench/run-bench.sh
+
+bench: bench/dfs-bench
+	DFS_BUILDDIR='$(abs_top_builddir)' DFS_SRCDIR='$(abs_top_srcdir)' \
+		$(SHELL) $(srcdir)/bench/run-bench.sh

@@ -1,0 +1,322 @@
+/* dfs-bench.c: measures dfs through libdfs beside the same workload on a
+ * local-disk directory, in the same run, and prints both with their ratio.
+ * It prints numbers; it never passes or fails on them.
+ *
+ * Workloads: sequential write and read of SIZE bytes at each replication
+ * factor given, and create / stat / delete rates for N empty files.
+ * Before each read the page cache is dropped (when running as root) so
+ * neither side reads from memory what it just wrote. */
+#include <dfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_IO_SIZE (1u << 20)
+
+struct bench_opts {
+	uint64_t size_bytes;
+	unsigned nfiles;
+	const char *local_dir;
+	const char *dfs_dir;
+	unsigned replications[4];
+	unsigned nreplications;
+	int drop_caches;
+};
+
+struct bench_result {
+	double local;
+	double dfs;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "dfs-bench: %s: %s\n", what, dfs_strerror(err));
+	exit(1);
+}
+
+static void drop_caches(const struct bench_opts *o)
+{
+	if (!o->drop_caches)
+		return;
+	sync();
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd < 0)
+		return;
+	if (write(fd, "3\n", 2) < 0)
+		perror("dfs-bench: drop_caches");
+	close(fd);
+}
+
+static void fill(char *buf, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + i, &x, 8);
+	}
+}
+
+static double local_write(const struct bench_opts *o, const char *path, char *buf)
+{
+	double t0 = now_s();
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die(path, -errno);
+	for (uint64_t done = 0; done < o->size_bytes; done += BENCH_IO_SIZE)
+		if (write(fd, buf, BENCH_IO_SIZE) != BENCH_IO_SIZE)
+			die("local write", -errno);
+	if (fsync(fd) < 0)
+		die("local fsync", -errno);
+	close(fd);
+	return now_s() - t0;
+}
+
+static double local_read(const struct bench_opts *o, const char *path, char *buf)
+{
+	drop_caches(o);
+	double t0 = now_s();
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die(path, -errno);
+	uint64_t total = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, BENCH_IO_SIZE)) > 0)
+		total += (uint64_t)n;
+	close(fd);
+	if (total != o->size_bytes)
+		die("local read: short file", -EIO);
+	return now_s() - t0;
+}
+
+static double dfs_seq_write(dfs_client *c, const struct bench_opts *o, const char *path,
+			    unsigned rep, char *buf)
+{
+	dfs_file *f;
+	double t0 = now_s();
+	int rc = dfs_open_ex(c, path, O_WRONLY | O_CREAT | O_TRUNC, 0644, rep, 0, &f);
+	if (rc < 0)
+		die(path, rc);
+	for (uint64_t done = 0; done < o->size_bytes; done += BENCH_IO_SIZE) {
+		ssize_t w = dfs_write(f, buf, BENCH_IO_SIZE);
+		if (w != BENCH_IO_SIZE)
+			die("dfs write", w < 0 ? (int)w : -EIO);
+	}
+	rc = dfs_close(f);
+	if (rc < 0)
+		die("dfs close", rc);
+	return now_s() - t0;
+}
+
+static double dfs_seq_read(dfs_client *c, const struct bench_opts *o, const char *path, char *buf)
+{
+	dfs_file *f;
+	drop_caches(o);
+	double t0 = now_s();
+	int rc = dfs_open(c, path, O_RDONLY, 0, &f);
+	if (rc < 0)
+		die(path, rc);
+	uint64_t total = 0;
+	ssize_t n;
+	while ((n = dfs_read(f, buf, BENCH_IO_SIZE)) > 0)
+		total += (uint64_t)n;
+	if (n < 0)
+		die("dfs read", (int)n);
+	dfs_close(f);
+	if (total != o->size_bytes)
+		die("dfs read: short file", -EIO);
+	return now_s() - t0;
+}
+
+static void print_row(const char *name, const char *unit, struct bench_result r)
+{
+	printf("%-34s %12.1f %12.1f %8.0f%%\n", name, r.local, r.dfs,
+	       r.local > 0 ? 100.0 * r.dfs / r.local : 0.0);
+	(void)unit;
+	fflush(stdout);
+}
+
+static void bench_sequential(dfs_client *c, const struct bench_opts *o)
+{
+	char *buf = malloc(BENCH_IO_SIZE);
+	char local_path[4096], dfs_path[4096], name[128];
+	if (buf == NULL)
+		die("malloc", -ENOMEM);
+	fill(buf, BENCH_IO_SIZE, 42);
+	double mib = (double)o->size_bytes / (1 << 20);
+	snprintf(local_path, sizeof(local_path), "%s/seq.bin", o->local_dir);
+	struct bench_result w = { .local = mib / local_write(o, local_path, buf) };
+	struct bench_result r = { .local = mib / local_read(o, local_path, buf) };
+	unlink(local_path);
+	for (unsigned i = 0; i < o->nreplications; i++) {
+		unsigned rep = o->replications[i];
+		snprintf(dfs_path, sizeof(dfs_path), "%s/seq-r%u.bin", o->dfs_dir, rep);
+		w.dfs = mib / dfs_seq_write(c, o, dfs_path, rep, buf);
+		snprintf(name, sizeof(name), "seq write %.0f MiB, rep %u (MiB/s)", mib, rep);
+		print_row(name, "MiB/s", w);
+		r.dfs = mib / dfs_seq_read(c, o, dfs_path, buf);
+		snprintf(name, sizeof(name), "seq read %.0f MiB, rep %u (MiB/s)", mib, rep);
+		print_row(name, "MiB/s", r);
+		dfs_unlink(c, dfs_path);
+	}
+	free(buf);
+}
+
+enum meta_op { META_CREATE, META_STAT, META_DELETE };
+
+static double local_meta(const struct bench_opts *o, enum meta_op op)
+{
+	char path[4096];
+	double t0 = now_s();
+	for (unsigned i = 0; i < o->nfiles; i++) {
+		snprintf(path, sizeof(path), "%s/meta/f%07u", o->local_dir, i);
+		int rc = 0;
+		struct stat st;
+		if (op == META_CREATE) {
+			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+			rc = fd < 0 ? -errno : close(fd);
+		} else if (op == META_STAT) {
+			rc = lstat(path, &st) < 0 ? -errno : 0;
+		} else {
+			rc = unlink(path) < 0 ? -errno : 0;
+		}
+		if (rc < 0)
+			die(path, rc);
+	}
+	if (op == META_CREATE) {
+		/* What dfs promises on create: durable when it returns. */
+		snprintf(path, sizeof(path), "%s/meta", o->local_dir);
+		int fd = open(path, O_RDONLY | O_DIRECTORY);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	return (double)o->nfiles / (now_s() - t0);
+}
+
+static double dfs_meta(dfs_client *c, const struct bench_opts *o, enum meta_op op)
+{
+	char path[4096];
+	double t0 = now_s();
+	for (unsigned i = 0; i < o->nfiles; i++) {
+		snprintf(path, sizeof(path), "%s/meta/f%07u", o->dfs_dir, i);
+		int rc;
+		struct dfs_stat st;
+		if (op == META_CREATE) {
+			dfs_file *f;
+			rc = dfs_open(c, path, O_WRONLY | O_CREAT | O_EXCL, 0644, &f);
+			if (rc == 0)
+				rc = dfs_close(f);
+		} else if (op == META_STAT) {
+			rc = dfs_stat(c, path, &st);
+		} else {
+			rc = dfs_unlink(c, path);
+		}
+		if (rc < 0)
+			die(path, rc);
+	}
+	return (double)o->nfiles / (now_s() - t0);
+}
+
+static void bench_metadata(dfs_client *c, const struct bench_opts *o)
+{
+	static const char *const names[] = { "create", "stat", "delete" };
+	char path[4096], name[128];
+	snprintf(path, sizeof(path), "%s/meta", o->local_dir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path, -errno);
+	snprintf(path, sizeof(path), "%s/meta", o->dfs_dir);
+	int rc = dfs_mkdir(c, path, 0755, DFS_MKDIR_PARENTS);
+	if (rc < 0)
+		die(path, rc);
+	for (int op = META_CREATE; op <= META_DELETE; op++) {
+		struct bench_result r;
+		r.local = local_meta(o, (enum meta_op)op);
+		r.dfs = dfs_meta(c, o, (enum meta_op)op);
+		snprintf(name, sizeof(name), "%s %u files (ops/s)", names[op], o->nfiles);
+		print_row(name, "ops/s", r);
+	}
+	snprintf(path, sizeof(path), "%s/meta", o->local_dir);
+	rmdir(path);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: dfs-bench --local-dir DIR [--dfs-dir PATH] [--size SIZE_MIB]\n"
+		"                 [--files N] [--replication R[,R...]] [--no-drop-caches]\n"
+		"Connects with $DFS_CONF. Prints MiB/s and ops/s for local disk and dfs.\n");
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "local-dir", required_argument, NULL, 'l' },
+		{ "dfs-dir", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, 's' },
+		{ "files", required_argument, NULL, 'f' },
+		{ "replication", required_argument, NULL, 'r' },
+		{ "no-drop-caches", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': o->local_dir = optarg; break;
+		case 'd': o->dfs_dir = optarg; break;
+		case 's': o->size_bytes = strtoull(optarg, NULL, 10) << 20; break;
+		case 'f': o->nfiles = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'n': o->drop_caches = 0; break;
+		case 'r': {
+			o->nreplications = 0;
+			for (char *tok = strtok(optarg, ","); tok != NULL && o->nreplications < 4;
+			     tok = strtok(NULL, ","))
+				o->replications[o->nreplications++] = (unsigned)atoi(tok);
+			break;
+		}
+		default: usage();
+		}
+	}
+	if (o->local_dir == NULL || o->size_bytes == 0 || o->nreplications == 0)
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct bench_opts o = {
+		.size_bytes = 1024ull << 20, .nfiles = 10000, .dfs_dir = "/bench",
+		.replications = { 1, 3 }, .nreplications = 2, .drop_caches = geteuid() == 0,
+	};
+	parse_args(argc, argv, &o);
+	dfs_client *c;
+	int rc = dfs_connect(NULL, &c);
+	if (rc < 0)
+		die("connect", rc);
+	rc = dfs_mkdir(c, o.dfs_dir, 0755, DFS_MKDIR_PARENTS);
+	if (rc < 0)
+		die(o.dfs_dir, rc);
+	printf("%-34s %12s %12s %9s\n", "workload", "local disk", "dfs", "dfs/local");
+	bench_sequential(c, &o);
+	bench_metadata(c, &o);
+	dfs_delete(c, o.dfs_dir, 1);
+	dfs_disconnect(c);
+	return 0;
+}
