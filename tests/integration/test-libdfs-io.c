@@ -238,7 +238,7 @@ static void start_datanode(const char *bindir, int i, const char *nn_addr)
 static void client_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
-	if (level >= 2 || verbose)
+	if (level >= 4 || verbose)
 		fprintf(stderr, "libdfs[%d]: %s\n", level, msg);
 }
 
@@ -467,6 +467,14 @@ static void test_truncate(dfs_client *c)
 	CHECK_RC(dfs_truncate(c, m->path, 200000), "truncate grow 2");
 	model_resize(m, 200000);
 	verify(c, m);
+	/* shrink, then write past the new end inside the same block: the
+	 * old bytes in between must read as zeros (WritePacket.truncate) */
+	CHECK_RC(dfs_truncate(c, m->path, 500), "truncate shrink 3");
+	model_resize(m, 500);
+	CHECK_RC(dfs_open(c, m->path, O_WRONLY, 0, &f), m->path);
+	write_at(f, m, 150000, 10);
+	CHECK_RC(dfs_close(f), "close");
+	verify(c, m);
 	/* O_TRUNC */
 	CHECK_RC(dfs_open(c, "/io/size-4096", O_WRONLY | O_TRUNC, 0, &f), "O_TRUNC");
 	CHECK_RC(dfs_close(f), "close");
@@ -512,6 +520,28 @@ static void check_replicas(dfs_client *c, const char *path, unsigned want)
 				      bl[i].locations[a]);
 	}
 	free(bl);
+}
+
+/* Which of our datanodes holds the first listed replica of path's block 0
+ * (so that killing it forces readers over to another replica). */
+static int first_replica_datanode(dfs_client *c, const char *path)
+{
+	struct dfs_block_location *bl;
+	size_t n;
+	CHECK_RC(dfs_block_locations(c, path, &bl, &n), "block locations");
+	CHECK(n > 0 && bl[0].nlocations > 0, "%s: no replicas", path);
+	const char *first = bl[0].locations[0];
+	int found = -1;
+	for (int i = 0; i < N_DATANODES && found < 0; i++) {
+		char portf[512], addr[300];
+		snprintf(portf, sizeof(portf), "%s/datanode%d.port", tmpdir, i);
+		wait_port_file(portf, dn_pid[i], "datanode", addr, sizeof(addr));
+		if (strcmp(addr, first) == 0)
+			found = i;
+	}
+	CHECK(found >= 0, "%s: first replica %s is none of our datanodes", path, first);
+	free(bl);
+	return found;
 }
 
 /* Prints write and read throughput of one bigger file (information only). */
@@ -605,8 +635,9 @@ int main(void)
 	printf("ok append\n");
 	measure(c);
 
-	kill_reap(&dn_pid[1]);
-	printf("killed datanode1\n");
+	int victim = first_replica_datanode(c, "/io/size-3670033");
+	kill_reap(&dn_pid[victim]);
+	printf("killed datanode%d (first replica of /io/size-3670033)\n", victim);
 	for (int i = 0; i < n_files; i++)
 		verify(c, &files[i]);
 	printf("ok reads with one datanode down\n");
