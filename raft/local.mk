@@ -12,3 +12,9 @@ raft_libraft_a_SOURCES = \
 	raft/membership.c \
 	raft/read_index.c \
 	raft/snapshot.c
+
+# The WAL is the only raft code that does I/O; it uses libraft's types and
+# config encoding, so link it before raft/libraft.a.
+noinst_LIBRARIES += raft/libraftwal.a
+raft_libraftwal_a_SOURCES = raft/wal.h raft/wal.c
+raft_libraftwal_a_CFLAGS = $(AM_CFLAGS) $(ISAL_CFLAGS)

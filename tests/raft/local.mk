@@ -7,6 +7,13 @@ tests_raft_raft_sim_SOURCES = \
 	tests/raft/sim_check.c
 tests_raft_raft_sim_LDADD = raft/libraft.a
 
+check_PROGRAMS += tests/raft/test-wal
+tests_raft_test_wal_SOURCES = tests/raft/test-wal.c
+tests_raft_test_wal_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_raft_test_wal_LDADD = raft/libraftwal.a raft/libraft.a \
+	$(CMOCKA_LIBS) $(ISAL_LIBS)
+TESTS += tests/raft/test-wal
+
 # raft-sim with no arguments runs 500 seeds of 3000 ticks each.
 TESTS += tests/raft/raft-sim tests/raft/check-purity.sh
 EXTRA_DIST += tests/raft/check-purity.sh
