@@ -4,8 +4,9 @@
  * in flight, WRITE_ACKs read as they arrive, in order.
  *
  * Failure model (for now): any failed ack or connection error ends the
- * stream with an error; there is no pipeline recovery yet, but never a
- * hang (every socket operation has the RPC timeout). */
+ * stream with -EIO (-ENOSPC/-EDQUOT pass through) and a diagnostic through
+ * the log callback; there is no pipeline recovery yet, but never a hang
+ * (every socket operation has the RPC timeout). */
 #include "libdfs/internal.h"
 
 #include <errno.h>
@@ -123,6 +124,16 @@ int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_l
 	return 0;
 }
 
+/* What a failed ack means to the writer: a full disk or quota stays what
+ * it is (the user can act on it); every other replica failure is -EIO
+ * until pipeline recovery exists. */
+static int pipeline_error(int status)
+{
+	if (status == -ENOSPC || status == -EDQUOT)
+		return status;
+	return -EIO;
+}
+
 /* Reads one WRITE_ACK, which must be for the oldest packet in flight. */
 static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
 {
@@ -155,7 +166,7 @@ static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
 		dfsc_log(c, DFS_LOG_ERR, "block %llu: datanode %s:%u (pipeline position %zu) "
 			 "failed packet %llu: %s", id, l->host, l->port, i,
 			 (unsigned long long)ack->seqno, dfs_strerror(ack->statuses[i]));
-		rc = ack->statuses[i] < 0 ? ack->statuses[i] : -EIO;
+		rc = pipeline_error(ack->statuses[i]);
 	}
 	if (rc == 0 && ack->n_statuses < (size_t)w->blk.n_locs) {
 		dfsc_log(c, DFS_LOG_ERR, "block %llu: ack %llu has %zu statuses for a pipeline "

@@ -544,6 +544,120 @@ static int first_replica_datanode(dfs_client *c, const char *path)
 	return found;
 }
 
+/* A datanode of an open pipeline dies: the write must fail with -EIO
+ * (no pipeline recovery yet) within the timeouts, never hang. */
+static void test_pipeline_failure(dfs_client *c, int victim)
+{
+	const size_t len = 3 * BLOCK_SIZE / 2;
+	uint8_t *buf = malloc(len);
+	dfs_file *f;
+	CHECK(buf != NULL, "out of memory");
+	fill_random(buf, len);
+	CHECK_RC(dfs_open_ex(c, "/io/doomed", O_WRONLY | O_CREAT, 0644, 3, BLOCK_SIZE, &f),
+		 "doomed");
+	CHECK(dfs_write(f, buf, len) == (ssize_t)len, "doomed write");
+	CHECK_RC(dfs_fsync(f), "doomed fsync");
+	kill_reap(&dn_pid[victim]);
+	printf("killed datanode%d (first replica of /io/size-3670033)\n", victim);
+	int64_t t0 = now_ms();
+	int rc = 0;
+	for (int i = 0; i < 4 && rc >= 0; i++) {
+		ssize_t n = dfs_write(f, buf, len);
+		rc = n < 0 ? (int)n : 0;
+	}
+	if (rc >= 0)
+		rc = dfs_fsync(f);
+	int crc = dfs_close(f);
+	CHECK(rc == -EIO, "write into a dead pipeline: %d (%s), expected -EIO", rc,
+	      dfs_strerror(rc));
+	CHECK(crc == -EIO, "close after a failed write: %d, expected -EIO", crc);
+	CHECK(now_ms() - t0 < 15000, "failing the write took %lld ms", (long long)(now_ms() - t0));
+	free(buf);
+}
+
+/* The namespace calls through the library (the namenode's own tests go
+ * deeper): paths and *_at forms, symlinks, links, rename, paged readdir. */
+static void test_namespace(dfs_client *c)
+{
+	struct dfs_stat st, st2;
+	char buf[256];
+	dfs_file *f;
+	CHECK_RC(dfs_mkdir(c, "/ns/a/b", 0750, DFS_MKDIR_PARENTS), "mkdir -p");
+	CHECK(dfs_mkdir(c, "/ns/a", 0750, 0) == -EEXIST, "mkdir existing");
+	CHECK_RC(dfs_mkdir(c, "/ns/a", 0750, DFS_MKDIR_PARENTS), "mkdir -p existing");
+	CHECK_RC(dfs_stat(c, "/ns/a/b", &st), "stat");
+	CHECK(S_ISDIR(st.mode) && (st.mode & 07777) == 0750, "mode %o", st.mode);
+	CHECK(dfs_lookup(c, st.ino, "..", &st2) == -EINVAL, "lookup ..");
+	CHECK(dfs_mkdir(c, "/ns/x/../y", 0700, 0) == -EINVAL, "dot-dot path");
+	char longp[300];
+	longp[0] = '/';
+	memset(longp + 1, 'n', 256); /* a 256-byte name */
+	longp[257] = '\0';
+	CHECK(dfs_mkdir(c, longp, 0700, 0) == -ENAMETOOLONG, "long name");
+	longp[256] = '\0'; /* 255 bytes: allowed */
+	CHECK_RC(dfs_mkdir(c, longp, 0700, 0), "255-byte name");
+	CHECK_RC(dfs_rmdir(c, longp), "rmdir 255-byte name");
+	CHECK_RC(dfs_create_at(c, st.ino, "f", O_RDWR | O_CREAT, 0640, &f, &st2), "create_at");
+	CHECK(dfs_write(f, "hello", 5) == 5, "write");
+	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_lookup(c, st.ino, "f", &st2), "lookup");
+	CHECK(S_ISREG(st2.mode) && st2.size == 5, "size %" PRIu64, st2.size);
+	CHECK_RC(dfs_symlink(c, "b/f", "/ns/a/lnk"), "symlink");
+	CHECK(dfs_readlink(c, 0, "/ns/a/lnk", buf, sizeof(buf)) == 3 && strcmp(buf, "b/f") == 0,
+	      "readlink");
+	CHECK_RC(dfs_open(c, "/ns/a/lnk", O_RDONLY, 0, &f), "open through symlink");
+	CHECK(dfs_read(f, buf, sizeof(buf)) == 5 && memcmp(buf, "hello", 5) == 0, "read link");
+	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_link(c, "/ns/a/b/f", "/ns/a/hard"), "link");
+	CHECK_RC(dfs_stat(c, "/ns/a/hard", &st2), "stat hard");
+	CHECK(st2.nlink == 2, "nlink %u", st2.nlink);
+	CHECK_RC(dfs_rename(c, "/ns/a/hard", "/ns/hard2", 0), "rename");
+	CHECK(dfs_rename(c, "/ns/hard2", "/ns/a/b/f", DFS_RENAME_NOREPLACE) == -EEXIST,
+	      "rename noreplace");
+	CHECK(dfs_rmdir(c, "/ns/a") == -ENOTEMPTY, "rmdir non-empty");
+	CHECK_RC(dfs_chmod(c, "/ns/hard2", 0600), "chmod");
+	CHECK_RC(dfs_stat(c, "/ns/hard2", &st2), "stat");
+	CHECK((st2.mode & 07777) == 0600, "chmod mode %o", st2.mode);
+	struct timespec ts[2] = { { 1000, 5 }, { 2000, 7 } };
+	CHECK_RC(dfs_utimens(c, "/ns/hard2", ts), "utimens");
+	CHECK_RC(dfs_stat(c, "/ns/hard2", &st2), "stat");
+	CHECK(st2.mtime.tv_sec == 2000 && st2.mtime.tv_nsec == 7, "mtime");
+	CHECK_RC(dfs_unlink(c, "/ns/hard2"), "unlink");
+
+	/* a listing longer than several readdir pages */
+	const int n_entries = 2345;
+	CHECK_RC(dfs_mkdir(c, "/ns/many", 0755, 0), "mkdir many");
+	CHECK_RC(dfs_stat(c, "/ns/many", &st), "stat many");
+	for (int i = 0; i < n_entries; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "e%05d", i);
+		CHECK_RC(dfs_mknod_at(c, st.ino, name, S_IFIFO | 0644, 0, NULL), "mknod");
+	}
+	dfs_dir *d;
+	struct dfs_dirent ent;
+	int count = 0, r;
+	char prev[32] = "";
+	CHECK_RC(dfs_opendir(c, 0, "/ns/many", &d), "opendir");
+	while ((r = dfs_readdir(d, &ent)) == 1) {
+		CHECK(strcmp(prev, ent.name) < 0, "readdir order: %s after %s", ent.name, prev);
+		CHECK(S_ISFIFO(ent.st.mode), "entry type");
+		snprintf(prev, sizeof(prev), "%s", ent.name);
+		count++;
+	}
+	CHECK_RC(r, "readdir");
+	CHECK(count == n_entries, "readdir gave %d entries, expected %d", count, n_entries);
+	CHECK_RC(dfs_seekdir_name(d, "e02000"), "seekdir");
+	CHECK(dfs_readdir(d, &ent) == 1 && strcmp(ent.name, "e02001") == 0, "after seekdir");
+	dfs_closedir(d);
+	CHECK(dfs_opendir(c, 0, "/ns/a/b/f", &d) == -ENOTDIR, "opendir on a file");
+	CHECK_RC(dfs_delete(c, "/ns", 1), "delete -r");
+	CHECK(dfs_stat(c, "/ns", &st) == -ENOENT, "deleted tree still there");
+	struct dfs_statfs sf;
+	CHECK_RC(dfs_statfs(c, &sf), "statfs");
+	CHECK(sf.live_datanodes == N_DATANODES && sf.capacity > 0, "statfs: %u live",
+	      sf.live_datanodes);
+}
+
 /* Prints write and read throughput of one bigger file (information only). */
 static void measure(dfs_client *c)
 {
@@ -620,6 +734,8 @@ int main(void)
 		sleep_ms(50);
 	}
 	CHECK_RC(dfs_mkdir(c, "/io", 0755, 0), "mkdir /io");
+	test_namespace(c);
+	printf("ok namespace\n");
 
 	test_sizes(c);
 	printf("ok sizes\n");
@@ -636,8 +752,8 @@ int main(void)
 	measure(c);
 
 	int victim = first_replica_datanode(c, "/io/size-3670033");
-	kill_reap(&dn_pid[victim]);
-	printf("killed datanode%d (first replica of /io/size-3670033)\n", victim);
+	test_pipeline_failure(c, victim);
+	printf("ok write fails cleanly when a pipeline datanode dies\n");
 	for (int i = 0; i < n_files; i++)
 		verify(c, &files[i]);
 	printf("ok reads with one datanode down\n");
