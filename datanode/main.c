@@ -69,16 +69,27 @@ static int store_init(void *ctx)
 	return rc;
 }
 
+/* 1 if a connection or copy thread outlived its stop deadline: then the
+ * state it uses is left allocated rather than freed under it. */
+static int threads_left(const struct datanode *dn)
+{
+	return dn->xfer != NULL || dn->cmds != NULL;
+}
+
 static void store_fini(void *ctx)
 {
 	struct datanode *dn = ctx;
-	if (dn->store_open)
+	if (dn->store_open && !threads_left(dn))
 		dn_store_close(&dn->store);
 	dn->store_open = 0;
 }
 
 static int nn_init(void *ctx) { return dn_nn_init(ctx); }
-static void nn_free(void *ctx) { dn_nn_free(ctx); }
+static void nn_free(void *ctx)
+{
+	if (!threads_left(ctx))
+		dn_nn_free(ctx);
+}
 
 static int xfer_init(void *ctx)
 {
