@@ -17,3 +17,10 @@ namenode_dfs_namenode_SOURCES = \
 namenode_dfs_namenode_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 namenode_dfs_namenode_LDADD = namenode/libnamespace.a common/libdfscommon.la \
 	$(LEVELDB_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
+
+check_PROGRAMS += tests/unit/test-namespace
+TESTS += tests/unit/test-namespace
+tests_unit_test_namespace_SOURCES = tests/unit/test-namespace.c
+tests_unit_test_namespace_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_namespace_LDADD = namenode/libnamespace.a common/libdfscommon.la \
+	$(LEVELDB_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS) $(CMOCKA_LIBS)

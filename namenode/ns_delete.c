@@ -66,6 +66,7 @@ static int gc_entry(struct ns_txn *t, uint64_t child, uint32_t type, long *budge
 	}
 	struct ns_inode in;
 	int rc = ns_inode_get(t, child, &in);
+	(*budget)--;
 	if (rc == -ENOENT)
 		return 0;
 	return rc < 0 ? rc : ns_drop_link(t, &in);

@@ -154,7 +154,9 @@ int ns_blocks_free_from(struct ns_txn *t, uint64_t ino, uint64_t from)
 	struct ns_key k, start;
 	ns_key_block_prefix(&k, ino);
 	ns_key_block(&start, ino, from);
-	leveldb_iterator_t *it = leveldb_create_iterator(t->ns->db, t->ns->ropts);
+	if (!t->aux_it)
+		t->aux_it = leveldb_create_iterator(t->ns->db, t->ns->ropts);
+	leveldb_iterator_t *it = t->aux_it;
 	int rc = 0;
 	for (leveldb_iter_seek(it, start.b, start.len); leveldb_iter_valid(it);
 	     leveldb_iter_next(it)) {
@@ -176,7 +178,6 @@ int ns_blocks_free_from(struct ns_txn *t, uint64_t ino, uint64_t from)
 		if (rc < 0)
 			break;
 	}
-	leveldb_iter_destroy(it);
 	return rc;
 }
 

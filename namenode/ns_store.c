@@ -6,6 +6,8 @@
 #include "common/errors.h"
 #include "common/log.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -164,15 +166,39 @@ void ns_close(struct ns *ns)
 
 static int db_open(struct ns *ns, const char *dir, int create)
 {
-	char *err = NULL;
+	char *err = NULL, current[PATH_MAX];
+	snprintf(current, sizeof(current), "%s/CURRENT", dir);
+	if (!create && access(current, F_OK) < 0)
+		return -DFS_ENOTFORMATTED;
 	leveldb_options_set_create_if_missing(ns->opts, create);
 	leveldb_options_set_error_if_exists(ns->opts, create);
 	ns->db = leveldb_open(ns->opts, dir, &err);
 	if (err) {
-		DFS_DEBUG("leveldb open %s: %s", dir, err);
+		DFS_ERR("cannot open the namespace in %s: %s", dir, err);
 		leveldb_free(err);
 		ns->db = NULL;
-		return create ? -EIO : -DFS_ENOTFORMATTED;
+		return -EIO;
+	}
+	return 0;
+}
+
+/* End sentinels: live keys right after each range ("b/..." < "b0"), so a
+ * seek past the end of a range stops there instead of skipping the
+ * tombstones of whatever range follows. Not part of the state proper. */
+static const char *const range_ends[] = {"b0", "d0", "g0", "i0", "k0", "l0"};
+
+static int put_sentinels(struct ns *ns)
+{
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	for (size_t i = 0; i < sizeof(range_ends) / sizeof(range_ends[0]); i++)
+		leveldb_writebatch_put(wb, range_ends[i], 2, "", 0);
+	char *err = NULL;
+	leveldb_write(ns->db, ns->wopts, wb, &err);
+	leveldb_writebatch_destroy(wb);
+	if (err) {
+		DFS_ERR("leveldb write: %s", err);
+		leveldb_free(err);
+		return -EIO;
 	}
 	return 0;
 }
@@ -200,6 +226,8 @@ static int write_root(struct ns *ns, const char *cluster_id, int64_t now)
 	counters_to_batch(t.wb, &t.c, NULL);
 	int rc = ns_txn_commit(&t, 0);
 	ns_txn_end(&t);
+	if (rc == 0)
+		rc = put_sentinels(ns);
 	return rc < 0 ? rc : ns_sync(ns);
 }
 
@@ -260,6 +288,8 @@ int ns_open(const char *dir, struct ns **out)
 	snprintf(ns->cluster_id, sizeof(ns->cluster_id), "%.*s", (int)vl, v);
 	leveldb_free(v);
 	rc = counters_load(ns);
+	if (rc == 0)
+		rc = put_sentinels(ns); /* idempotent */
 	if (rc < 0)
 		goto err_after_alloc;
 	*out = ns;
@@ -495,6 +525,8 @@ void ns_txn_end(struct ns_txn *t)
 	free(t->ov);
 	free(t->slots);
 	free(t->freed);
+	if (t->aux_it)
+		leveldb_iter_destroy(t->aux_it);
 	if (t->wb)
 		leveldb_writebatch_destroy(t->wb);
 	memset(t, 0, sizeof(*t));

@@ -44,6 +44,8 @@ struct ns_txn {
 	size_t n_slots;
 	struct ns_freed *freed;
 	size_t n_freed, cap_freed;
+	leveldb_iterator_t *aux_it; /* reused by ns_blocks_free_from (the DB does
+				     * not change while a command runs) */
 	int64_t now;
 	int err; /* sticky: -ENOMEM / -EIO met while writing */
 };

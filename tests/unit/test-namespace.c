@@ -1,0 +1,771 @@
+/* test-namespace.c: the namenode's namespace (namenode/ns*.c) on a real
+ * LevelDB in a mkdtemp directory: every operation and its error codes,
+ * readdir paging, rename rules, recursive delete, block genstamps,
+ * determinism (same commands -> same key/value dump) and reopening. */
+#include "namenode/ns.h"
+
+#include "common/errors.h"
+#include "common/frame.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+struct fx {
+	char dir[64];
+	struct ns *ns;
+	uint64_t index;
+	int64_t now;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-namespace-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/name", f->dir);
+	assert_int_equal(ns_format(path, "test-cluster", 1000, 0), 0);
+	assert_int_equal(ns_format(path, "test-cluster", 1000, 0), -EEXIST);
+	assert_int_equal(ns_open(path, &f->ns), 0);
+	f->now = 1000000;
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	ns_close(f->ns);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Applies (mutations) or reads; returns the status, *attr (if given) gets
+ * the reply attributes. */
+static int op(struct fx *f, uint32_t method, Dfs__NsRequest *req, Dfs__Attr *attr)
+{
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	int rc;
+	if (ns_is_mutation(method)) {
+		Dfs__NsCommand cmd = DFS__NS_COMMAND__INIT;
+		cmd.method = method;
+		cmd.req = req;
+		cmd.now_ns = f->now += 1000;
+		rc = ns_apply(f->ns, &cmd, ++f->index, &r);
+		assert_int_equal(f->ns->c.applied, f->index);
+	} else {
+		rc = ns_read(f->ns, method, req, &r);
+	}
+	assert_int_equal(rc, r.status);
+	if (attr && r.attr)
+		*attr = *r.attr;
+	ns_reply_clear(&r);
+	return rc;
+}
+
+static int path_op(struct fx *f, uint32_t method, const char *path, uint32_t flags,
+		   Dfs__Attr *a)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = (char *)path;
+	req.has_flags = true;
+	req.flags = flags;
+	req.has_mode = true;
+	req.mode = method == DFS_M_MKDIR ? 0755 : 0644;
+	return op(f, method, &req, a);
+}
+
+static int mkdir_p(struct fx *f, const char *p) { return path_op(f, DFS_M_MKDIR, p, 4, NULL); }
+static int mkd(struct fx *f, const char *p) { return path_op(f, DFS_M_MKDIR, p, 0, NULL); }
+static int creat_(struct fx *f, const char *p, uint32_t fl)
+{
+	return path_op(f, DFS_M_CREATE, p, fl, NULL);
+}
+static int stat_(struct fx *f, const char *p, Dfs__Attr *a)
+{
+	return path_op(f, DFS_M_GETATTR, p, 0, a);
+}
+
+static int two_path(struct fx *f, uint32_t method, const char *a, const char *b, uint32_t fl)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = (char *)a;
+	req.target = (char *)b;
+	req.has_flags = true;
+	req.flags = fl;
+	return op(f, method, &req, NULL);
+}
+
+static void test_mkdir_create_lookup(void **state)
+{
+	struct fx *f = *state;
+	Dfs__Attr a;
+	assert_int_equal(mkd(f, "/a"), 0);
+	assert_int_equal(mkd(f, "/a"), -EEXIST);
+	assert_int_equal(mkd(f, "/x/y"), -ENOENT);
+	assert_int_equal(mkdir_p(f, "/x/y/z"), 0);
+	assert_int_equal(mkdir_p(f, "/x/y/z"), 0);
+	assert_int_equal(mkdir_p(f, "/"), 0);
+	assert_int_equal(stat_(f, "/x/y/z", &a), 0);
+	assert_int_equal(a.type, DFS__FILE_TYPE__FT_DIR);
+	assert_int_equal(a.nlink, 2);
+	assert_int_equal(stat_(f, "/x", &a), 0);
+	assert_int_equal(a.nlink, 3);
+	assert_int_equal(creat_(f, "/a/f", 1), 0);
+	assert_int_equal(creat_(f, "/a/f", 1), -EEXIST);
+	assert_int_equal(creat_(f, "/a/f", 0), 0);
+	assert_int_equal(creat_(f, "/a", 0), -EISDIR);
+	assert_int_equal(mkdir_p(f, "/a/f/g"), -ENOTDIR);
+	assert_int_equal(mkdir_p(f, "/a/f"), -EEXIST);
+	assert_int_equal(creat_(f, "/a/f/g", 0), -ENOTDIR);
+	assert_int_equal(stat_(f, "/a/f", &a), 0);
+	assert_int_equal(a.type, DFS__FILE_TYPE__FT_REG);
+	assert_int_equal(a.mode, 0644);
+	assert_int_equal(a.nlink, 1);
+	assert_int_equal(a.replication, 3);
+	/* lookup by parent + name */
+	Dfs__Attr dir;
+	assert_int_equal(stat_(f, "/a", &dir), 0);
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.has_parent = true;
+	req.parent = dir.ino;
+	req.name = "f";
+	Dfs__Attr b;
+	assert_int_equal(op(f, DFS_M_LOOKUP, &req, &b), 0);
+	assert_int_equal(b.ino, a.ino);
+	req.name = "nope";
+	assert_int_equal(op(f, DFS_M_LOOKUP, &req, NULL), -ENOENT);
+	/* getattr by ino */
+	Dfs__NsRequest g = DFS__NS_REQUEST__INIT;
+	g.has_ino = true;
+	g.ino = a.ino;
+	assert_int_equal(op(f, DFS_M_GETATTR, &g, &b), 0);
+	assert_int_equal(b.ino, a.ino);
+	g.ino = 999999;
+	assert_int_equal(op(f, DFS_M_GETATTR, &g, NULL), -ENOENT);
+}
+
+static void test_bad_names(void **state)
+{
+	struct fx *f = *state;
+	char longname[300];
+	memset(longname, 'n', 256);
+	longname[0] = '/';
+	longname[257] = '\0';
+	memset(longname + 1, 'n', 256);
+	assert_int_equal(mkd(f, longname), -ENAMETOOLONG);
+	longname[256] = '\0'; /* 255 bytes: fine */
+	assert_int_equal(mkd(f, longname), 0);
+	assert_int_equal(mkd(f, "/./b"), -EINVAL);
+	assert_int_equal(mkd(f, "/nope/./b"), -ENOENT);
+	assert_int_equal(mkd(f, "/.."), -EINVAL);
+	assert_int_equal(mkd(f, "relative"), -EINVAL);
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.has_parent = true;
+	req.parent = 1;
+	const char *bad[] = {"", ".", "..", "a/b"};
+	for (size_t i = 0; i < 4; i++) {
+		req.name = (char *)bad[i];
+		assert_int_equal(op(f, DFS_M_MKDIR, &req, NULL), -EINVAL);
+		assert_int_equal(op(f, DFS_M_CREATE, &req, NULL), -EINVAL);
+	}
+}
+
+static void test_setattr_truncate(void **state)
+{
+	struct fx *f = *state;
+	Dfs__Attr a;
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = "/f";
+	req.has_block_size = true;
+	req.block_size = 1000;
+	assert_int_equal(op(f, DFS_M_CREATE, &req, &a), 0);
+	assert_int_equal(a.block_size, 1000);
+	/* three blocks, complete with lengths 1000, 1000, 500 */
+	Dfs__BlockRef refs[3], *rp[3];
+	for (int i = 0; i < 3; i++) {
+		Dfs__NsRequest ab = DFS__NS_REQUEST__INIT;
+		ab.path = "/f";
+		ab.has_block_index = true;
+		ab.block_index = (uint64_t)i;
+		Dfs__NsReply r = DFS__NS_REPLY__INIT;
+		Dfs__NsCommand cmd = DFS__NS_COMMAND__INIT;
+		cmd.method = DFS_M_ADD_BLOCK;
+		cmd.req = &ab;
+		cmd.now_ns = ++f->now;
+		assert_int_equal(ns_apply(f->ns, &cmd, ++f->index, &r), 0);
+		dfs__block_ref__init(&refs[i]);
+		refs[i].block_id = r.block->block->block_id;
+		refs[i].genstamp = r.block->block->genstamp;
+		refs[i].length = i < 2 ? 1000 : 500;
+		rp[i] = &refs[i];
+		ns_reply_clear(&r);
+	}
+	Dfs__NsRequest c = DFS__NS_REQUEST__INIT;
+	c.path = "/f";
+	c.n_blocks = 3;
+	c.blocks = rp;
+	c.has_size = true;
+	c.size = 2500;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, &a), 0);
+	assert_int_equal(a.size, 2500);
+	assert_int_equal(f->ns->c.blocks, 3);
+	/* truncate to 1200: block 2 freed, block 1 recorded as 200 bytes */
+	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
+	s.path = "/f";
+	s.has_flags = true;
+	s.flags = DFS__NS_FLAG__NSF_SET_SIZE;
+	s.has_size = true;
+	s.size = 1200;
+	ns_freed_clear(f->ns);
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, &a), 0);
+	assert_int_equal(a.size, 1200);
+	assert_int_equal(f->ns->n_freed, 1);
+	assert_int_equal(f->ns->freed[0].block_id, refs[2].block_id);
+	assert_int_equal(f->ns->c.blocks, 2);
+	Dfs__NsRequest gb = DFS__NS_REQUEST__INIT;
+	gb.path = "/f";
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	assert_int_equal(ns_read(f->ns, DFS_M_GET_BLOCKS, &gb, &r), 0);
+	assert_int_equal(r.n_blocks, 2);
+	assert_int_equal(r.blocks[0]->index, 0);
+	assert_int_equal(r.blocks[1]->index, 1);
+	assert_int_equal(r.blocks[1]->block->length, 200);
+	assert_int_equal(r.attr->size, 1200);
+	ns_reply_clear(&r);
+	/* only the range asked for */
+	gb.has_offset = true;
+	gb.offset = 1100;
+	gb.has_length = true;
+	gb.length = 10;
+	assert_int_equal(ns_read(f->ns, DFS_M_GET_BLOCKS, &gb, &r), 0);
+	assert_int_equal(r.n_blocks, 1);
+	assert_int_equal(r.blocks[0]->index, 1);
+	ns_reply_clear(&r);
+	/* extend, chmod, times, on a directory */
+	s.size = 5000;
+	s.flags |= DFS__NS_FLAG__NSF_SET_MODE | DFS__NS_FLAG__NSF_SET_MTIME;
+	s.has_mode = true;
+	s.mode = 0600;
+	s.has_mtime_ns = true;
+	s.mtime_ns = 42;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, &a), 0);
+	assert_int_equal(a.size, 5000);
+	assert_int_equal(a.mode, 0600);
+	assert_int_equal(a.mtime_ns, 42);
+	assert_int_equal(mkd(f, "/d"), 0);
+	s.path = "/d";
+	s.flags = DFS__NS_FLAG__NSF_SET_SIZE;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), -EISDIR);
+	/* permissions: chmod by a non-owner, chown by non-root */
+	s.path = "/f";
+	s.flags = DFS__NS_FLAG__NSF_SET_MODE;
+	s.has_caller_uid = true;
+	s.caller_uid = 1000;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), -EPERM);
+	s.flags = DFS__NS_FLAG__NSF_SET_UID;
+	s.has_uid = true;
+	s.uid = 1000;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), -EPERM);
+	s.caller_uid = 0;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, &a), 0);
+	assert_int_equal(a.uid, 1000);
+}
+
+static void test_permissions(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(mkd(f, "/priv"), 0);
+	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
+	s.path = "/priv";
+	s.has_flags = true;
+	s.flags = DFS__NS_FLAG__NSF_SET_MODE;
+	s.has_mode = true;
+	s.mode = 0700;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = "/priv/x";
+	req.has_caller_uid = true;
+	req.caller_uid = 1000;
+	req.has_caller_gid = true;
+	req.caller_gid = 1000;
+	assert_int_equal(op(f, DFS_M_CREATE, &req, NULL), -EACCES);
+	assert_int_equal(op(f, DFS_M_MKDIR, &req, NULL), -EACCES);
+	req.caller_uid = 0;
+	Dfs__Attr a;
+	assert_int_equal(op(f, DFS_M_CREATE, &req, &a), 0);
+	assert_int_equal(a.uid, 0);
+	req.caller_uid = 1000;
+	assert_int_equal(op(f, DFS_M_GETATTR, &req, NULL), -EACCES);
+	/* a user creating in a world-writable dir owns the entry */
+	s.path = "/pub";
+	assert_int_equal(mkd(f, "/pub"), 0);
+	s.mode = 0777;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+	req.path = "/pub/mine";
+	assert_int_equal(op(f, DFS_M_CREATE, &req, &a), 0);
+	assert_int_equal(a.uid, 1000);
+	assert_int_equal(a.gid, 1000);
+}
+
+static int readdir_all(struct fx *f, const char *path, uint32_t page, char ***names)
+{
+	size_t n = 0, cap = 0;
+	char *cookie = NULL;
+	*names = NULL;
+	for (;;) {
+		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+		req.path = (char *)path;
+		req.cookie = cookie;
+		req.has_max_entries = true;
+		req.max_entries = page;
+		Dfs__NsReply r = DFS__NS_REPLY__INIT;
+		int rc = ns_read(f->ns, DFS_M_READDIR, &req, &r);
+		if (rc < 0)
+			return rc;
+		assert_true(r.n_entries <= page);
+		for (size_t i = 0; i < r.n_entries; i++) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				*names = realloc(*names, cap * sizeof(char *));
+			}
+			(*names)[n++] = strdup(r.entries[i]->name);
+		}
+		bool eof = r.eof;
+		free(cookie);
+		cookie = n ? strdup((*names)[n - 1]) : NULL;
+		ns_reply_clear(&r);
+		if (eof)
+			break;
+	}
+	free(cookie);
+	return (int)n;
+}
+
+static void free_names(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void test_readdir_paging(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(mkd(f, "/big"), 0);
+	char p[64];
+	for (int i = 0; i < 2500; i++) {
+		snprintf(p, sizeof(p), "/big/file-%05d", (i * 7919) % 2500);
+		assert_int_equal(creat_(f, p, 1), 0);
+	}
+	char **names;
+	int n = readdir_all(f, "/big", 1000, &names);
+	assert_int_equal(n, 2500);
+	for (int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "file-%05d", i);
+		assert_string_equal(names[i], p);
+	}
+	free_names(names, n);
+	/* a cookie that is no longer there still resumes after it */
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = "/big";
+	req.cookie = "file-00999x";
+	req.has_max_entries = true;
+	req.max_entries = 2;
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	assert_int_equal(ns_read(f->ns, DFS_M_READDIR, &req, &r), 0);
+	assert_int_equal(r.n_entries, 2);
+	assert_string_equal(r.entries[0]->name, "file-01000");
+	assert_false(r.eof);
+	ns_reply_clear(&r);
+	assert_int_equal(creat_(f, "/plain", 0), 0);
+	req.path = "/plain";
+	req.cookie = NULL;
+	assert_int_equal(ns_read(f->ns, DFS_M_READDIR, &req, &r), -ENOTDIR);
+	ns_reply_clear(&r);
+	n = readdir_all(f, "/", 1, &names);
+	assert_int_equal(n, 2);
+	free_names(names, n);
+}
+
+static void test_rename(void **state)
+{
+	struct fx *f = *state;
+	Dfs__Attr a, b;
+	assert_int_equal(mkdir_p(f, "/d1/sub"), 0);
+	assert_int_equal(mkdir_p(f, "/d2"), 0);
+	assert_int_equal(creat_(f, "/d1/f", 0), 0);
+	assert_int_equal(creat_(f, "/d2/g", 0), 0);
+	assert_int_equal(stat_(f, "/d1/f", &a), 0);
+	/* file over file */
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1/f", "/d2/g", 0), 0);
+	assert_int_equal(stat_(f, "/d1/f", NULL), -ENOENT);
+	assert_int_equal(stat_(f, "/d2/g", &b), 0);
+	assert_int_equal(b.ino, a.ino);
+	assert_int_equal(f->ns->c.inodes, 5);
+	/* NOREPLACE */
+	assert_int_equal(creat_(f, "/d2/h", 0), 0);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d2/g", "/d2/h", DFS__NS_FLAG__NSF_NOREPLACE),
+			 -EEXIST);
+	/* types */
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d2/g", "/d1/sub", 0), -EISDIR);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1/sub", "/d2/g", 0), -ENOTDIR);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/nope", "/d2/x", 0), -ENOENT);
+	/* dir under itself */
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1", "/d1/sub/x", 0), -EINVAL);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1", "/d1/x", 0), -EINVAL);
+	/* dir over non-empty dir, then over empty dir (nlinks follow) */
+	assert_int_equal(mkdir_p(f, "/d3/full/x"), 0);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1/sub", "/d3/full", 0), -ENOTEMPTY);
+	assert_int_equal(mkdir_p(f, "/d3/empty"), 0);
+	assert_int_equal(stat_(f, "/d1/sub", &a), 0);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1/sub", "/d3/empty", 0), 0);
+	assert_int_equal(stat_(f, "/d3/empty", &b), 0);
+	assert_int_equal(b.ino, a.ino);
+	assert_int_equal(stat_(f, "/d1", &a), 0);
+	assert_int_equal(a.nlink, 2);
+	assert_int_equal(stat_(f, "/d3", &a), 0);
+	assert_int_equal(a.nlink, 4);
+	/* move a dir to another parent: nlink moves too; and it is found */
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d3/empty", "/d1/back", 0), 0);
+	assert_int_equal(stat_(f, "/d1", &a), 0);
+	assert_int_equal(a.nlink, 3);
+	assert_int_equal(stat_(f, "/d3", &a), 0);
+	assert_int_equal(a.nlink, 3);
+	/* the moved dir's new parent counts for the under-itself check */
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1", "/d1/back/deeper", 0), -EINVAL);
+	/* rename onto itself */
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d2/h", "/d2/h", 0), 0);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/", "/x", 0), -EBUSY);
+}
+
+static void test_unlink_rmdir_delete(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(mkdir_p(f, "/t/a/b"), 0);
+	assert_int_equal(creat_(f, "/t/a/b/f", 0), 0);
+	assert_int_equal(creat_(f, "/t/file", 0), 0);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/t/a", 0, NULL), -EISDIR);
+	assert_int_equal(path_op(f, DFS_M_RMDIR, "/t/file", 0, NULL), -ENOTDIR);
+	assert_int_equal(path_op(f, DFS_M_RMDIR, "/t/a/b", 0, NULL), -ENOTEMPTY);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/t/a/b/f", 0, NULL), 0);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/t/a/b/f", 0, NULL), -ENOENT);
+	assert_int_equal(path_op(f, DFS_M_RMDIR, "/t/a/b", 0, NULL), 0);
+	assert_int_equal(path_op(f, DFS_M_RMDIR, "/", 0, NULL), -EBUSY);
+	assert_int_equal(path_op(f, DFS_M_DELETE, "/t", 0, NULL), -ENOTEMPTY);
+	/* recursive delete of a tree */
+	char p[64];
+	for (int i = 0; i < 20; i++) {
+		snprintf(p, sizeof(p), "/t/a/d%d/e", i);
+		assert_int_equal(mkdir_p(f, p), 0);
+		snprintf(p, sizeof(p), "/t/a/d%d/e/f", i);
+		assert_int_equal(creat_(f, p, 0), 0);
+	}
+	uint64_t before = f->ns->c.inodes;
+	assert_int_equal(path_op(f, DFS_M_DELETE, "/t", DFS__NS_FLAG__NSF_RECURSIVE, NULL), 0);
+	assert_int_equal(stat_(f, "/t", NULL), -ENOENT);
+	assert_int_equal(f->ns->c.inodes, before - 63);
+	assert_int_equal(f->ns->c.inodes, 1);
+	assert_false(ns_gc_pending(f->ns));
+	Dfs__Attr root;
+	assert_int_equal(stat_(f, "/", &root), 0);
+	assert_int_equal(root.nlink, 2);
+	assert_int_equal(path_op(f, DFS_M_DELETE, "/t", DFS__NS_FLAG__NSF_RECURSIVE, NULL),
+			 -ENOENT);
+}
+
+static int count_keys(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	(void)k;
+	(void)kl;
+	(void)v;
+	(void)vl;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void test_delete_large_tree(void **state)
+{
+	struct fx *f = *state;
+	size_t keys0 = 0;
+	assert_int_equal(ns_foreach(f->ns, count_keys, &keys0), 0);
+	char p[64];
+	assert_int_equal(mkdir_p(f, "/big/sub"), 0);
+	for (int i = 0; i < 12000; i++) {
+		snprintf(p, sizeof(p), "/big/%s%d", i % 2 ? "sub/" : "", i);
+		assert_int_equal(creat_(f, p, 0), 0);
+	}
+	assert_int_equal(path_op(f, DFS_M_DELETE, "/big", DFS__NS_FLAG__NSF_RECURSIVE, NULL), 0);
+	assert_int_equal(stat_(f, "/big", NULL), -ENOENT);
+	assert_true(ns_gc_pending(f->ns)); /* more than one batch */
+	int rounds = 0;
+	while (ns_gc_pending(f->ns) && rounds++ < 100) {
+		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+		assert_int_equal(op(f, NS_M_GC, &req, NULL), 0);
+	}
+	assert_false(ns_gc_pending(f->ns));
+	assert_int_equal(f->ns->c.inodes, 1);
+	size_t keys1 = 0;
+	assert_int_equal(ns_foreach(f->ns, count_keys, &keys1), 0);
+	assert_int_equal(keys1, keys0);
+}
+
+static void test_symlink_link_mknod(void **state)
+{
+	struct fx *f = *state;
+	Dfs__Attr a;
+	assert_int_equal(two_path(f, DFS_M_SYMLINK, "/ln", "", 0), -EINVAL);
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = "/ln";
+	req.target = "some/target";
+	assert_int_equal(op(f, DFS_M_SYMLINK, &req, &a), 0);
+	assert_int_equal(a.type, DFS__FILE_TYPE__FT_LNK);
+	assert_int_equal(a.size, 11);
+	assert_int_equal(op(f, DFS_M_SYMLINK, &req, NULL), -EEXIST);
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	Dfs__NsRequest rl = DFS__NS_REQUEST__INIT;
+	rl.path = "/ln";
+	assert_int_equal(ns_read(f->ns, DFS_M_READLINK, &rl, &r), 0);
+	assert_string_equal(r.target, "some/target");
+	ns_reply_clear(&r);
+	assert_int_equal(creat_(f, "/file", 0), 0);
+	rl.path = "/file";
+	assert_int_equal(ns_read(f->ns, DFS_M_READLINK, &rl, &r), -EINVAL);
+	ns_reply_clear(&r);
+	/* hard links */
+	assert_int_equal(two_path(f, DFS_M_LINK, "/file", "/file2", 0), 0);
+	assert_int_equal(two_path(f, DFS_M_LINK, "/file", "/file3", 0), 0);
+	assert_int_equal(two_path(f, DFS_M_LINK, "/file", "/file3", 0), -EEXIST);
+	assert_int_equal(stat_(f, "/file", &a), 0);
+	assert_int_equal(a.nlink, 3);
+	assert_int_equal(mkd(f, "/dir"), 0);
+	assert_int_equal(two_path(f, DFS_M_LINK, "/dir", "/dir2", 0), -EPERM);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/file", 0, NULL), 0);
+	assert_int_equal(stat_(f, "/file2", &a), 0);
+	assert_int_equal(a.nlink, 2);
+	/* rename one link over another of the same inode: nothing happens */
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/file2", "/file3", 0), 0);
+	assert_int_equal(stat_(f, "/file2", &a), 0);
+	assert_int_equal(a.nlink, 2);
+	uint64_t inodes = f->ns->c.inodes;
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/file2", 0, NULL), 0);
+	assert_int_equal(f->ns->c.inodes, inodes);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/file3", 0, NULL), 0);
+	assert_int_equal(f->ns->c.inodes, inodes - 1);
+	/* mknod */
+	Dfs__NsRequest mk = DFS__NS_REQUEST__INIT;
+	mk.path = "/fifo";
+	mk.has_mode = true;
+	mk.mode = S_IFIFO | 0600;
+	assert_int_equal(op(f, DFS_M_MKNOD, &mk, &a), 0);
+	assert_int_equal(a.type, DFS__FILE_TYPE__FT_FIFO);
+	assert_int_equal(a.mode, 0600);
+	mk.path = "/chr";
+	mk.mode = S_IFCHR | 0600;
+	mk.has_rdev = true;
+	mk.rdev = 0x0501;
+	assert_int_equal(op(f, DFS_M_MKNOD, &mk, &a), 0);
+	assert_int_equal(a.type, DFS__FILE_TYPE__FT_CHR);
+	assert_int_equal(a.rdev, 0x0501);
+	mk.path = "/bad";
+	mk.mode = S_IFDIR | 0600;
+	assert_int_equal(op(f, DFS_M_MKNOD, &mk, NULL), -EINVAL);
+}
+
+static int block_op(struct fx *f, uint32_t method, const char *path, uint64_t index,
+		    Dfs__BlockRef *out)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = (char *)path;
+	req.has_block_index = true;
+	req.block_index = index;
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	Dfs__NsCommand cmd = DFS__NS_COMMAND__INIT;
+	cmd.method = method;
+	cmd.req = &req;
+	cmd.now_ns = ++f->now;
+	int rc = ns_apply(f->ns, &cmd, ++f->index, &r);
+	if (rc == 0) {
+		assert_non_null(r.block);
+		assert_int_equal(r.block->index, index);
+		*out = *r.block->block;
+	}
+	ns_reply_clear(&r);
+	return rc;
+}
+
+static void test_blocks(void **state)
+{
+	struct fx *f = *state;
+	Dfs__BlockRef b0, b1, b0b, b0c;
+	assert_int_equal(creat_(f, "/f", 0), 0);
+	assert_int_equal(mkd(f, "/d"), 0);
+	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/d", 0, &b0), -EISDIR);
+	assert_int_equal(block_op(f, DFS_M_OPEN_BLOCK, "/f", 0, &b0), -ENOENT);
+	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/f", 0, &b0), 0);
+	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/f", 1, &b1), 0);
+	assert_int_not_equal(b0.block_id, b1.block_id);
+	assert_true(b1.genstamp > b0.genstamp);
+	assert_int_equal(b0.length, 0);
+	/* open_block bumps the genstamp, keeps the id */
+	assert_int_equal(block_op(f, DFS_M_OPEN_BLOCK, "/f", 0, &b0b), 0);
+	assert_int_equal(b0b.block_id, b0.block_id);
+	assert_true(b0b.genstamp > b1.genstamp);
+	assert_int_equal(f->ns->last_prev_genstamp, b0.genstamp);
+	/* complete with the stale genstamp fails; with the current one works */
+	Dfs__BlockRef ref = b0, *rp = &ref;
+	ref.length = 77;
+	Dfs__NsRequest c = DFS__NS_REQUEST__INIT;
+	c.path = "/f";
+	c.n_blocks = 1;
+	c.blocks = &rp;
+	c.has_size = true;
+	c.size = 77;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, NULL), -DFS_ESTALE);
+	ref.genstamp = b0b.genstamp;
+	Dfs__Attr a;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, &a), 0);
+	assert_int_equal(a.size, 77);
+	uint64_t gs;
+	uint64_t len;
+	uint32_t rep;
+	assert_int_equal(ns_block_info(f->ns, b0.block_id, &gs, &len, &rep), 0);
+	assert_int_equal(gs, b0b.genstamp);
+	assert_int_equal(len, 77);
+	assert_int_equal(rep, 3);
+	/* a second add_block at index 0 replaces (and frees) the old block */
+	ns_freed_clear(f->ns);
+	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/f", 0, &b0c), 0);
+	assert_int_equal(f->ns->n_freed, 1);
+	assert_int_equal(f->ns->freed[0].block_id, b0.block_id);
+	assert_int_equal(ns_block_info(f->ns, b0.block_id, &gs, &len, &rep), -ENOENT);
+	/* setrep */
+	Dfs__NsRequest sr = DFS__NS_REQUEST__INIT;
+	sr.path = "/f";
+	sr.has_replication = true;
+	sr.replication = 0;
+	assert_int_equal(op(f, DFS_M_SETREP, &sr, NULL), -EINVAL);
+	sr.replication = 2;
+	assert_int_equal(op(f, DFS_M_SETREP, &sr, &a), 0);
+	assert_int_equal(a.replication, 2);
+	/* overwrite frees every block; unlink of a file frees its blocks */
+	ns_freed_clear(f->ns);
+	assert_int_equal(creat_(f, "/f", DFS__NS_FLAG__NSF_OVERWRITE), 0);
+	assert_int_equal(f->ns->n_freed, 2);
+	assert_int_equal(f->ns->c.blocks, 0);
+	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/f", 0, &b0), 0);
+	ns_freed_clear(f->ns);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/f", 0, NULL), 0);
+	assert_int_equal(f->ns->n_freed, 1);
+}
+
+/* ---- determinism and reopen ---- */
+
+struct dump {
+	char *buf;
+	size_t len;
+};
+
+static int dump_kv(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	struct dump *d = arg;
+	if (kl >= 2 && k[0] == 's' && k[1] == '/')
+		return 0; /* the sync marker is not state */
+	d->buf = realloc(d->buf, d->len + kl + vl + 16);
+	memcpy(d->buf + d->len, &kl, sizeof(kl));
+	d->len += sizeof(kl);
+	memcpy(d->buf + d->len, k, kl);
+	d->len += kl;
+	memcpy(d->buf + d->len, v, vl);
+	d->len += vl;
+	return 0;
+}
+
+static void workload(struct fx *f)
+{
+	Dfs__BlockRef b;
+	mkdir_p(f, "/a/b/c");
+	creat_(f, "/a/f", 0);
+	creat_(f, "/a/f", 1); /* fails: still recorded */
+	block_op(f, DFS_M_ADD_BLOCK, "/a/f", 0, &b);
+	block_op(f, DFS_M_OPEN_BLOCK, "/a/f", 0, &b);
+	two_path(f, DFS_M_LINK, "/a/f", "/a/b/g", 0);
+	two_path(f, DFS_M_RENAME, "/a/b", "/x", 0);
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = "/ln";
+	req.target = "/x";
+	op(f, DFS_M_SYMLINK, &req, NULL);
+	path_op(f, DFS_M_DELETE, "/x", DFS__NS_FLAG__NSF_RECURSIVE, NULL);
+	path_op(f, DFS_M_UNLINK, "/nothing", 0, NULL);
+}
+
+static void test_determinism(void **state)
+{
+	struct fx *f = *state;
+	struct fx *g;
+	fx_setup((void **)&g);
+	/* same command list, same times: the two stores are byte-identical
+	 * except for the cluster id (identical too here) */
+	workload(f);
+	workload(g);
+	struct dump d1 = {0}, d2 = {0};
+	assert_int_equal(ns_foreach(f->ns, dump_kv, &d1), 0);
+	assert_int_equal(ns_foreach(g->ns, dump_kv, &d2), 0);
+	assert_int_equal(d1.len, d2.len);
+	assert_memory_equal(d1.buf, d2.buf, d1.len);
+	free(d2.buf);
+	/* reopen: everything is still there */
+	char path[128];
+	snprintf(path, sizeof(path), "%s/name", f->dir);
+	assert_int_equal(ns_sync(f->ns), 0);
+	struct ns_counters c = f->ns->c;
+	ns_close(f->ns);
+	assert_int_equal(ns_open(path, &f->ns), 0);
+	assert_memory_equal(&c, &f->ns->c, sizeof(c));
+	assert_string_equal(f->ns->cluster_id, "test-cluster");
+	Dfs__Attr a;
+	assert_int_equal(stat_(f, "/a/f", &a), 0);
+	assert_int_equal(a.nlink, 1);
+	assert_int_equal(stat_(f, "/x", NULL), -ENOENT);
+	assert_int_equal(stat_(f, "/ln", NULL), 0);
+	d2 = (struct dump){0};
+	assert_int_equal(ns_foreach(f->ns, dump_kv, &d2), 0);
+	assert_int_equal(d1.len, d2.len);
+	assert_memory_equal(d1.buf, d2.buf, d1.len);
+	free(d1.buf);
+	free(d2.buf);
+	fx_teardown((void **)&g);
+	/* a directory without a namespace is refused */
+	struct ns *none;
+	assert_int_equal(ns_open(f->dir, &none), -DFS_ENOTFORMATTED);
+	ns_close(f->ns);
+	assert_int_equal(ns_format(path, "other", 1, 0), -EEXIST);
+	assert_int_equal(ns_format(path, "other", 1, 1), 0);
+	assert_int_equal(ns_open(path, &f->ns), 0);
+	assert_string_equal(f->ns->cluster_id, "other");
+	assert_int_equal(f->ns->c.inodes, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+		T(test_mkdir_create_lookup), T(test_bad_names), T(test_setattr_truncate),
+		T(test_permissions), T(test_readdir_paging), T(test_rename),
+		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
+		T(test_symlink_link_mknod), T(test_blocks), T(test_determinism),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
