@@ -36,6 +36,14 @@ dfs_client *cli_client(struct cli *cli)
 	int rc = dfs_connect(&o, &cli->client);
 	if (rc < 0) {
 		cli->client = NULL;
+		if (rc == -ENOENT) { /* the configuration file is missing */
+			const char *env = getenv("DFS_CONF");
+			const char *conf = cli->conf_path != NULL ? cli->conf_path
+					   : env != NULL && *env != '\0' ? env
+									 : "/etc/dfs/dfs.conf";
+			cli_error(cli, conf, rc);
+			return NULL;
+		}
 		cli_errorf(cli, "cannot connect to %s: %s",
 			   cli->namenodes != NULL ? cli->namenodes : "the cluster", dfs_strerror(rc));
 		return NULL;

@@ -135,6 +135,9 @@ int cmd_mv(struct cli *cli, int argc, char **argv)
 	char dest[CLI_PATH_MAX], src[CLI_PATH_MAX], target[CLI_PATH_MAX];
 	if (cli_remote(cli, argv[argc - 1], dest) != CLI_OK)
 		return CLI_FAIL;
+	struct dfs_stat dst;
+	if (argc - optind > 2 && (dfs_stat(c, dest, &dst) < 0 || !S_ISDIR(dst.mode)))
+		return cli_error(cli, argv[argc - 1], -ENOTDIR);
 	int status = CLI_OK;
 	for (int i = optind; i < argc - 1; i++) {
 		int dest_dir = 0;
@@ -143,8 +146,6 @@ int cmd_mv(struct cli *cli, int argc, char **argv)
 			continue;
 		}
 		int rc = move_target(c, src, dest, &dest_dir, target);
-		if (rc == 0 && !dest_dir && argc - optind > 2)
-			rc = -ENOTDIR;
 		if (rc < 0) {
 			status = cli_error(cli, argv[argc - 1], rc);
 			continue;

@@ -24,12 +24,12 @@ static const struct command commands[] = {
 	{"ls", cmd_ls, "ls [-l] [-n] [-R] [-h] [-d] [PATH...]", "list directory contents"},
 	{"mkdir", cmd_mkdir, "mkdir [-p] [-m MODE] PATH...", "make directories"},
 	{"put", cmd_put,
-	 "put [-f] [-r] [-p] [--replication N] [--block-size SIZE] LOCAL... DEST",
+	 "put [-f] [-p] [-d] [-r] [--replication N] [--block-size SIZE] LOCAL... DEST",
 	 "copy local files or directories (- for stdin) into the cluster"},
 	{"get", cmd_get, "get [-f] [-r] [-p] REMOTE... LOCAL",
 	 "copy files or directories out of the cluster (- for stdout)"},
 	{"cat", cmd_cat, "cat PATH...", "print files on stdout"},
-	{"cp", cmd_cp, "cp [-f] [-r] [-p] SRC... DEST", "copy within the cluster"},
+	{"cp", cmd_cp, "cp [-f] [-p] [-d] [-r] SRC... DEST", "copy within the cluster"},
 	{"mv", cmd_mv, "mv SRC... DEST", "move or rename"},
 	{"rm", cmd_rm, "rm [-r] [-f] PATH...", "remove files or directory trees"},
 	{"rmdir", cmd_rmdir, "rmdir PATH...", "remove empty directories"},
@@ -63,6 +63,12 @@ const char *cli_usage_of(const char *cmd)
 {
 	const struct command *c = find_command(cmd);
 	return c != NULL ? c->usage : NULL;
+}
+
+static void print_short_usage(void)
+{
+	fprintf(stderr, "usage: dfs [-c CONF] [-n HOST:PORT,...] [-v] COMMAND [ARGS...]\n"
+			"('dfs help' lists the commands)\n");
 }
 
 static void print_help(FILE *f)
@@ -123,7 +129,7 @@ static int parse_globals(struct cli *cli, int argc, char **argv, int *status)
 			break;
 		} else if (a[0] == '-' && (a[1] == '\0' || a[2] == '\0' || a[1] == '-')) {
 			fprintf(stderr, "dfs: unknown option '%s'\n", a);
-			print_help(stderr);
+			print_short_usage();
 			*status = CLI_USAGE;
 			return -1;
 		} else {
@@ -131,23 +137,25 @@ static int parse_globals(struct cli *cli, int argc, char **argv, int *status)
 		}
 	}
 	if (i >= argc) {
-		print_help(stderr);
+		fprintf(stderr, "dfs: missing command\n");
+		print_short_usage();
 		*status = CLI_USAGE;
 		return -1;
 	}
 	return i;
 }
 
-/* Builds the argv a command sees: its canonical name, then an implied flag
+/* Builds the argv a command sees: "dfs: NAME" (so that getopt's own
+ * messages read "dfs: ls: invalid option -- 'Z'"), then an implied flag
  * of a Hadoop spelling (-rmr -> -r), then the user's arguments. */
-static char **command_argv(const char *name, const char *flag, int argc, char **argv,
+static char **command_argv(const char *prog, const char *flag, int argc, char **argv,
 			   int *out_argc)
 {
 	char **v = calloc((size_t)argc + 3, sizeof(*v));
 	if (v == NULL)
 		return NULL;
 	int n = 0;
-	v[n++] = (char *)name;
+	v[n++] = (char *)prog;
 	if (flag != NULL)
 		v[n++] = (char *)flag;
 	for (int i = 1; i < argc; i++)
@@ -170,11 +178,13 @@ static int run(struct cli *cli, int argc, char **argv)
 	const struct command *c = find_command(name);
 	if (c == NULL || c->fn == NULL) {
 		fprintf(stderr, "dfs: unknown command '%s'\n", word);
-		print_help(stderr);
+		print_short_usage();
 		return CLI_USAGE;
 	}
 	int cargc;
-	char **cargv = command_argv(c->name, flag, argc, argv, &cargc);
+	char prog[64];
+	snprintf(prog, sizeof(prog), "dfs: %s", c->name);
+	char **cargv = command_argv(prog, flag, argc, argv, &cargc);
 	if (cargv == NULL)
 		return cli_error(cli, NULL, -ENOMEM);
 	cli->cmd = c->name;
