@@ -5,6 +5,7 @@
  * Errors (missing replica: -ENOENT; genstamp differs: -DFS_ESTALE; damaged
  * or short files: -EIO) come as one ReadPacket with that status and
  * last = true. */
+#include "datanode/blockmeta.h"
 #include "datanode/replica_read.h"
 #include "datanode/xfer_server.h"
 #include "common/crc32c.h"
@@ -14,6 +15,11 @@
 
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+/* Room for a ReadPacket's protobuf: 8M / 4K checksums of 4 bytes + fields. */
+#define READ_PROTO_MAX (8192 + 64)
 
 static int send_status(int fd, uint64_t call_id, int status, uint64_t offset, uint64_t length)
 {
@@ -26,36 +32,77 @@ static int send_status(int fd, uint64_t call_id, int status, uint64_t offset, ui
 	return dfs_frame_send(fd, DFS_M_READ_PACKET, call_id, &p.base, NULL, 0);
 }
 
+/* Writes all of buf with MSG_MORE: the data follows at once. */
+static int send_more(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = send(fd, buf, len, MSG_MORE | MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return DFS_ERRNO();
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Sends one READ_PACKET whose data, n bytes at off, goes from the replica
+ * file to the socket by sendfile (no copy through user space). A file
+ * that turns out shorter than promised (cut by a concurrent truncate)
+ * leaves the frame incomplete: the connection must then be closed. */
+static int send_packet(int fd, uint64_t call_id, struct dn_reader *r, uint64_t off, size_t n,
+		       uint32_t *crcs, uint64_t end)
+{
+	Dfs__ReadPacket p = DFS__READ_PACKET__INIT;
+	uint8_t head[DFS_FRAME_HEADER_SIZE + READ_PROTO_MAX];
+	p.offset = off;
+	p.checksums = crcs;
+	p.n_checksums = (size_t)dn_meta_chunks(n);
+	p.last = off + n >= end;
+	p.has_replica_length = 1;
+	p.replica_length = r->length;
+	size_t plen = protobuf_c_message_get_packed_size(&p.base);
+	if (plen > READ_PROTO_MAX)
+		return -EMSGSIZE;
+	struct dfs_frame_header h = { .method = DFS_M_READ_PACKET, .proto_len = (uint32_t)plen,
+				      .data_len = (uint32_t)n, .call_id = call_id };
+	dfs_frame_header_encode(&h, head);
+	protobuf_c_message_pack(&p.base, head + DFS_FRAME_HEADER_SIZE);
+	int rc = send_more(fd, head, DFS_FRAME_HEADER_SIZE + plen);
+	off_t pos = (off_t)off;
+	while (rc == 0 && n > 0) {
+		ssize_t k = sendfile(fd, r->data_fd, &pos, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			rc = k < 0 ? DFS_ERRNO() : -EIO;
+		else
+			n -= (size_t)k;
+	}
+	return rc;
+}
+
 /* Sends [off, end) in packets of at most pkt bytes. */
 static int stream(struct datanode *dn, int fd, uint64_t call_id, struct dn_reader *r, uint64_t off,
 		  uint64_t end)
 {
 	size_t pkt = (size_t)dn->cfg.read_packet_size;
-	uint8_t *buf = malloc(pkt);
 	uint32_t *crcs = malloc(sizeof(uint32_t) * (pkt / DFS_CHUNK_SIZE));
-	int rc = buf == NULL || crcs == NULL ? -ENOMEM : 0;
+	int rc = crcs == NULL ? -ENOMEM : 0;
 	while (rc == 0 && off < end) {
-		size_t want = end - off < pkt ? (size_t)(end - off) : pkt;
-		want = (want + DFS_CHUNK_SIZE - 1) / DFS_CHUNK_SIZE * DFS_CHUNK_SIZE;
-		ssize_t n = dn_reader_read(r, off, buf, want, crcs);
-		if (n < 0) {
-			dfs_log_err(DFS_LOG_WARN, (int)n, "blk_%" PRIu64 ": read at %" PRIu64, r->id,
+		size_t n = end - off < pkt ? (size_t)(end - off) : pkt;
+		rc = dn_meta_read_crcs(r->meta_fd, off / DFS_CHUNK_SIZE, crcs,
+				       (size_t)dn_meta_chunks(n));
+		if (rc < 0) {
+			dfs_log_err(DFS_LOG_WARN, rc, "blk_%" PRIu64 ": checksums at %" PRIu64, r->id,
 				    off);
-			send_status(fd, call_id, (int)n, off, r->length);
-			rc = (int)n;
+			send_status(fd, call_id, rc, off, r->length);
 			break;
 		}
-		Dfs__ReadPacket p = DFS__READ_PACKET__INIT;
-		p.offset = off;
-		p.checksums = crcs;
-		p.n_checksums = (size_t)((n + DFS_CHUNK_SIZE - 1) / DFS_CHUNK_SIZE);
-		p.last = off + (uint64_t)n >= end;
-		p.has_replica_length = 1;
-		p.replica_length = r->length;
-		rc = dfs_frame_send(fd, DFS_M_READ_PACKET, call_id, &p.base, buf, (size_t)n);
-		off += (uint64_t)n;
+		rc = send_packet(fd, call_id, r, off, n, crcs, end);
+		off += n;
 	}
-	free(buf);
 	free(crcs);
 	return rc;
 }

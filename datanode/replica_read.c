@@ -6,6 +6,7 @@
 #include "common/crc32c.h"
 #include "common/errors.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 int dn_reader_open(struct dn_store *s, uint64_t id, uint64_t genstamp, struct dn_reader *r)
@@ -16,7 +17,11 @@ int dn_reader_open(struct dn_store *s, uint64_t id, uint64_t genstamp, struct dn
 		return rc;
 	r->id = id;
 	r->genstamp = genstamp;
+	/* never promise more than the file holds (damaged or cut file) */
+	struct stat st;
 	r->length = info.length;
+	if (fstat(r->data_fd, &st) == 0 && (uint64_t)st.st_size < r->length)
+		r->length = (uint64_t)st.st_size;
 	return 0;
 }
 

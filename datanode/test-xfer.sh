@@ -76,5 +76,11 @@ start_dn 1
 "$PROBE" info "$P1" 42 | grep -q "^0 2 5000777\$" || fail "replica lost at restart"
 "$PROBE" read "$P1" 42 2 0 99999999 > "$T/out" || fail "read after restart"
 cmp -s "$T/out" "$T/a" || fail "data differs after restart"
+# a block file cut behind the datanode's back: no crash, no bogus data
+f=$(find "$T/d1/current" -name blk_42)
+truncate -s 5000 "$f"
+"$PROBE" read "$P1" 42 2 0 99999999 > "$T/out" 2>/dev/null
+[ "$(wc -c < "$T/out")" -le 5000 ] || fail "read past a cut block file"
+"$PROBE" info "$P1" 42 | grep -q '^0 2 ' || fail "datanode 1 unwell after a cut file"
 echo "PASS: datanode data transfer"
 exit 0
