@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -326,7 +327,7 @@ static void write_at(dfs_file *f, struct model *m, size_t off, size_t len)
 static void compare(const struct model *m, const uint8_t *got, size_t off, size_t len,
 		    const char *how)
 {
-	if (memcmp(m->data + off, got, len) == 0)
+	if (len == 0 || memcmp(m->data + off, got, len) == 0)
 		return;
 	size_t i = 0;
 	while (m->data[off + i] == got[i])
@@ -658,6 +659,62 @@ static void test_namespace(dfs_client *c)
 	      sf.live_datanodes);
 }
 
+/* One client shared by several threads, each with its own files. */
+#define THREADS 4
+#define THREAD_FILES 25
+
+struct thread_arg {
+	dfs_client *c;
+	int id;
+	char err[256];
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+	uint8_t data[10000], back[10000];
+	for (int i = 0; i < THREAD_FILES && a->err[0] == '\0'; i++) {
+		char path[64];
+		dfs_file *f;
+		struct dfs_stat st;
+		for (size_t k = 0; k < sizeof(data); k++)
+			data[k] = (uint8_t)(a->id * 31 + i * 7 + k);
+		snprintf(path, sizeof(path), "/io/t%d-%d", a->id, i);
+		int rc = dfs_open_ex(a->c, path, O_RDWR | O_CREAT | O_EXCL, 0644, 3, BLOCK_SIZE, &f);
+		if (rc == 0 && dfs_write(f, data, sizeof(data)) != (ssize_t)sizeof(data))
+			rc = -EIO;
+		if (rc == 0 && dfs_pread(f, back, sizeof(back), 0) != (ssize_t)sizeof(back))
+			rc = -EIO;
+		if (rc == 0)
+			rc = dfs_close(f);
+		if (rc == 0)
+			rc = dfs_stat(a->c, path, &st);
+		if (rc == 0 && (st.size != sizeof(data) || memcmp(data, back, sizeof(data)) != 0))
+			rc = -EIO;
+		if (rc == 0)
+			rc = dfs_unlink(a->c, path);
+		if (rc < 0)
+			snprintf(a->err, sizeof(a->err), "%s: %s", path, dfs_strerror(rc));
+	}
+	return NULL;
+}
+
+static void test_threads(dfs_client *c)
+{
+	pthread_t th[THREADS];
+	struct thread_arg args[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		args[i].c = c;
+		args[i].id = i;
+		args[i].err[0] = '\0';
+		CHECK(pthread_create(&th[i], NULL, thread_main, &args[i]) == 0, "pthread_create");
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < THREADS; i++)
+		CHECK(args[i].err[0] == '\0', "thread %d: %s", i, args[i].err);
+}
+
 /* Prints write and read throughput of one bigger file (information only). */
 static void measure(dfs_client *c)
 {
@@ -749,6 +806,8 @@ int main(void)
 	printf("ok truncate\n");
 	test_append(c);
 	printf("ok append\n");
+	test_threads(c);
+	printf("ok %d threads sharing one client\n", THREADS);
 	measure(c);
 
 	int victim = first_replica_datanode(c, "/io/size-3670033");
