@@ -7,6 +7,12 @@ tests_raft_raft_sim_SOURCES = \
 	tests/raft/sim_check.c
 tests_raft_raft_sim_LDADD = raft/libraft.a
 
+check_PROGRAMS += tests/raft/test-raft-core
+tests_raft_test_raft_core_SOURCES = tests/raft/test-raft-core.c
+tests_raft_test_raft_core_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_raft_test_raft_core_LDADD = raft/libraft.a $(CMOCKA_LIBS)
+TESTS += tests/raft/test-raft-core
+
 check_PROGRAMS += tests/raft/test-wal
 tests_raft_test_wal_SOURCES = tests/raft/test-wal.c
 tests_raft_test_wal_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
