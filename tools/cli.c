@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,22 +129,57 @@ void cli_time_full(const struct timespec *ts, char *out, size_t out_len)
 	snprintf(out, out_len, "%s.%09ld %s", a, (long)ts->tv_nsec, z);
 }
 
-void cli_user_name(uint32_t uid, char *out, size_t out_len)
+void cli_user_name(struct cli *cli, uint32_t uid, char *out, size_t out_len)
 {
-	struct passwd *pw = getpwuid(uid);
-	if (pw != NULL)
-		snprintf(out, out_len, "%s", pw->pw_name);
-	else
-		snprintf(out, out_len, "%u", uid);
+	if (!cli->user_cache.valid || cli->user_cache.id != uid) {
+		struct passwd *pw = getpwuid(uid);
+		if (pw != NULL)
+			snprintf(cli->user_cache.name, sizeof(cli->user_cache.name), "%s", pw->pw_name);
+		else
+			snprintf(cli->user_cache.name, sizeof(cli->user_cache.name), "%u", uid);
+		cli->user_cache.id = uid;
+		cli->user_cache.valid = 1;
+	}
+	snprintf(out, out_len, "%s", cli->user_cache.name);
 }
 
-void cli_group_name(uint32_t gid, char *out, size_t out_len)
+void cli_group_name(struct cli *cli, uint32_t gid, char *out, size_t out_len)
 {
-	struct group *gr = getgrgid(gid);
-	if (gr != NULL)
-		snprintf(out, out_len, "%s", gr->gr_name);
-	else
-		snprintf(out, out_len, "%u", gid);
+	if (!cli->group_cache.valid || cli->group_cache.id != gid) {
+		struct group *gr = getgrgid(gid);
+		if (gr != NULL)
+			snprintf(cli->group_cache.name, sizeof(cli->group_cache.name), "%s", gr->gr_name);
+		else
+			snprintf(cli->group_cache.name, sizeof(cli->group_cache.name), "%u", gid);
+		cli->group_cache.id = gid;
+		cli->group_cache.valid = 1;
+	}
+	snprintf(out, out_len, "%s", cli->group_cache.name);
+}
+
+/* The one piece of global state: a signal handler can reach nothing else. */
+static volatile sig_atomic_t cli_signal;
+
+static void cli_on_signal(int sig)
+{
+	cli_signal = sig;
+}
+
+void cli_signals_install(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_on_signal;
+	sa.sa_flags = SA_RESETHAND | SA_RESTART; /* a second signal kills */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+int cli_interrupted(void)
+{
+	return cli_signal;
 }
 
 /* Replaces the symlink path in cur (CLI_PATH_MAX) by the path its target

@@ -30,6 +30,13 @@ struct cli {
 	dfs_client *client;     /* connected on first use, see cli_client() */
 	char *buf;              /* CLI_COPY_BUF_BYTES copy buffer, lazily */
 	uint32_t umask;         /* the process umask, applied to new entries */
+	/* Last id -> name lookups of cli_user_name/cli_group_name (ls -l asks
+	 * for the same few ids over and over). */
+	struct {
+		int valid;
+		uint32_t id;
+		char name[64];
+	} user_cache, group_cache;
 };
 
 /* Returns the connected client, connecting on first use; reports the
@@ -112,7 +119,15 @@ void cli_time_short(const struct timespec *ts, char *out, size_t out_len);
 /* Formats a time as "YYYY-MM-DD HH:MM:SS.nnnnnnnnn +zzzz" (>= 40). */
 void cli_time_full(const struct timespec *ts, char *out, size_t out_len);
 /* User / group name of an id, or the number in decimal, into out. */
-void cli_user_name(uint32_t uid, char *out, size_t out_len);
-void cli_group_name(uint32_t gid, char *out, size_t out_len);
+void cli_user_name(struct cli *cli, uint32_t uid, char *out, size_t out_len);
+void cli_group_name(struct cli *cli, uint32_t gid, char *out, size_t out_len);
+
+/* Signals. SIGINT, SIGTERM and SIGHUP only set a flag (once; a second one
+ * kills the process): the copy loops check it between buffers, stop with
+ * -EINTR, and remove their temporary or partial files. main() then exits
+ * with 128 + the signal number. */
+void cli_signals_install(void);
+/* The signal that arrived, or 0. Async-signal-safe to read. */
+int cli_interrupted(void);
 
 #endif

@@ -334,6 +334,8 @@ static int setrep_wait(struct cli *cli, const char *path, const struct setrep_ct
 				done, total, x->n);
 			shown = done;
 		}
+		if (cli_interrupted())
+			return CLI_FAIL;
 		if (now_ms() >= x->deadline_ms)
 			return cli_errorf(cli, "%s: timed out after %us: %zu of %zu blocks have %u replicas",
 					  path, x->timeout_s, done, total, x->n);

@@ -144,7 +144,7 @@ static int put_tree(struct put_ctx *p, const char *local, const struct stat *lst
 	int status = CLI_OK;
 	struct dirent *de;
 	char lchild[CLI_PATH_MAX], rchild[CLI_PATH_MAX];
-	while ((de = readdir(d)) != NULL) {
+	while (!cli_interrupted() && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		struct stat cst;
@@ -227,7 +227,7 @@ int cmd_put(struct cli *cli, int argc, char **argv)
 		return cli_error(cli, dest, -ENOTDIR);
 	struct put_ctx p = {.cli = cli, .o = &o};
 	int status = CLI_OK;
-	for (int i = first; i < argc - 1; i++) {
+	for (int i = first; i < argc - 1 && !cli_interrupted(); i++) {
 		struct stat lst;
 		int is_stdin = strcmp(argv[i], "-") == 0;
 		if (is_stdin && is_dir) {

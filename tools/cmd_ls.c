@@ -43,8 +43,8 @@ static void ls_print(struct ls_ctx *x, const char *name, const char *full,
 		snprintf(owner, sizeof(owner), "%u", st->uid);
 		snprintf(group, sizeof(group), "%u", st->gid);
 	} else {
-		cli_user_name(st->uid, owner, sizeof(owner));
-		cli_group_name(st->gid, group, sizeof(group));
+		cli_user_name(x->cli, st->uid, owner, sizeof(owner));
+		cli_group_name(x->cli, st->gid, group, sizeof(group));
 	}
 	if (x->o.human)
 		cli_human_size(st->size, size, sizeof(size));

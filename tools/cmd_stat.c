@@ -46,8 +46,8 @@ static int stat_hadoop_seq(const struct stat_item *it, char ch)
 		cli_path_basename(it->full, buf, sizeof(buf));
 		fputs(buf, stdout);
 		return 1;
-	case 'u': cli_user_name(st->uid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
-	case 'g': cli_group_name(st->gid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
+	case 'u': cli_user_name(it->cli, st->uid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
+	case 'g': cli_group_name(it->cli, st->gid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
 	case 'y': print_utc(&st->mtime); return 1;
 	case 'x': print_utc(&st->atime); return 1;
 	case 'Y':
@@ -85,8 +85,8 @@ static int stat_seq(const struct stat_item *it, char ch)
 	case 'h': printf("%u", st->nlink); return 1;
 	case 'u': printf("%u", st->uid); return 1;
 	case 'g': printf("%u", st->gid); return 1;
-	case 'U': cli_user_name(st->uid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
-	case 'G': cli_group_name(st->gid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
+	case 'U': cli_user_name(it->cli, st->uid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
+	case 'G': cli_group_name(it->cli, st->gid, buf, sizeof(buf)); fputs(buf, stdout); return 1;
 	case 'x': cli_time_full(&st->atime, buf, sizeof(buf)); fputs(buf, stdout); return 1;
 	case 'y': cli_time_full(&st->mtime, buf, sizeof(buf)); fputs(buf, stdout); return 1;
 	case 'z': cli_time_full(&st->ctime, buf, sizeof(buf)); fputs(buf, stdout); return 1;
@@ -124,8 +124,8 @@ static void stat_default(const struct stat_item *it)
 	const struct dfs_stat *st = it->st;
 	char m[11], u[64], g[64], a[48], mt[48], ct[48], target[CLI_PATH_MAX];
 	cli_mode_string(st->mode, m);
-	cli_user_name(st->uid, u, sizeof(u));
-	cli_group_name(st->gid, g, sizeof(g));
+	cli_user_name(it->cli, st->uid, u, sizeof(u));
+	cli_group_name(it->cli, st->gid, g, sizeof(g));
 	cli_time_full(&st->atime, a, sizeof(a));
 	cli_time_full(&st->mtime, mt, sizeof(mt));
 	cli_time_full(&st->ctime, ct, sizeof(ct));

@@ -19,7 +19,7 @@ static ssize_t ep_read(struct endpoint *e, void *buf, size_t n)
 		ssize_t r = read(e->fd, buf, n);
 		if (r >= 0)
 			return r;
-		if (errno != EINTR)
+		if (errno != EINTR || cli_interrupted())
 			return -errno;
 	}
 }
@@ -28,7 +28,7 @@ static int ep_write_all(struct endpoint *e, const char *buf, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = e->fd < 0 ? dfs_write(e->f, buf, n) : write(e->fd, buf, n);
-		if (w < 0 && e->fd >= 0 && errno == EINTR)
+		if (w < 0 && e->fd >= 0 && errno == EINTR && !cli_interrupted())
 			continue;
 		if (w < 0)
 			return e->fd < 0 ? (int)w : -errno;
@@ -67,6 +67,10 @@ int64_t copy_stream(struct cli *cli, struct endpoint *src, struct endpoint *dst,
 	progress_start(&p, label, total);
 	int64_t done = 0;
 	for (;;) {
+		if (cli_interrupted()) {
+			progress_end(&p, 0);
+			return -EINTR;
+		}
 		ssize_t r = ep_read_full(src, buf, CLI_COPY_BUF_BYTES);
 		if (r < 0) {
 			progress_end(&p, 0);

@@ -206,7 +206,10 @@ int main(int argc, char **argv)
 	int i = parse_globals(&cli, argc, argv, &status);
 	if (i < 0)
 		return status;
+	cli_signals_install();
 	status = run(&cli, argc - i, argv + i);
+	if (cli_interrupted())
+		status = 128 + cli_interrupted();
 	if (fflush(stdout) != 0 && status == CLI_OK)
 		status = cli_error(&cli, "stdout", -errno);
 	dfs_disconnect(cli.client);

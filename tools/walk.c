@@ -23,6 +23,10 @@ static int walk_dir(struct walk *w, const char *path, int depth);
 /* Returns 0 to go on or CLI_WALK_STOP. */
 static int walk_entry(struct walk *w, const char *path, const struct dfs_stat *st, int depth)
 {
+	if (cli_interrupted()) {
+		w->failed = 1;
+		return CLI_WALK_STOP;
+	}
 	int rc = w->fn(w->cli, path, st, w->arg);
 	if (rc == CLI_WALK_STOP) {
 		w->failed = 1;
