@@ -33,5 +33,7 @@ EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
 check_PROGRAMS += tests/integration/bad-names-at
 tests_integration_bad_names_at_SOURCES = tests/integration/bad-names-at.c
 tests_integration_bad_names_at_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_integration_bad_names_at_LDADD = libdfs/libdfs.la common/libdfscommon.la \
+# common first: the frame/net helpers come from the static archive, whatever
+# libdfs.so chooses to export.
+tests_integration_bad_names_at_LDADD = common/libdfscommon.la libdfs/libdfs.la \
 	$(PROTOBUF_C_LIBS) $(ISAL_LIBS) -lpthread

@@ -40,6 +40,8 @@ while IFS= read -r line; do
 	done
 done <"$T/blocks"
 expect_eq "blocks of a ${SIZE_MB} MiB file in $BLOCK blocks" "$NBLOCKS" "$nlines"
+total=$(grep -oE 'length=[0-9]+' "$T/blocks" | cut -d= -f2 | awk "{s += \$1} END {print s}")
+expect_eq "sum of block lengths" $((SIZE_MB << 20)) "$total"
 
 log "SIGKILL datanode 2 ($(dn_addr 2))"
 kill_dn 2
