@@ -189,6 +189,12 @@ int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
 		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 		req.path = (char *)path;
 		rc = do_create(c, &req, flags, mode, replication, block_size, &st);
+		if (rc == 0 && S_ISLNK(st.mode) && !(flags & O_EXCL)) {
+			/* an existing symlink: open what it points to */
+			rc = stat_follow(c, path, &st);
+			if (rc == 0 && (flags & O_TRUNC) && writable(flags) && S_ISREG(st.mode))
+				rc = truncate_ino(c, &st);
+		}
 	} else {
 		rc = stat_follow(c, path, &st);
 		if (rc == 0 && (flags & O_TRUNC) && writable(flags) && S_ISREG(st.mode))

@@ -236,7 +236,11 @@ ssize_t dfs_read(dfs_file *f, void *buf, size_t n);
 ssize_t dfs_pread(dfs_file *f, void *buf, size_t n, uint64_t off);
 /* Writes n bytes at the file position (the end with O_APPEND) / at off.
  * Data is buffered and streamed to the datanodes; it is durable on every
- * replica once dfs_fsync or dfs_close returns 0. */
+ * replica once dfs_fsync or dfs_close returns 0. A datanode of the write
+ * pipeline failing fails the write with -EIO (-ENOSPC for a full disk),
+ * possibly reported only by a later write, dfs_fsync or dfs_close; after
+ * that every write call on f fails with the same error. Reads on a handle
+ * see its own writes. */
 ssize_t dfs_write(dfs_file *f, const void *buf, size_t n);
 ssize_t dfs_pwrite(dfs_file *f, const void *buf, size_t n, uint64_t off);
 /* SEEK_SET, SEEK_CUR, SEEK_END; returns the new position. */

@@ -609,6 +609,11 @@ static void test_namespace(dfs_client *c)
 	CHECK_RC(dfs_open(c, "/ns/a/lnk", O_RDONLY, 0, &f), "open through symlink");
 	CHECK(dfs_read(f, buf, sizeof(buf)) == 5 && memcmp(buf, "hello", 5) == 0, "read link");
 	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_open(c, "/ns/a/lnk", O_WRONLY | O_CREAT | O_TRUNC, 0644, &f), "creat link");
+	CHECK(dfs_write(f, "bye", 3) == 3, "write through link");
+	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_stat(c, "/ns/a/b/f", &st2), "stat target");
+	CHECK(st2.size == 3, "O_CREAT|O_TRUNC through a symlink: target size %" PRIu64, st2.size);
 	CHECK_RC(dfs_link(c, "/ns/a/b/f", "/ns/a/hard"), "link");
 	CHECK_RC(dfs_stat(c, "/ns/a/hard", &st2), "stat hard");
 	CHECK(st2.nlink == 2, "nlink %u", st2.nlink);
