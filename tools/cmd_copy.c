@@ -196,6 +196,13 @@ static int put_any(struct put_ctx *p, const char *local, const struct stat *lst,
 	return put_file(p, local, lst, target);
 }
 
+/* 1 if a destination argument ends in '/', i.e. must name a directory. */
+static int wants_dir(const char *arg)
+{
+	size_t n = strlen(arg);
+	return n > 1 && arg[n - 1] == '/';
+}
+
 /* Stats the remote destination: *is_dir; -ENOENT is fine (new name). */
 static int dest_is_dir(struct cli *cli, const char *dest, int *is_dir)
 {
@@ -223,7 +230,7 @@ int cmd_put(struct cli *cli, int argc, char **argv)
 	if (cli_remote(cli, argv[argc - 1], dest) != CLI_OK ||
 	    dest_is_dir(cli, dest, &is_dir) != CLI_OK)
 		return CLI_FAIL;
-	if (argc - 1 - first > 1 && !is_dir)
+	if ((argc - 1 - first > 1 || wants_dir(argv[argc - 1])) && !is_dir)
 		return cli_error(cli, dest, -ENOTDIR);
 	struct put_ctx p = {.cli = cli, .o = &o};
 	int status = CLI_OK;
@@ -373,7 +380,7 @@ int cmd_get(struct cli *cli, int argc, char **argv)
 	const char *dest = argv[argc - 1];
 	struct stat lst;
 	int is_dir = strcmp(dest, "-") != 0 && stat(dest, &lst) == 0 && S_ISDIR(lst.st_mode);
-	if (argc - 1 - first > 1 && !is_dir && strcmp(dest, "-") != 0)
+	if ((argc - 1 - first > 1 || wants_dir(dest)) && !is_dir && strcmp(dest, "-") != 0)
 		return cli_error(cli, dest, -ENOTDIR);
 	int status = CLI_OK;
 	char remote[CLI_PATH_MAX], local[CLI_PATH_MAX];
@@ -492,7 +499,7 @@ int cmd_cp(struct cli *cli, int argc, char **argv)
 	if (cli_remote(cli, argv[argc - 1], dest) != CLI_OK ||
 	    dest_is_dir(cli, dest, &is_dir) != CLI_OK)
 		return CLI_FAIL;
-	if (argc - 1 - first > 1 && !is_dir)
+	if ((argc - 1 - first > 1 || wants_dir(argv[argc - 1])) && !is_dir)
 		return cli_error(cli, dest, -ENOTDIR);
 	int status = CLI_OK;
 	for (int i = first; i < argc - 1; i++)
