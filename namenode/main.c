@@ -66,7 +66,7 @@ static int do_format(struct nn *nn)
 {
 	char id[64];
 	new_cluster_id(id, sizeof(id));
-	int rc = ns_format(nn->cfg.name_dir, id, nn_now_ns(), nn->force);
+	int rc = ns_format(nn->cfg.name_dir, id, nn_now_ns(), geteuid(), getegid(), nn->force);
 	if (rc == -EEXIST) {
 		DFS_ERR("name_dir %s already holds a namespace: use --format --force to wipe it",
 			nn->cfg.name_dir);
@@ -85,6 +85,7 @@ static int step_namespace(void *ctx)
 	struct nn *nn = ctx;
 	if (nn->format)
 		return do_format(nn);
+	nn->superuser_uid = geteuid();
 	int rc = ns_open(nn->cfg.name_dir, &nn->ns);
 	if (rc == -DFS_ENOTFORMATTED) {
 		DFS_ERR("name_dir %s is not formatted: run dfs-namenode --format",

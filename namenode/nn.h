@@ -36,6 +36,7 @@ struct nn {
 	bool dm_ready;
 	struct rpc_server *srv;
 	uint16_t port;
+	uint32_t superuser_uid;  /* the namenode's own euid: bypasses permissions */
 	bool dirty;              /* applied since the last sync */
 	int64_t next_check_ms;   /* liveness + replication monitor */
 };

@@ -78,9 +78,10 @@ struct ns {
 /* ---- ns_store.c ---- */
 
 /* Creates a new namespace in dir: cluster id, root directory (mode 0755,
- * owner 0:0, times now_ns). -EEXIST if dir already holds one and !force
+ * owner root_uid:root_gid, times now_ns). -EEXIST if dir already holds one and !force
  * (force wipes it). cluster_id: NUL-terminated, < 64 bytes. */
-int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, int force);
+int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, uint32_t root_uid,
+	      uint32_t root_gid, int force);
 
 /* Opens the namespace in dir. -DFS_ENOTFORMATTED if dir holds none (or
  * not one of ours), -EIO with details logged on LevelDB errors. *out is

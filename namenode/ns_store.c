@@ -203,13 +203,16 @@ static int put_sentinels(struct ns *ns)
 	return 0;
 }
 
-static int write_root(struct ns *ns, const char *cluster_id, int64_t now)
+static int write_root(struct ns *ns, const char *cluster_id, int64_t now, uint32_t uid,
+		      uint32_t gid)
 {
 	struct ns_txn t;
 	struct ns_inode root = {.a = DFS__ATTR__INIT, .parent = DFS_ROOT_INO};
 	root.a.ino = DFS_ROOT_INO;
 	root.a.type = DFS__FILE_TYPE__FT_DIR;
 	root.a.mode = 0755;
+	root.a.uid = uid;
+	root.a.gid = gid;
 	root.a.nlink = 2;
 	root.a.atime_ns = root.a.mtime_ns = root.a.ctime_ns = now;
 	memset(&ns->c, 0, sizeof(ns->c));
@@ -231,7 +234,8 @@ static int write_root(struct ns *ns, const char *cluster_id, int64_t now)
 	return rc < 0 ? rc : ns_sync(ns);
 }
 
-int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, int force)
+int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, uint32_t root_uid,
+	      uint32_t root_gid, int force)
 {
 	struct ns *old = NULL;
 	int rc = ns_open(dir, &old);
@@ -254,7 +258,7 @@ int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, int force
 		return -ENOMEM;
 	rc = db_open(ns, dir, 1);
 	if (rc == 0)
-		rc = write_root(ns, cluster_id, now_ns);
+		rc = write_root(ns, cluster_id, now_ns, root_uid, root_gid);
 	ns_close(ns);
 	return rc;
 }

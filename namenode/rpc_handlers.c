@@ -138,6 +138,9 @@ static int ns_locate(struct nn *nn, Dfs__NsReply *r)
 
 static int handle_ns(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *r)
 {
+	/* the user the namenode runs as is the superuser (as in HDFS) */
+	if (req->has_caller_uid && req->caller_uid == nn->superuser_uid)
+		req->caller_uid = 0;
 	if (ns_is_mutation(method) && method != NS_M_GC)
 		return nn_apply(nn, method, req, r);
 	int rc;

@@ -24,6 +24,7 @@ struct rpc_conn {
 	int fd;
 	bool dead;
 	bool want_out; /* EPOLLOUT registered */
+	bool stalled;  /* EPOLLIN off: too many replies queued */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out;
@@ -190,12 +191,15 @@ static void flush_conn(struct rpc_server *s, struct rpc_conn *c)
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
-	bool want = c->out_len > 0;
-	if (!c->dead && want != c->want_out) {
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0),
+	/* a peer that does not read its replies is not read either */
+	bool want = c->out_len > 0, full = c->out_len - c->out_off >= RPC_OUT_MAX;
+	if (!c->dead && (want != c->want_out || full != c->stalled)) {
+		struct epoll_event ev = {.events = (full ? 0 : EPOLLIN | EPOLLRDHUP) |
+						   (want ? EPOLLOUT : 0),
 					 .data.ptr = c};
 		epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 		c->want_out = want;
+		c->stalled = full;
 	}
 }
 

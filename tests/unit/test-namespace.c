@@ -33,8 +33,8 @@ static int fx_setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	char path[128];
 	snprintf(path, sizeof(path), "%s/name", f->dir);
-	assert_int_equal(ns_format(path, "test-cluster", 1000, 0), 0);
-	assert_int_equal(ns_format(path, "test-cluster", 1000, 0), -EEXIST);
+	assert_int_equal(ns_format(path, "test-cluster", 1000, 0, 0, 0), 0);
+	assert_int_equal(ns_format(path, "test-cluster", 1000, 0, 0, 0), -EEXIST);
 	assert_int_equal(ns_open(path, &f->ns), 0);
 	f->now = 1000000;
 	*state = f;
@@ -254,6 +254,18 @@ static void test_setattr_truncate(void **state)
 	assert_int_equal(r.n_blocks, 1);
 	assert_int_equal(r.blocks[0]->index, 1);
 	ns_reply_clear(&r);
+}
+
+static void test_setattr_attrs(void **state)
+{
+	struct fx *f = *state;
+	Dfs__Attr a;
+	assert_int_equal(creat_(f, "/f", 0), 0);
+	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
+	s.path = "/f";
+	s.has_flags = true;
+	s.flags = DFS__NS_FLAG__NSF_SET_SIZE;
+	s.has_size = true;
 	/* extend, chmod, times, on a directory */
 	s.size = 5000;
 	s.flags |= DFS__NS_FLAG__NSF_SET_MODE | DFS__NS_FLAG__NSF_SET_MTIME;
@@ -265,6 +277,9 @@ static void test_setattr_truncate(void **state)
 	assert_int_equal(a.size, 5000);
 	assert_int_equal(a.mode, 0600);
 	assert_int_equal(a.mtime_ns, 42);
+	s.flags = DFS__NS_FLAG__NSF_SET_ATIME; /* no value: the command's time */
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, &a), 0);
+	assert_int_equal(a.atime_ns, f->now);
 	assert_int_equal(mkd(f, "/d"), 0);
 	s.path = "/d";
 	s.flags = DFS__NS_FLAG__NSF_SET_SIZE;
@@ -751,8 +766,8 @@ static void test_determinism(void **state)
 	struct ns *none;
 	assert_int_equal(ns_open(f->dir, &none), -DFS_ENOTFORMATTED);
 	ns_close(f->ns);
-	assert_int_equal(ns_format(path, "other", 1, 0), -EEXIST);
-	assert_int_equal(ns_format(path, "other", 1, 1), 0);
+	assert_int_equal(ns_format(path, "other", 1, 0, 0, 0), -EEXIST);
+	assert_int_equal(ns_format(path, "other", 1, 0, 0, 1), 0);
 	assert_int_equal(ns_open(path, &f->ns), 0);
 	assert_string_equal(f->ns->cluster_id, "other");
 	assert_int_equal(f->ns->c.inodes, 1);
@@ -763,6 +778,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_mkdir_create_lookup), T(test_bad_names), T(test_setattr_truncate),
+		T(test_setattr_attrs),
 		T(test_permissions), T(test_readdir_paging), T(test_rename),
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
 		T(test_symlink_link_mknod), T(test_blocks), T(test_determinism),
