@@ -124,6 +124,12 @@ static int parse_globals(struct cli *cli, int argc, char **argv, int *status)
 			print_help(stdout);
 			*status = CLI_OK;
 			return -1;
+		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--conf") == 0 ||
+			   strcmp(a, "-n") == 0 || strcmp(a, "--namenodes") == 0) {
+			fprintf(stderr, "dfs: option '%s' needs an argument\n", a);
+			print_short_usage();
+			*status = CLI_USAGE;
+			return -1;
 		} else if (strcmp(a, "--") == 0) {
 			i++;
 			break;
