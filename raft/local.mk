@@ -18,3 +18,5 @@ raft_libraft_a_SOURCES = \
 noinst_LIBRARIES += raft/libraftwal.a
 raft_libraftwal_a_SOURCES = raft/wal.h raft/wal.c
 raft_libraftwal_a_CFLAGS = $(AM_CFLAGS) $(ISAL_CFLAGS)
+
+EXTRA_DIST += raft/README.md
