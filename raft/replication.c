@@ -412,8 +412,12 @@ void raft_repl_recv_heartbeat_resp(struct raft *r, const struct raft_msg *m)
 		return;
 	pr->recent_active = true;
 	pr->probe_sent = false;
-	if (pr->state == PR_REPLICATE && pr->n_inflight >= r->o.max_inflight)
-		become_probe(pr); /* a whole window lost: re-probe */
+	if (pr->state == PR_REPLICATE && pr->n_inflight >= r->o.max_inflight) {
+		/* Free one slot so a lost window cannot stall us: the next
+		 * append either fills a gap or is rejected, which re-probes. */
+		pr->inflight_head = (pr->inflight_head + 1) % RAFT_INFLIGHT_MAX;
+		pr->n_inflight--;
+	}
 	if (pr->match < raft_log_last_index(&r->log))
 		raft_repl_send_append(r, pr, true);
 	if (m->ctx > pr->read_acked) {

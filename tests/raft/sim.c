@@ -176,7 +176,7 @@ static void node_boot(struct sim *s, struct sim_node *n)
 	raft_options_default(&o, n->id, sim_rand(s));
 	o.election_ticks = ELECTION_TICKS;
 	o.heartbeat_ticks = 2;
-	o.max_batch_entries = 1 + rnd(s, 32);
+	o.max_batch_entries = 4 + rnd(s, 29);
 	o.max_inflight = 1 + rnd(s, 8);
 	o.pre_vote = s->pre_vote;
 	o.check_quorum = s->check_quorum;
