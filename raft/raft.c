@@ -273,7 +273,8 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 	if (m->type < RAFT_MSG_PREVOTE || m->type > RAFT_MSG_READ_INDEX_RESP ||
 	    m->from == 0 || m->from == r->id || m->term == 0)
 		return -EINVAL;
-	if (m->n_entries && m->entries == NULL)
+	if ((m->n_entries && m->entries == NULL) || m->to != r->id ||
+	    m->snap.conf.n > RAFT_VOTERS_MAX)
 		return -EINVAL;
 	if (m->term > r->term) {
 		if (!step_higher_term(r, m))

@@ -305,8 +305,16 @@ static bool append_entries(struct raft *r, const struct raft_msg *m)
 			if (raft_log_term(&r->log, e->index) == e->term)
 				continue;
 			/* Paper 5.3: delete the conflicting entry and all
-			 * that follow it.  Committed entries never conflict. */
-			assert(e->index > r->commit);
+			 * that follow it.  Committed entries never conflict:
+			 * a message claiming so is dropped, not obeyed. */
+			if (e->index <= r->commit) {
+				raft_logf(r, RAFT_WARN,
+					  "%llu: append conflicts with "
+					  "committed index %llu, dropped",
+					  (unsigned long long)r->id,
+					  (unsigned long long)e->index);
+				return false;
+			}
 			raft_log_truncate(&r->log, e->index);
 			raft_membership_on_truncate(r);
 		}

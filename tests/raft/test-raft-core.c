@@ -687,6 +687,37 @@ static void test_single_node_cluster(void **state)
 	cluster_free(c);
 }
 
+/* Bad input from the network is refused, never obeyed or asserted on. */
+static void test_malformed_messages_rejected(void **state)
+{
+	(void)state;
+	struct cluster *c = cluster_new(3, true, true);
+	elect(c, 1);
+	propose(c, 1, "m");
+	tick_all(c, 3);
+	struct raft *r = c->r[2];
+	raft_index commit = raft_commit_index(r);
+	assert_true(commit >= 2);
+	struct raft_msg m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 3,
+			     .term = raft_term_of(r)};
+	assert_int_equal(raft_step(r, &m), -EINVAL); /* wrong recipient */
+	m.to = 2;
+	m.type = 99;
+	assert_int_equal(raft_step(r, &m), -EINVAL);
+	m.type = RAFT_MSG_APPEND;
+	m.n_entries = 1;
+	assert_int_equal(raft_step(r, &m), -EINVAL); /* entries missing */
+	/* A same-term append rewriting a committed entry is dropped. */
+	struct raft_entry e = {.term = raft_term_of(r) + 5, .index = commit,
+			       .type = RAFT_ENTRY_NOOP};
+	m.index = commit - 1;
+	m.log_term = raft_term_at(r, commit - 1);
+	m.entries = &e;
+	assert_int_equal(raft_step(r, &m), 0);
+	assert_int_not_equal(raft_term_at(r, commit), e.term);
+	cluster_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_read_index_not_ready_before_noop_commits),
 		cmocka_unit_test(test_restore_bumps_term_to_log),
 		cmocka_unit_test(test_single_node_cluster),
+		cmocka_unit_test(test_malformed_messages_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
