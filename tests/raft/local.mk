@@ -24,12 +24,14 @@ TESTS += tests/raft/test-wal
 TESTS += tests/raft/raft-sim tests/raft/check-purity.sh
 EXTRA_DIST += tests/raft/check-purity.sh
 
-# make soak SEEDS=N [FIRST=S] [STEPS=K]: a long simulator run.
-SEEDS ?= 5000
-FIRST ?= 1
-STEPS ?= 3000
+# make soak SEEDS=N [FIRST=S] [STEPS=K]: a long simulator run.  The
+# defaults live in raft-prefixed variables so other soak targets may give
+# SEEDS their own meaning.
+RAFT_SOAK_SEEDS = $(if $(SEEDS),$(SEEDS),5000)
+RAFT_SOAK_FIRST = $(if $(FIRST),$(FIRST),1)
+RAFT_SOAK_STEPS = $(if $(STEPS),$(STEPS),3000)
 .PHONY: soak-raft
 soak: soak-raft
 soak-raft: tests/raft/raft-sim$(EXEEXT)
-	./tests/raft/raft-sim$(EXEEXT) --seeds=$(SEEDS) --first=$(FIRST) \
-		--steps=$(STEPS)
+	./tests/raft/raft-sim$(EXEEXT) --seeds=$(RAFT_SOAK_SEEDS) \
+		--first=$(RAFT_SOAK_FIRST) --steps=$(RAFT_SOAK_STEPS)
