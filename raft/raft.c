@@ -318,7 +318,8 @@ int raft_read_index(struct raft *r, uint64_t id)
 bool raft_has_ready(const struct raft *r)
 {
 	raft_index upto = r->commit < r->log.stable ? r->commit : r->log.stable;
-	return r->n_msgs || r->snap_pending || r->n_reads_ready ||
+	return r->n_msgs || r->bcast_pending || r->snap_pending ||
+	       r->n_reads_ready ||
 	       r->term != r->persisted_hs.term ||
 	       r->vote != r->persisted_hs.vote ||
 	       raft_log_last_index(&r->log) > r->log.stable || upto > r->applied;
@@ -327,6 +328,7 @@ bool raft_has_ready(const struct raft *r)
 void raft_ready(struct raft *r, struct raft_ready *rd)
 {
 	assert(!r->in_ready);
+	raft_repl_flush(r);
 	memset(rd, 0, sizeof(*rd));
 	r->in_ready = true;
 	rd->hs.term = r->term;

@@ -108,6 +108,7 @@ struct raft {
 	raft_index term_start; /* index of the leader's no-op */
 	raft_id transferee;
 	unsigned transfer_elapsed;
+	bool bcast_pending; /* new entries not yet offered to followers */
 
 	/* read index (read_index.c) */
 	struct raft_pending_read *reads_pending;
@@ -163,6 +164,7 @@ void raft_repl_recv_append_resp(struct raft *r, const struct raft_msg *m);
 void raft_repl_recv_heartbeat(struct raft *r, const struct raft_msg *m);
 void raft_repl_recv_heartbeat_resp(struct raft *r, const struct raft_msg *m);
 void raft_repl_commit_to(struct raft *r, raft_index commit);
+void raft_repl_flush(struct raft *r);
 
 /* membership.c */
 void raft_membership_set(struct raft *r, const struct raft_config *c,

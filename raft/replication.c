@@ -265,7 +265,9 @@ int raft_repl_leader_append(struct raft *r, uint8_t type, const void *data,
 		raft_membership_on_append(r, raft_log_get(&r->log, e.index));
 	if (index != NULL)
 		*index = e.index;
-	raft_repl_broadcast_append(r);
+	/* Batching: entries proposed before the next raft_ready() travel
+	 * together (see raft_repl_flush()). */
+	r->bcast_pending = true;
 	return 0;
 }
 
@@ -432,4 +434,11 @@ void raft_repl_recv_heartbeat_resp(struct raft *r, const struct raft_msg *m)
 		pr->read_acked = m->ctx;
 		raft_read_index_on_ack(r);
 	}
+}
+
+void raft_repl_flush(struct raft *r)
+{
+	if (r->bcast_pending && r->role == RAFT_LEADER)
+		raft_repl_broadcast_append(r);
+	r->bcast_pending = false;
 }

@@ -406,6 +406,30 @@ static void test_pipelining_bounded_by_max_inflight(void **state)
 	cluster_free(c);
 }
 
+/* Batching: proposals made before the next ready travel in one
+ * AppendEntries per follower (bounded by max_batch_entries, 64 here). */
+static void test_proposals_are_batched(void **state)
+{
+	(void)state;
+	struct cluster *c = cluster_new(3, true, true);
+	elect(c, 1);
+	tick_all(c, 3);
+	for (int k = 0; k < 10; k++)
+		assert_int_equal(raft_propose(c->r[1], "b", 1, NULL), 0);
+	flush(c, 1);
+	size_t appends = 0;
+	for (size_t k = 0; k < c->nq; k++) {
+		if (c->q[k].type != RAFT_MSG_APPEND)
+			continue;
+		appends++;
+		assert_int_equal(c->q[k].n_entries, 10);
+	}
+	assert_int_equal(appends, 2);
+	deliver(c);
+	assert_int_equal(raft_commit_index(c->r[1]), raft_last_index(c->r[1]));
+	cluster_free(c);
+}
+
 /* §5.3 "If an existing entry conflicts with a new one (same index but
  * different terms), delete the existing entry and all that follow it." */
 static void test_conflicting_entries_are_truncated(void **state)
@@ -731,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_check_quorum_leader_steps_down),
 		cmocka_unit_test(test_replication_commits_and_applies),
 		cmocka_unit_test(test_pipelining_bounded_by_max_inflight),
+		cmocka_unit_test(test_proposals_are_batched),
 		cmocka_unit_test(test_conflicting_entries_are_truncated),
 		cmocka_unit_test(test_figure8_no_commit_of_old_term_by_counting),
 		cmocka_unit_test(test_snapshot_sent_to_lagging_follower),
