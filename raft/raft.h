@@ -71,6 +71,8 @@ const char *raft_strerror(int err);
 #define RAFT_VOTERS_MAX 9
 /* Named bound on AppendEntries in flight per follower (pipelining). */
 #define RAFT_INFLIGHT_MAX 64
+/* Named bound on ReadIndex requests a leader holds unconfirmed. */
+#define RAFT_PENDING_READS_MAX 1024
 
 struct raft_config {
 	uint32_t n;
@@ -219,13 +221,17 @@ int raft_restore(struct raft *r, const struct raft_snapshot_meta *snap,
 void raft_tick(struct raft *r);
 
 /* Hand in a message from a peer.  m and its entries are only read (copied
- * as needed).  Returns 0; -EINVAL for a malformed message; -ENOMEM. */
+ * as needed).  Returns 0, or -EINVAL for a malformed message (unknown type,
+ * from 0 or from ourselves, to someone else, term 0, entries missing, a
+ * snapshot configuration over RAFT_VOTERS_MAX).  Running out of memory
+ * while handling a message drops it, as the network may. */
 int raft_step(struct raft *r, const struct raft_msg *m);
 
 /* Leader only: append a normal entry whose payload is copied.  On success
  * *index (if not NULL) receives the entry's index; the entry is durable and
- * committed once it comes back in ready.committed.  -RAFT_ENOTLEADER,
- * -RAFT_EBUSY while a transfer runs, -ENOMEM. */
+ * committed once it comes back in ready.committed.  Entries proposed
+ * before the next raft_ready() are sent to followers together (batching).
+ * -RAFT_ENOTLEADER, -RAFT_EBUSY while a transfer runs, -ENOMEM. */
 int raft_propose(struct raft *r, const void *data, size_t len,
 		 raft_index *index);
 
@@ -242,9 +248,13 @@ int raft_remove_voter(struct raft *r, raft_id id, raft_index *index);
 int raft_transfer(struct raft *r, raft_id target);
 
 /* Linearizable read: request id is the caller's.  On a leader, the read
- * index is returned in a later ready.reads once a heartbeat round confirms
- * leadership; a follower forwards it to the leader.  -RAFT_ENOLEADER,
- * -RAFT_ENOTREADY (leader has not committed in its term yet). */
+ * index is returned in a later ready.reads once a quorum acknowledged a
+ * heartbeat round sent after the request; a follower forwards it to the
+ * leader and gets the answer in its own ready.reads.  A read whose
+ * messages are lost, or whose leader steps down, is never answered: the
+ * caller times out and retries with a new id.  -RAFT_ENOLEADER,
+ * -RAFT_ENOTREADY (leader has not committed in its term yet), -RAFT_EBUSY
+ * (RAFT_PENDING_READS_MAX reads pending), -ENOMEM. */
 int raft_read_index(struct raft *r, uint64_t id);
 
 /* The embedder took a snapshot of its state machine at index (<= applied

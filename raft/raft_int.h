@@ -74,7 +74,6 @@ struct raft_pending_read {
 	raft_index index;
 	uint64_t seq; /* heartbeat round that must be acknowledged */
 };
-#define RAFT_PENDING_READS_MAX 1024
 
 struct raft {
 	struct raft_options o;
