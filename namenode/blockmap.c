@@ -92,11 +92,17 @@ int bm_set_replica(struct dnmgr *m, uint64_t id, int dn, uint64_t gs, uint64_t l
 		b->n++;
 		b->r[i] = (struct bm_replica){.dn = dn};
 	}
-	if (confirmed && !b->r[i].confirmed)
-		m->dns[dn].blocks++;
-	/* a pipeline target does not undo what a report confirmed at a newer gs */
+	/* Genstamps only move forward: a late report of an older version (e.g.
+	 * an incremental report that crossed an OPEN_BLOCK) does not replace
+	 * the newer version expected or confirmed there; if the rewrite never
+	 * reaches that replica, the expectation expires (replmon) and the
+	 * next full report shows it stale. */
+	if (b->r[i].genstamp > gs)
+		return 0;
 	if (!confirmed && b->r[i].confirmed && b->r[i].genstamp >= gs)
 		return 0;
+	if (confirmed && !b->r[i].confirmed)
+		m->dns[dn].blocks++;
 	b->r[i].confirmed = confirmed;
 	b->r[i].genstamp = gs;
 	b->r[i].length = len;

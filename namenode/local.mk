@@ -13,7 +13,7 @@ namenode_dfs_namenode_SOURCES = \
 	namenode/nn.h namenode/main.c \
 	namenode/rpc_server.h namenode/rpc_server.c namenode/rpc_handlers.c \
 	namenode/dnmgr.h namenode/dnmgr.c namenode/blockmap.c namenode/placement.c \
-	namenode/replmon.c
+	namenode/replmon.c namenode/wire_check.h namenode/wire_check.c
 namenode_dfs_namenode_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 namenode_dfs_namenode_LDADD = namenode/libnamespace.a common/libdfscommon.la \
 	$(LEVELDB_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)

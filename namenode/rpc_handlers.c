@@ -4,6 +4,7 @@
  * datanode registration / heartbeats / block reports update the datanode
  * manager and block map. Event-loop thread only. */
 #include "namenode/nn.h"
+#include "namenode/wire_check.h"
 
 #include "common/daemon.h"
 #include "common/errors.h"
@@ -278,11 +279,15 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 		return -DFS_EPROTOCOL;
 	if (h->method == DFS_M_NONE || h->method > DFS_M_PING)
 		r.status = -EOPNOTSUPP;
+	else if (nn_wire_check_names(proto, h->proto_len) < 0)
+		r.status = -EINVAL;
 	else
 		handle_ns(nn, h->method, req, &r);
-	if (r.status < 0 && r.status != -ENOENT)
-		DFS_DEBUG("%s %s: %s", dfs_method_name(h->method), req->path ? req->path : "",
-			  dfs_strerror(r.status));
+	DFS_DEBUG("%s path=%s ino=%llu parent=%llu name=%s index=%llu: %s",
+		  dfs_method_name(h->method), req->path ? req->path : "-",
+		  (unsigned long long)req->ino, (unsigned long long)req->parent,
+		  req->name ? req->name : "-", (unsigned long long)req->block_index,
+		  r.status ? dfs_strerror(r.status) : "ok");
 	int rc = rpc_conn_reply(c, h->method, h->call_id, &r.base);
 	ns_reply_clear(&r);
 	dfs__ns_request__free_unpacked(req, NULL);
