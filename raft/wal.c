@@ -411,7 +411,7 @@ static int load_records(struct wal *w, struct load_ctx *c, const uint8_t *buf,
 static bool header_ok(const uint8_t *buf, size_t len, uint64_t seq)
 {
 	return len >= SEG_HEADER_SIZE && get64(buf) == SEG_MAGIC &&
-	       get64(buf + 8) == seq &&
+	       get64(buf + 8) == seq && get32(buf + 28) == 0 &&
 	       get32(buf + 24) == wal_crc32c(0, buf, 24);
 }
 
