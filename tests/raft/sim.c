@@ -694,8 +694,11 @@ static void heal_and_check_liveness(struct sim *s)
 			continue;
 		if (pid != 0 && s->props[pid].acked)
 			break;
-		if (pid == 0 || (s->now - start) % 20 == 0)
-			pid = propose(s, l) ?: pid;
+		if (pid == 0 || (s->now - start) % 20 == 0) {
+			uint64_t fresh = propose(s, l);
+			if (fresh != 0)
+				pid = fresh;
+		}
 	}
 	SIM_CHECK(s, pid != 0 && s->props[pid].acked,
 		  "liveness: no proposal committed %u ticks after healing",
