@@ -49,6 +49,12 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 	      const uint8_t *proto, const uint8_t *data);
 void nn_commit(void *arg);
 int nn_tick(void *arg);
+/* One namespace request (mutation or read); fills r, returns r->status. */
+int nn_handle_ns(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *r);
+/* One datanode message (packed DnRegister / DnHeartbeat / DnBlockReport);
+ * fills r (commands, cluster id). -DFS_EPROTOCOL if it does not decode. */
+int nn_handle_dn(struct nn *nn, uint32_t method, const uint8_t *p, size_t len,
+		 Dfs__DnReply *r);
 /* Applies one command and hands its freed blocks to the block manager. */
 int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *reply);
 

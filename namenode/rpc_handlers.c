@@ -137,7 +137,7 @@ static int ns_locate(struct nn *nn, Dfs__NsReply *r)
 	return 0;
 }
 
-static int handle_ns(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *r)
+int nn_handle_ns(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *r)
 {
 	/* the user the namenode runs as is the superuser (as in HDFS) */
 	if (req->has_caller_uid && req->caller_uid == nn->superuser_uid)
@@ -209,8 +209,8 @@ static int dn_report(struct nn *nn, int dn, const Dfs__DnBlockReport *rep)
 	return 0;
 }
 
-static int handle_dn(struct nn *nn, uint32_t method, const uint8_t *p, size_t len,
-		     Dfs__DnReply *r)
+int nn_handle_dn(struct nn *nn, uint32_t method, const uint8_t *p, size_t len,
+		 Dfs__DnReply *r)
 {
 	int64_t now = nn_now_ms();
 	ProtobufCMessage *m = NULL;
@@ -263,7 +263,7 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 	struct nn *nn = arg;
 	if (h->method >= DFS_M_DN_REGISTER && h->method <= DFS_M_DN_REPORT) {
 		Dfs__DnReply r = DFS__DN_REPLY__INIT;
-		int rc = handle_dn(nn, h->method, proto, h->proto_len, &r);
+		int rc = nn_handle_dn(nn, h->method, proto, h->proto_len, &r);
 		if (rc == -DFS_EPROTOCOL)
 			return rc;
 		rc = rpc_conn_reply(c, h->method, h->call_id, &r.base);
@@ -282,7 +282,7 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 	else if (nn_wire_check_names(proto, h->proto_len) < 0)
 		r.status = -EINVAL;
 	else
-		handle_ns(nn, h->method, req, &r);
+		nn_handle_ns(nn, h->method, req, &r);
 	DFS_DEBUG("%s path=%s ino=%llu parent=%llu name=%s index=%llu: %s",
 		  dfs_method_name(h->method), req->path ? req->path : "-",
 		  (unsigned long long)req->ino, (unsigned long long)req->parent,

@@ -1,0 +1,344 @@
+/* test-blockmgr.c: the namenode's soft state (namenode/dnmgr.c,
+ * blockmap.c, placement.c, replmon.c, rpc_handlers.c) driven through the
+ * same entry points the RPC loop uses, on a real namespace: placement,
+ * locations, dead datanodes, setrep up and down, orphans, stale
+ * genstamps, freed blocks and the per-heartbeat command bound. Time is
+ * passed to the monitor explicitly. */
+#include "namenode/nn.h"
+
+#include "common/errors.h"
+#include "common/frame.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define NDN 4
+#define LATER_MS (10 * 60 * 1000) /* past every busy window */
+
+struct fx {
+	char dir[64];
+	struct nn nn;
+	Dfs__DatanodeId ids[NDN];
+	char uuid[NDN][16];
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-blockmgr-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(ns_format(f->dir, "c", 1, 0, 0, 0), 0);
+	assert_int_equal(ns_open(f->dir, &f->nn.ns), 0);
+	assert_int_equal(dnmgr_init(&f->nn.dm, 10000), 0);
+	f->nn.cfg.default_replication = 3;
+	f->nn.cfg.default_block_size = 1 << 20;
+	f->nn.superuser_uid = 0;
+	for (int i = 0; i < NDN; i++) {
+		dfs__datanode_id__init(&f->ids[i]);
+		snprintf(f->uuid[i], sizeof(f->uuid[i]), "dn-%d", i);
+		f->ids[i].uuid = f->uuid[i];
+		f->ids[i].host = "127.0.0.1";
+		f->ids[i].port = 9000 + (uint32_t)i;
+	}
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+	dnmgr_fini(&f->nn.dm);
+	ns_close(f->nn.ns);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int dn_of(const char *uuid) { return uuid[3] - '0'; }
+
+/* Sends a packed datanode message; returns the reply (caller frees). */
+static Dfs__DnReply *dn_msg(struct fx *f, uint32_t method, const ProtobufCMessage *m)
+{
+	uint8_t buf[65536];
+	size_t n = protobuf_c_message_pack(m, buf);
+	Dfs__DnReply *r = calloc(1, sizeof(*r));
+	dfs__dn_reply__init(r);
+	assert_int_equal(nn_handle_dn(&f->nn, method, buf, n, r), 0);
+	return r;
+}
+
+static void reply_free(Dfs__DnReply *r)
+{
+	r->base.descriptor = &dfs__dn_reply__descriptor;
+	protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static void reg(struct fx *f, int i, uint64_t remaining)
+{
+	Dfs__DnRegister m = DFS__DN_REGISTER__INIT;
+	m.id = &f->ids[i];
+	m.capacity = 1ull << 40;
+	m.remaining = remaining;
+	Dfs__DnReply *r = dn_msg(f, DFS_M_DN_REGISTER, &m.base);
+	assert_string_equal(r->cluster_id, "c");
+	reply_free(r);
+}
+
+/* Heartbeat of datanode i; returns the reply with its commands. */
+static Dfs__DnReply *hb(struct fx *f, int i)
+{
+	Dfs__DnHeartbeat m = DFS__DN_HEARTBEAT__INIT;
+	m.id = &f->ids[i];
+	m.capacity = 1ull << 40;
+	m.remaining = 1ull << 30;
+	return dn_msg(f, DFS_M_DN_HEARTBEAT, &m.base);
+}
+
+static void report(struct fx *f, int i, bool full, uint64_t id, uint64_t gs)
+{
+	Dfs__DnBlockReport m = DFS__DN_BLOCK_REPORT__INIT;
+	Dfs__BlockRef b = DFS__BLOCK_REF__INIT, *bp = &b;
+	b.block_id = id;
+	b.genstamp = gs;
+	b.length = 10;
+	m.id = &f->ids[i];
+	m.full = full;
+	m.n_received = id ? 1 : 0;
+	m.received = &bp;
+	reply_free(dn_msg(f, DFS_M_DN_REPORT, &m.base));
+}
+
+static int ns(struct fx *f, uint32_t method, const char *path, uint32_t rep, Dfs__NsReply *r)
+{
+	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
+	q.path = (char *)path;
+	q.has_block_index = true;
+	q.block_index = 0;
+	q.has_replication = rep > 0;
+	q.replication = rep;
+	dfs__ns_reply__init(r);
+	return nn_handle_ns(&f->nn, method, &q, r);
+}
+
+/* Number of locations of block 0 of path. */
+static size_t nlocs(struct fx *f, const char *path)
+{
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_GET_BLOCKS, path, 0, &r), 0);
+	size_t n = r.n_blocks ? r.blocks[0]->n_locations : 0;
+	ns_reply_clear(&r);
+	return n;
+}
+
+/* Creates path with one block written to its pipeline and reported. */
+static Dfs__BlockRef written_block(struct fx *f, const char *path, uint32_t rep, int *targets)
+{
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_CREATE, path, rep, &r), 0);
+	ns_reply_clear(&r);
+	assert_int_equal(ns(f, DFS_M_ADD_BLOCK, path, 0, &r), 0);
+	Dfs__BlockRef b = *r.block->block;
+	assert_int_equal(r.block->n_locations, rep);
+	for (size_t i = 0; i < r.block->n_locations; i++) {
+		targets[i] = dn_of(r.block->locations[i]->uuid);
+		report(f, targets[i], false, b.block_id, b.genstamp);
+	}
+	ns_reply_clear(&r);
+	return b;
+}
+
+static int count_cmds(Dfs__DnReply *r, int kind)
+{
+	int n = 0;
+	for (size_t i = 0; i < r->n_commands; i++)
+		n += r->commands[i]->kind == (Dfs__DnCommand__Kind)kind;
+	return n;
+}
+
+static void test_placement(void **state)
+{
+	struct fx *f = *state;
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_CREATE, "/f", 0, &r), 0);
+	ns_reply_clear(&r);
+	/* no datanodes: refused before any block exists */
+	assert_int_equal(ns(f, DFS_M_ADD_BLOCK, "/f", 0, &r), -DFS_ENODATANODES);
+	ns_reply_clear(&r);
+	assert_int_equal(f->nn.ns->c.blocks, 0);
+	reg(f, 0, 100);
+	reg(f, 1, 300);
+	reg(f, 2, 200);
+	assert_int_equal(ns(f, DFS_M_ADD_BLOCK, "/f", 0, &r), 0);
+	assert_int_equal(r.block->n_locations, 3);
+	assert_string_equal(r.block->locations[0]->uuid, "dn-1"); /* most space first */
+	assert_string_equal(r.block->locations[1]->uuid, "dn-2");
+	assert_string_equal(r.block->locations[2]->uuid, "dn-0");
+	ns_reply_clear(&r);
+	/* the pipeline is where readers find the block before any report */
+	assert_int_equal(nlocs(f, "/f"), 3);
+	/* exclude_nodes */
+	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
+	char *ex[] = {"dn-1", "dn-0"};
+	q.path = "/f";
+	q.has_block_index = true;
+	q.block_index = 1;
+	q.n_exclude_nodes = 2;
+	q.exclude_nodes = ex;
+	dfs__ns_reply__init(&r);
+	assert_int_equal(nn_handle_ns(&f->nn, DFS_M_ADD_BLOCK, &q, &r), 0);
+	assert_int_equal(r.block->n_locations, 1);
+	assert_string_equal(r.block->locations[0]->uuid, "dn-2");
+	ns_reply_clear(&r);
+}
+
+static void test_setrep_and_dead(void **state)
+{
+	struct fx *f = *state;
+	int t[3];
+	for (int i = 0; i < NDN; i++)
+		reg(f, i, 1000);
+	Dfs__BlockRef b = written_block(f, "/f", 3, t);
+	int64_t now = nn_now_ms() + LATER_MS;
+	replmon_run(&f->nn, now);
+	for (int i = 0; i < NDN; i++) { /* fully replicated: nothing to do */
+		Dfs__DnReply *r = hb(f, i);
+		assert_int_equal(r->n_commands, 0);
+		reply_free(r);
+	}
+	/* setrep 1: two DELETEs */
+	Dfs__NsReply nr;
+	assert_int_equal(ns(f, DFS_M_SETREP, "/f", 1, &nr), 0);
+	ns_reply_clear(&nr);
+	replmon_run(&f->nn, now);
+	int deletes = 0;
+	for (int i = 0; i < NDN; i++) {
+		Dfs__DnReply *r = hb(f, i);
+		deletes += count_cmds(r, DFS__DN_COMMAND__KIND__DELETE);
+		reply_free(r);
+	}
+	assert_int_equal(deletes, 2);
+	assert_int_equal(nlocs(f, "/f"), 1);
+	/* setrep 3 and the last holder's peers: one COPY to two targets */
+	assert_int_equal(ns(f, DFS_M_SETREP, "/f", 3, &nr), 0);
+	ns_reply_clear(&nr);
+	replmon_run(&f->nn, now);
+	int copies = 0, holder = -1;
+	for (int i = 0; i < NDN; i++) {
+		Dfs__DnReply *r = hb(f, i);
+		if (count_cmds(r, DFS__DN_COMMAND__KIND__COPY)) {
+			copies++;
+			holder = i;
+			assert_int_equal(r->commands[0]->n_targets, 2);
+			assert_int_equal(r->commands[0]->blocks[0]->block_id, b.block_id);
+		}
+		reply_free(r);
+	}
+	assert_int_equal(copies, 1);
+	/* the holder dies: no locations; its heartbeat is told to re-register */
+	for (int i = 0; i < NDN; i++)
+		if (i != holder)
+			f->nn.dm.dns[i].last_seen_ms = now;
+	dnmgr_check_dead(&f->nn.dm, now);
+	assert_false(f->nn.dm.dns[holder].live);
+	assert_int_equal(nlocs(f, "/f"), 0);
+	Dfs__DnReply *r = hb(f, holder);
+	assert_int_equal(count_cmds(r, DFS__DN_COMMAND__KIND__REREGISTER), 1);
+	reply_free(r);
+}
+
+static void test_orphans_stale_freed(void **state)
+{
+	struct fx *f = *state;
+	int t[3];
+	for (int i = 0; i < 3; i++)
+		reg(f, i, 1000);
+	Dfs__BlockRef b = written_block(f, "/f", 3, t);
+	/* a replica of a block nobody knows */
+	report(f, 0, false, 4242, 1);
+	/* OPEN_BLOCK bumps the genstamp; only two replicas get the rewrite */
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_OPEN_BLOCK, "/f", 0, &r), 0);
+	assert_int_equal(r.block->n_locations, 3);
+	uint64_t gs2 = r.block->block->genstamp;
+	assert_true(gs2 > b.genstamp);
+	ns_reply_clear(&r);
+	report(f, t[0], false, b.block_id, gs2);
+	report(f, t[1], false, b.block_id, gs2);
+	report(f, t[2], false, b.block_id, b.genstamp); /* late, old: ignored */
+	int64_t now = nn_now_ms() + LATER_MS;
+	replmon_run(&f->nn, now); /* drops the expectation on t[2] */
+	report(f, t[2], true, b.block_id, b.genstamp); /* full report: stale */
+	replmon_run(&f->nn, now + LATER_MS); /* after the first COPY's pending time */
+	int del_orphan = 0, del_stale = 0, copies = 0;
+	for (int i = 0; i < 3; i++) {
+		Dfs__DnReply *hr = hb(f, i);
+		for (size_t k = 0; k < hr->n_commands; k++) {
+			Dfs__DnCommand *c = hr->commands[k];
+			for (size_t j = 0; c->kind == DFS__DN_COMMAND__KIND__DELETE && j < c->n_blocks;
+			     j++) {
+				del_orphan += c->blocks[j]->block_id == 4242 && i == 0;
+				del_stale += c->blocks[j]->block_id == b.block_id &&
+					     c->blocks[j]->genstamp == b.genstamp && i == t[2];
+			}
+			copies += c->kind == DFS__DN_COMMAND__KIND__COPY;
+		}
+		reply_free(hr);
+	}
+	assert_int_equal(del_orphan, 1);
+	assert_int_equal(del_stale, 1);
+	assert_int_equal(copies, 2); /* one per pass, each back to 3 good replicas */
+	/* deleting the file deletes the replicas on their holders */
+	assert_int_equal(ns(f, DFS_M_UNLINK, "/f", 0, &r), 0);
+	ns_reply_clear(&r);
+	int freed = 0;
+	for (int i = 0; i < 3; i++) {
+		Dfs__DnReply *hr = hb(f, i);
+		freed += count_cmds(hr, DFS__DN_COMMAND__KIND__DELETE);
+		reply_free(hr);
+	}
+	assert_int_equal(freed, 2);
+}
+
+static void test_command_bound(void **state)
+{
+	struct fx *f = *state;
+	reg(f, 0, 1000);
+	for (int i = 0; i < DN_CMDS_PER_HEARTBEAT + 10; i++) {
+		Dfs__DnCommand *c = malloc(sizeof(*c));
+		dfs__dn_command__init(c);
+		c->kind = DFS__DN_COMMAND__KIND__NONE;
+		assert_int_equal(dnmgr_queue(&f->nn.dm, 0, c), 0);
+	}
+	Dfs__DnReply *r = hb(f, 0);
+	assert_int_equal(r->n_commands, DN_CMDS_PER_HEARTBEAT);
+	reply_free(r);
+	r = hb(f, 0);
+	assert_int_equal(r->n_commands, 10);
+	reply_free(r);
+	/* a malformed datanode message is refused, not crashed on */
+	Dfs__DnReply bad = DFS__DN_REPLY__INIT;
+	const uint8_t junk[] = {0xff, 0xff, 0xff};
+	assert_int_equal(nn_handle_dn(&f->nn, DFS_M_DN_HEARTBEAT, junk, sizeof(junk), &bad),
+			 -DFS_EPROTOCOL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+		T(test_placement),
+		T(test_setrep_and_dead),
+		T(test_orphans_stale_freed),
+		T(test_command_bound),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
