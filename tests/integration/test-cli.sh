@@ -80,6 +80,10 @@ expect_fail '^dfs: mv: /nope: No such file or directory$' dfs mv /nope /x
 out=$(dfs stat /a/data) || fail "stat"
 grep -qw 3000000 <<<"$out" || fail "stat shows no size 3000000: $out"
 expect_fail '^dfs: stat: /nope: No such file or directory$' dfs stat /nope
+expect_eq "stat -c %s" 3000000 "$(dfs stat -c %s /a/data)"
+expect_eq "stat -c %F of a directory" directory "$(dfs stat -c %F /a)"
+out=$(dfs ls -d /a) || fail "ls -d"
+expect_eq "ls -d lists the directory itself" 1 "$(grep -c . <<<"$out")"
 out=$(dfs du -s /t) || fail "du -s"
 want=$((6 + 6 + 70000))
 grep -qw "$want" <<<"$out" || fail "du -s /t: expected $want bytes: $out"
@@ -117,6 +121,10 @@ wait_until 20 eval '[ "$(count_replicas /a/data | xargs)" = "2 2 2" ]' ||
 expect_eq "data after setrep" "$(sha "$L/data")" "$(dfs cat /a/data | sha256sum | cut -d' ' -f1)"
 
 # ---- touch, truncate ----
+check dfs touchz /a/z
+dfs test -z /a/z || fail "touchz made a non-empty file"
+dfs test -f /a/z || fail "test -f on a file failed"
+expect_fail '^dfs: touchz: /a/data: ' dfs touchz /a/data
 check dfs touch /a/touched
 check dfs test -e /a/touched
 dfs test -s /a/touched && fail "touch made a non-empty file"
