@@ -307,7 +307,13 @@ int dfs_fsync(dfs_file *f)
 {
 	if (!writable(f->flags))
 		return 0;
-	return dfsc_file_flush(f, true, false);
+	/* The stream ends here (last + sync) rather than staying open: a
+	 * handle is clean after fsync, so its close does nothing. FUSE
+	 * flushes (fsync) at close(2) but releases later, possibly after
+	 * another handle reopened the block with a newer genstamp; a
+	 * COMPLETE at release would then fail with DFS_ESTALE. Writing after
+	 * fsync reopens the block (OPEN_BLOCK). */
+	return dfsc_file_flush(f, true, true);
 }
 
 int dfs_ftruncate(dfs_file *f, uint64_t size)

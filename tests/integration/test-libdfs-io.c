@@ -503,6 +503,19 @@ static void test_append(dfs_client *c)
 	}
 	CHECK_RC(dfs_close(f), "close");
 	verify(c, m);
+	/* small appends, each through a new handle (echo >> file) */
+	m = new_model("/io/log");
+	for (int i = 0; i < 4; i++) {
+		char line[16];
+		int len = snprintf(line, sizeof(line), "line%d\n", i);
+		int flags = i == 0 ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY | O_APPEND;
+		CHECK_RC(dfs_open(c, m->path, flags, 0644, &f), m->path);
+		CHECK(dfs_write(f, line, (size_t)len) == len, "append line %d", i);
+		CHECK_RC(dfs_close(f), "close");
+		model_resize(m, m->size + (size_t)len);
+		memcpy(m->data + m->size - (size_t)len, line, (size_t)len);
+		verify(c, m);
+	}
 }
 
 static void check_replicas(dfs_client *c, const char *path, unsigned want)
