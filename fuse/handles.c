@@ -2,6 +2,7 @@
 #include "fuse/handles.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 
 #include "fuse/logger.h"
@@ -14,14 +15,43 @@ static size_t bucket_of(uint64_t ino)
 void dfsf_handles_init(struct dfsf_handles *h)
 {
 	pthread_mutex_init(&h->lock, NULL);
-	for (size_t i = 0; i < DFSF_HANDLE_BUCKETS; i++)
+	for (size_t i = 0; i < DFSF_HANDLE_BUCKETS; i++) {
 		h->buckets[i] = NULL;
+		h->epochs[i] = 0;
+	}
 	h->count = 0;
 }
 
-static int fh_free(struct dfsf_fh *fh)
+uint64_t dfsf_handles_epoch(struct dfsf_handles *h, uint64_t ino)
+{
+	return __atomic_load_n(&h->epochs[bucket_of(ino)], __ATOMIC_ACQUIRE);
+}
+
+void dfsf_handles_bump(struct dfsf_handles *h, uint64_t ino)
+{
+	__atomic_add_fetch(&h->epochs[bucket_of(ino)], 1, __ATOMIC_ACQ_REL);
+}
+
+int dfsf_fh_refresh(struct dfsf_handles *h, dfs_client *c, struct dfsf_fh *fh)
+{
+	uint64_t epoch = dfsf_handles_epoch(h, fh->ino);
+	dfs_file *nf = NULL;
+	if (dfsf_fh_is_dirty(fh) || epoch == fh->epoch)
+		return 0;
+	int rc = dfs_open_ino(c, fh->ino, fh->flags & ~O_TRUNC, &nf);
+	if (rc < 0)
+		return rc;
+	dfs_close(fh->f); /* clean: nothing to flush */
+	fh->f = nf;
+	fh->epoch = epoch;
+	return 0;
+}
+
+static int fh_free(struct dfsf_handles *h, struct dfsf_fh *fh)
 {
 	int rc = dfs_close(fh->f);
+	if (dfsf_fh_is_dirty(fh))
+		dfsf_handles_bump(h, fh->ino);
 	if (rc < 0)
 		dfsf_log_err(DFSF_WARN, rc, "close of inode %llu", (unsigned long long)fh->ino);
 	pthread_mutex_destroy(&fh->lock);
@@ -35,7 +65,7 @@ void dfsf_handles_fini(struct dfsf_handles *h)
 		struct dfsf_fh *fh = h->buckets[i];
 		while (fh) {
 			struct dfsf_fh *next = fh->next;
-			fh_free(fh);
+			fh_free(h, fh);
 			fh = next;
 		}
 		h->buckets[i] = NULL;
@@ -56,6 +86,7 @@ struct dfsf_fh *dfsf_fh_new(struct dfsf_handles *h, dfs_file *f, uint64_t ino, i
 	fh->ino = ino;
 	fh->flags = flags;
 	fh->refs = 1;
+	fh->epoch = dfsf_handles_epoch(h, ino);
 	pthread_mutex_lock(&h->lock);
 	size_t b = bucket_of(ino);
 	fh->next = h->buckets[b];
@@ -71,7 +102,7 @@ static int fh_put(struct dfsf_handles *h, struct dfsf_fh *fh)
 	pthread_mutex_lock(&h->lock);
 	unsigned left = --fh->refs;
 	pthread_mutex_unlock(&h->lock);
-	return left == 0 ? fh_free(fh) : 0;
+	return left == 0 ? fh_free(h, fh) : 0;
 }
 
 int dfsf_fh_release(struct dfsf_handles *h, struct dfsf_fh *fh)
@@ -89,14 +120,16 @@ int dfsf_fh_release(struct dfsf_handles *h, struct dfsf_fh *fh)
 	return fh_put(h, fh);
 }
 
-int dfsf_fh_sync(struct dfsf_fh *fh)
+int dfsf_fh_sync(struct dfsf_handles *h, struct dfsf_fh *fh)
 {
 	int rc = 0;
 	pthread_mutex_lock(&fh->lock);
 	if (dfsf_fh_is_dirty(fh)) {
 		rc = dfs_fsync(fh->f);
-		if (rc == 0)
+		if (rc == 0) {
 			dfsf_fh_set_dirty(fh, 0);
+			dfsf_handles_bump(h, fh->ino);
+		}
 	}
 	pthread_mutex_unlock(&fh->lock);
 	return rc;
@@ -130,7 +163,7 @@ int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino, struct dfsf_fh *
 	size_t n = collect_dirty(h, ino, except, list);
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		int r = dfsf_fh_sync(list[i]);
+		int r = dfsf_fh_sync(h, list[i]);
 		if (r < 0 && rc == 0)
 			rc = r;
 		fh_put(h, list[i]);

@@ -8,6 +8,13 @@
  * and reads, truncates and renames over the file first make the other
  * dirty handles of the inode durable (dfsf_handles_sync_ino).
  *
+ * Readers: a dfs_file knows the file size from its open (and its own
+ * writes). So that a handle sees what other handles of the same mount made
+ * durable since, each inode has a write epoch (a counter per hash bucket;
+ * a collision only costs a needless refresh) bumped whenever a dirty
+ * handle is synced or closed or the size is set; a clean handle whose
+ * epoch is older reopens its dfs_file before reading (dfsf_fh_refresh).
+ *
  * Locking: the table lock guards the hash chains and every fh's refs; an
  * fh's own lock guards its dfs_file. Order: never take the table lock while
  * holding an fh lock. dirty is atomic.
@@ -33,12 +40,14 @@ struct dfsf_fh {
 	int flags;            /* open(2) flags the file was opened with */
 	int dirty;            /* written since the last fsync (atomic) */
 	unsigned refs;        /* under the table lock */
+	uint64_t epoch;       /* write epoch of ino when f was opened (under lock) */
 	struct dfsf_fh *next; /* hash chain */
 };
 
 struct dfsf_handles {
 	pthread_mutex_t lock;
 	struct dfsf_fh *buckets[DFSF_HANDLE_BUCKETS];
+	uint64_t epochs[DFSF_HANDLE_BUCKETS]; /* write epochs (atomic) */
 	size_t count;
 };
 
@@ -62,8 +71,18 @@ static inline int dfsf_fh_is_dirty(struct dfsf_fh *fh)
 	return __atomic_load_n(&fh->dirty, __ATOMIC_ACQUIRE);
 }
 
+/* Write epoch of ino; bumping it tells the clean handles of ino to
+ * refresh before their next read. */
+uint64_t dfsf_handles_epoch(struct dfsf_handles *h, uint64_t ino);
+void dfsf_handles_bump(struct dfsf_handles *h, uint64_t ino);
+
+/* With fh->lock held: if fh is clean and its epoch is older than the
+ * inode's, reopens its dfs_file on c (flags without O_TRUNC) so it sees
+ * the current size and blocks. 0 or a negative errno (fh unchanged). */
+int dfsf_fh_refresh(struct dfsf_handles *h, dfs_client *c, struct dfsf_fh *fh);
+
 /* dfs_fsync()s fh under its lock if it is dirty. 0 or a negative errno. */
-int dfsf_fh_sync(struct dfsf_fh *fh);
+int dfsf_fh_sync(struct dfsf_handles *h, struct dfsf_fh *fh);
 
 /* Makes every dirty handle of ino except `except` (may be NULL) durable.
  * Returns 0 or the first error. */

@@ -1,1 +1,29 @@
-# fuse/: build rules (filled in by the component)
+# fuse/: dfs-fuse, the FUSE client (libfuse3 low-level API over libdfs),
+# its mount helper, man page and tests.
+sbin_PROGRAMS += fuse/dfs-fuse
+fuse_dfs_fuse_SOURCES = \
+	fuse/dfs_fuse.h \
+	fuse/logger.h \
+	fuse/logger.c \
+	fuse/handles.h \
+	fuse/handles.c \
+	fuse/reply.c \
+	fuse/ops_entry.c \
+	fuse/ops_file.c \
+	fuse/ops_dir.c \
+	fuse/main.c
+fuse_dfs_fuse_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+fuse_dfs_fuse_LDADD = libdfs/libdfs.la $(FUSE_LIBS) -lpthread
+
+# `mount -t fuse.dfs` runs /sbin/mount.fuse.dfs (link it there when the
+# prefix is not /).
+mounthelperdir = $(sbindir)
+dist_mounthelper_SCRIPTS = fuse/mount.fuse.dfs
+
+dist_man_MANS += man/dfs-fuse.8
+
+# Tests: a real mount over a real local cluster.
+check_PROGRAMS += tests/fuse/fsx-dfs
+tests_fuse_fsx_dfs_SOURCES = tests/fuse/fsx-dfs.c
+TESTS += tests/integration/fuse-basic.sh tests/integration/fuse-fsx.sh
+EXTRA_DIST += tests/integration/fuse-basic.sh tests/integration/fuse-fsx.sh tests/fuse/lib-fuse.sh

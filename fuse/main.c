@@ -24,6 +24,7 @@
 #define DFSF_CONNECT_TIMEOUT_MS 3000 /* default mount-time probe */
 #define DFSF_DEFAULT_TIMEOUT_S 1.0   /* attr/entry/negative cache */
 #define DFSF_MAX_BACKGROUND 64       /* kernel's async requests in flight */
+#define DFSF_MAX_THREADS 100000      /* libfuse's own limit of -o max_threads */
 
 enum { KEY_RO, KEY_DEBUG, KEY_HELP_EXTRA };
 
@@ -227,7 +228,7 @@ static int daemonize_start(void)
 }
 
 /* Child side once mounted: detach from the terminal, release the parent. */
-static void daemonize_finish(int fd, const struct dfs_fuse *fs)
+static void daemonize_finish(int fd)
 {
 	int nullfd = open("/dev/null", O_RDWR);
 	if (chdir("/") < 0)
@@ -235,8 +236,9 @@ static void daemonize_finish(int fd, const struct dfs_fuse *fs)
 	if (nullfd >= 0) {
 		dup2(nullfd, STDIN_FILENO);
 		dup2(nullfd, STDOUT_FILENO);
-		if (!fs->opts.log_file)
-			dup2(nullfd, STDERR_FILENO);
+		/* Always: whoever started us may wait for EOF on our stderr.
+		 * log_file= has its own descriptor. */
+		dup2(nullfd, STDERR_FILENO);
 		if (nullfd > STDERR_FILENO)
 			close(nullfd);
 	}
@@ -255,7 +257,8 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)cmd->clone_fd);
 	fuse_loop_cfg_set_idle_threads(cfg, cmd->max_idle_threads);
-	fuse_loop_cfg_set_max_threads(cfg, cmd->max_threads);
+	if (cmd->max_threads > 0 && cmd->max_threads <= DFSF_MAX_THREADS)
+		fuse_loop_cfg_set_max_threads(cfg, cmd->max_threads);
 	int rc = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	return rc;
@@ -320,7 +323,7 @@ static int mount_and_serve(struct dfs_fuse *fs, struct fuse_args *args,
 	}
 	DFSF_LOG(DFSF_INFO, "mounted on %s", cmd->mountpoint);
 	if (notify_fd >= 0)
-		daemonize_finish(notify_fd, fs);
+		daemonize_finish(notify_fd);
 	rc = serve(se, cmd) == 0 ? 0 : 1;
 	fuse_session_unmount(se);
 	DFSF_LOG(DFSF_INFO, "unmounted %s", cmd->mountpoint);

@@ -157,6 +157,8 @@ static int setattr_size(struct dfs_fuse *fs, uint64_t ino, struct dfsf_fh *fh, u
 	if (rc == 0)
 		dfsf_fh_set_dirty(fh, 0);
 	pthread_mutex_unlock(&fh->lock);
+	if (rc == 0)
+		dfsf_handles_bump(&fs->handles, ino);
 	return rc;
 }
 
@@ -181,6 +183,8 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	}
 	if (sa.valid) {
 		rc = dfs_setattr(fs->client, ino, NULL, &sa, &ds);
+		if (rc == 0 && (sa.valid & DFS_SET_SIZE))
+			dfsf_handles_bump(&fs->handles, ino);
 	} else {
 		rc = stat_ino_live(fs, ino, &ds);
 	}

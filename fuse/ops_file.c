@@ -117,7 +117,8 @@ void dfsf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fu
 	if (rc < 0)
 		goto fail;
 	pthread_mutex_lock(&fh->lock);
-	while (got < size) {
+	rc = dfsf_fh_refresh(&fs->handles, fs->client, fh);
+	while (rc == 0 && got < size) {
 		ssize_t n = dfs_pread(fh->f, buf + got, size - got, (uint64_t)off + got);
 		if (n < 0) {
 			rc = (int)n;
@@ -170,7 +171,7 @@ void dfsf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* close(2): make the data durable and visible to the next open
 	 * (close-to-open), and report a failure to the closer. */
-	int rc = dfsf_fh_sync(fh_of(fi));
+	int rc = dfsf_fh_sync(&dfsf_of(req)->handles, fh_of(fi));
 	if (rc < 0)
 		reply_fail(req, "flush", ino, rc);
 	else
@@ -189,7 +190,7 @@ void dfsf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void dfsf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	(void)datasync;
-	int rc = dfsf_fh_sync(fh_of(fi));
+	int rc = dfsf_fh_sync(&dfsf_of(req)->handles, fh_of(fi));
 	if (rc < 0)
 		reply_fail(req, "fsync", ino, rc);
 	else
