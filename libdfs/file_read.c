@@ -10,11 +10,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
 #define DFSC_FETCH_BLOCKS_MIN 16 /* blocks asked for per GET_BLOCKS, at least */
-#define DFSC_READ_REFRESH_MAX 1  /* re-fetch locations this often per block read */
+#define DFSC_READ_REFRESH_MAX 3  /* re-fetch locations this often per block read */
+#define DFSC_READ_REFRESH_WAIT_MS 100 /* before the 2nd refresh; doubles after */
 
 void dfsc_file_cache_invalidate(dfs_file *f)
 {
@@ -131,13 +133,25 @@ static int read_replicas(dfs_file *f, const struct dfsc_lblock *b, uint64_t boff
 	return bad_sum ? -DFS_ECHECKSUM : (err == -ESPIPE ? -EIO : err);
 }
 
-/* Reads len bytes of block idx at boff (inside the block) into dst. */
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Reads len bytes of block idx at boff (inside the block) into dst. A
+ * failure on every replica re-fetches the locations (a writer may have
+ * bumped the genstamp, a replica may have moved) up to
+ * DFSC_READ_REFRESH_MAX times, waiting a little from the second time. */
 static int read_in_block(dfs_file *f, uint64_t idx, uint64_t boff, size_t len, uint8_t *dst,
 			 bool sequential)
 {
 	int rc = 0;
 	for (int attempt = 0; attempt <= DFSC_READ_REFRESH_MAX; attempt++) {
 		uint64_t pos = idx * f->block_size + boff;
+		if (attempt > 1) /* replicas may be re-registering: give them a moment */
+			sleep_ms(DFSC_READ_REFRESH_WAIT_MS << (attempt - 2));
 		if (attempt > 0 || !f->cache_valid || pos < f->cache_lo || pos + len > f->cache_hi) {
 			uint64_t want = (uint64_t)DFSC_FETCH_BLOCKS_MIN * f->block_size;
 			rc = dfsc_file_fetch_blocks(f, pos, want > len ? want : len);

@@ -733,6 +733,77 @@ static void test_threads(dfs_client *c)
 		CHECK(args[i].err[0] == '\0', "thread %d: %s", i, args[i].err);
 }
 
+/* Finds <tmpdir>/data<dn>/.../blk_<id> (the data file of a replica). */
+static char found_path[1024];
+static char want_name[64];
+
+static int find_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	if (flag == FTW_F && strcmp(path + ftw->base, want_name) == 0) {
+		snprintf(found_path, sizeof(found_path), "%s", path);
+		return 1;
+	}
+	return 0;
+}
+
+/* Flips one byte of block_id's replica on datanode dn; false if absent. */
+static bool corrupt_replica(int dn, uint64_t block_id, uint64_t off)
+{
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/data%d", tmpdir, dn);
+	snprintf(want_name, sizeof(want_name), "blk_%" PRIu64, block_id);
+	found_path[0] = '\0';
+	if (nftw(dir, find_one, 16, FTW_PHYS) != 1)
+		return false;
+	int fd = open(found_path, O_RDWR);
+	CHECK(fd >= 0, "%s: %s", found_path, strerror(errno));
+	uint8_t b;
+	CHECK(pread(fd, &b, 1, (off_t)off) == 1, "read %s", found_path);
+	b ^= 0x40;
+	CHECK(pwrite(fd, &b, 1, (off_t)off) == 1, "write %s", found_path);
+	close(fd);
+	return true;
+}
+
+/* A corrupted replica is skipped for a good one; when every replica is
+ * corrupt the read fails with -DFS_ECHECKSUM. */
+static void test_checksums(dfs_client *c)
+{
+	struct model *m = new_model("/io/corrupt");
+	struct dfs_block_location *bl;
+	size_t n;
+	dfs_file *f;
+	CHECK_RC(dfs_open_ex(c, m->path, O_WRONLY | O_CREAT, 0644, 3, BLOCK_SIZE, &f), m->path);
+	write_at(f, m, 0, 100000);
+	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_block_locations(c, m->path, &bl, &n), "block locations");
+	CHECK(n == 1, "blocks %zu", n);
+	uint64_t id = bl[0].block_id;
+	free(bl);
+	int first = first_replica_datanode(c, m->path);
+	CHECK(corrupt_replica(first, id, 5000), "no replica of block %" PRIu64 " on datanode%d",
+	      id, first);
+	verify(c, m); /* served by another replica */
+	int corrupted = 1;
+	for (int i = 0; i < N_DATANODES; i++)
+		if (i != first && corrupt_replica(i, id, 5000))
+			corrupted++;
+	CHECK(corrupted == 3, "found %d replicas of block %" PRIu64, corrupted, id);
+	uint8_t buf[100];
+	CHECK_RC(dfs_open(c, m->path, O_RDONLY, 0, &f), m->path);
+	ssize_t r = dfs_pread(f, buf, sizeof(buf), 4990);
+	CHECK(r == -DFS_ECHECKSUM, "read of a block corrupt everywhere: %zd (%s)", r,
+	      dfs_strerror((int)r));
+	CHECK(dfs_pread(f, buf, sizeof(buf), 50000) == (ssize_t)sizeof(buf),
+	      "a clean chunk of a corrupt block must still read");
+	compare(m, buf, 50000, sizeof(buf), "clean chunk");
+	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_unlink(c, m->path), "unlink corrupt");
+	n_files--; /* no longer part of the model */
+	free(m->data);
+}
+
 /* Prints write and read throughput of one bigger file (information only). */
 static void measure(dfs_client *c)
 {
@@ -824,6 +895,8 @@ int main(void)
 	printf("ok truncate\n");
 	test_append(c);
 	printf("ok append\n");
+	test_checksums(c);
+	printf("ok checksums\n");
 	test_threads(c);
 	printf("ok %d threads sharing one client\n", THREADS);
 	measure(c);
