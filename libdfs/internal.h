@@ -72,8 +72,9 @@ int dfsc_parse_namenodes(const char *list, struct dfsc_settings *s);
 
 /* ---- attributes and names (attr.c) ---- */
 
-/* Checks one name component: -EINVAL (empty, "/", NUL inside the first len
- * bytes is impossible for C strings, ".", "..") or -ENAMETOOLONG (> 255). */
+/* Checks one name component: -EINVAL (NULL, empty, containing '/', "." or
+ * "..") or -ENAMETOOLONG (over 255 bytes). A C string cannot hold a NUL;
+ * the namenode checks names that arrive with one on the wire. */
 int dfsc_check_name(const char *name);
 /* Checks an absolute path: starts with '/', every component valid, no
  * empty components except a trailing slash. "/" is valid. */
