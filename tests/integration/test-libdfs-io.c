@@ -76,7 +76,7 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	cleanup(); /* not strictly async-signal-safe (nftw), but we exit next */
-	_exit(sig == SIGALRM ? 3 : 2);
+	_exit(sig == SIGALRM ? 3 : sig == SIGABRT || sig == SIGSEGV ? 134 : 2);
 }
 
 static void tail_log(const char *name)
@@ -862,6 +862,8 @@ int main(void)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGALRM, on_signal);
+	signal(SIGABRT, on_signal); /* sanitizers and assert() abort */
+	signal(SIGSEGV, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	alarm(TEST_TIMEOUT_S);
 
