@@ -7,9 +7,10 @@
  *   k/<block id>       -> be64 ino | be64 index (reverse map: block -> file)
  *   l/<ino>            -> symlink target bytes
  *   g/<ino>            -> "" : detached directory tree still being reclaimed
+ *   r/..., q/...       -> the retry cache (ns_retry.c)
  *   m/<name>           -> meta: counters (be64), cluster id, layout version
  *   s/synced           -> group-commit marker (not part of the state)
- *   b0 d0 g0 i0 k0 l0  -> "" : range-end sentinels (see ns_store.c)
+ *   b0 d0 ... r0       -> "" : range-end sentinels (see ns_store.c)
  * Root directory: inode 1 (DFS_ROOT_INO).
  *
  * Contract: one thread owns a struct ns (the namenode event loop). Every

@@ -279,30 +279,59 @@ static ns_op_fn *op_for(uint32_t m)
 	}
 }
 
-/* Records only the applied index (a command that failed). */
-static int record_index(struct ns *ns, int64_t now, uint64_t index)
+/* Records the applied index of a command that changed nothing: one that
+ * failed (cmd given: its failure is recorded for a retry too) or a retry
+ * answered from the cache (cmd NULL). */
+static int record_failure(struct ns *ns, const Dfs__NsCommand *cmd, uint64_t index, int status)
 {
 	struct ns_txn t;
-	ns_txn_begin(&t, ns, now, true);
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	r.status = status;
+	ns_txn_begin(&t, ns, cmd ? cmd->now_ns : 0, true);
+	if (cmd && cmd->req && ns_is_mutation(cmd->method)) {
+		ns_retry_record(&t, cmd->req, &r);
+		ns_retry_expire(&t);
+	}
 	int rc = ns_txn_commit(&t, index);
 	ns_txn_end(&t);
 	return rc;
 }
 
-int ns_apply(struct ns *ns, const Dfs__NsCommand *cmd, uint64_t index, Dfs__NsReply *reply)
+/* Runs the operation in t; 1 if the retry cache answered instead. */
+static int run_op(struct ns_txn *t, const Dfs__NsCommand *cmd, Dfs__NsReply *reply)
 {
 	ns_op_fn *op = op_for(cmd->method);
 	struct ns_cred cr;
+	if (!op)
+		return -EINVAL;
+	int rc = ns_retry_lookup(t, cmd->req, reply);
+	if (rc != 0)
+		return rc;
+	ns_cred_from_req(&cr, cmd->req);
+	rc = op(t, cmd->req, &cr, reply);
+	if (rc == 0) {
+		ns_retry_record(t, cmd->req, reply);
+		ns_retry_expire(t);
+	}
+	return rc;
+}
+
+int ns_apply(struct ns *ns, const Dfs__NsCommand *cmd, uint64_t index, Dfs__NsReply *reply)
+{
 	struct ns_txn t;
-	int rc = -EINVAL;
 	if (!cmd->req) {
 		reply->status = -DFS_EPROTOCOL;
-		return record_index(ns, cmd->now_ns, index) < 0 ? -EIO : reply->status;
+		return record_failure(ns, cmd, index, reply->status) < 0 ? -EIO : reply->status;
 	}
-	ns_cred_from_req(&cr, cmd->req);
 	ns_txn_begin(&t, ns, cmd->now_ns, true);
-	if (op)
-		rc = op(&t, cmd->req, &cr, reply);
+	int rc = run_op(&t, cmd, reply);
+	if (rc == 1) { /* a retry: answered from the cache, nothing applied */
+		ns_txn_end(&t);
+		rc = reply->status;
+		if (record_failure(ns, NULL, index, 0) < 0)
+			rc = -EIO;
+		return reply->status = rc;
+	}
 	if (rc == 0)
 		rc = ns_txn_commit(&t, index);
 	ns_txn_end(&t);
@@ -311,7 +340,7 @@ int ns_apply(struct ns *ns, const Dfs__NsCommand *cmd, uint64_t index, Dfs__NsRe
 		if (rc == -EIO || rc == -ENOMEM)
 			DFS_ERR("apply %s at index %llu failed: %s", dfs_method_name(cmd->method),
 				(unsigned long long)index, dfs_strerror(rc));
-		if (record_index(ns, cmd->now_ns, index) < 0)
+		if (record_failure(ns, cmd, index, rc) < 0)
 			rc = -EIO;
 	}
 	reply->status = rc;

@@ -142,6 +142,15 @@ int ns_drop_link(struct ns_txn *t, struct ns_inode *in);
  * (dir's own inode removed too), 0 if more remains, <0 on error. */
 int ns_gc_dir(struct ns_txn *t, uint64_t dir, long *budget, int depth);
 
+/* ---- ns_retry.c: the retry cache ---- */
+/* 1 with reply filled if req (client_id, seq) was applied before, 0 if
+ * not (or untagged), < 0 on error. */
+int ns_retry_lookup(struct ns_txn *t, const Dfs__NsRequest *req, Dfs__NsReply *reply);
+/* Stages the reply of a tagged request; no-op for an untagged one. */
+void ns_retry_record(struct ns_txn *t, const Dfs__NsRequest *req, const Dfs__NsReply *reply);
+/* Stages the removal of a few entries older than the keep time. */
+void ns_retry_expire(struct ns_txn *t);
+
 /* ---- operations (ns_apply.c, ns_modify.c, ns_delete.c, ns_rename.c) ----
  * Each validates against the state and stages its writes in t; returns 0
  * or a negative errno (then nothing staged is written). */

@@ -686,6 +686,59 @@ static void test_blocks(void **state)
 	assert_int_equal(f->ns->n_freed, 1);
 }
 
+
+static int count_prefix(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	(void)v;
+	(void)vl;
+	if (kl > 2 && k[0] == 'r' && k[1] == '/')
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+static int tagged(struct fx *f, uint32_t method, const char *path, uint32_t flags,
+		  uint64_t seq, Dfs__Attr *a)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = (char *)path;
+	req.has_flags = true;
+	req.flags = flags;
+	req.has_client_id = true;
+	req.client_id.data = (uint8_t *)"client-0123456789";
+	req.client_id.len = 17;
+	req.has_seq = true;
+	req.seq = seq;
+	return op(f, method, &req, a);
+}
+
+static void test_retry_cache(void **state)
+{
+	struct fx *f = *state;
+	Dfs__Attr a, b;
+	/* a retried exclusive create gets its first reply, not EEXIST */
+	assert_int_equal(tagged(f, DFS_M_CREATE, "/f", DFS__NS_FLAG__NSF_EXCL, 1, &a), 0);
+	uint64_t inodes = f->ns->c.inodes;
+	assert_int_equal(tagged(f, DFS_M_CREATE, "/f", DFS__NS_FLAG__NSF_EXCL, 1, &b), 0);
+	assert_int_equal(b.ino, a.ino);
+	assert_int_equal(f->ns->c.inodes, inodes);
+	assert_int_equal(tagged(f, DFS_M_CREATE, "/f", DFS__NS_FLAG__NSF_EXCL, 2, NULL), -EEXIST);
+	/* a retried unlink succeeds again; failures are replayed as failures */
+	assert_int_equal(tagged(f, DFS_M_UNLINK, "/f", 0, 3, NULL), 0);
+	assert_int_equal(tagged(f, DFS_M_UNLINK, "/f", 0, 3, NULL), 0);
+	assert_int_equal(tagged(f, DFS_M_UNLINK, "/f", 0, 2, NULL), -EEXIST);
+	assert_int_equal(tagged(f, DFS_M_UNLINK, "/f", 0, 4, NULL), -ENOENT);
+	size_t n = 0;
+	assert_int_equal(ns_foreach(f->ns, count_prefix, &n), 0);
+	assert_int_equal(n, 4);
+	/* entries expire with command time */
+	f->now += 200ll * 1000000000;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mkd(f, i == 0 ? "/x" : i == 1 ? "/y" : "/z"), 0);
+	n = 0;
+	assert_int_equal(ns_foreach(f->ns, count_prefix, &n), 0);
+	assert_int_equal(n, 0);
+}
+
 /* ---- determinism and reopen ---- */
 
 struct dump {
@@ -781,7 +834,8 @@ int main(void)
 		T(test_setattr_attrs),
 		T(test_permissions), T(test_readdir_paging), T(test_rename),
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
-		T(test_symlink_link_mknod), T(test_blocks), T(test_determinism),
+		T(test_symlink_link_mknod), T(test_blocks), T(test_retry_cache),
+		T(test_determinism),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
