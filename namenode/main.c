@@ -80,13 +80,34 @@ static int do_format(struct nn *nn)
 	return 0;
 }
 
+static int check_config(const struct nn_config *c)
+{
+	if (c->replication_check_ms <= 0 || c->datanode_dead_ms <= 0 ||
+	    c->datanode_heartbeat_ms <= 0) {
+		DFS_ERR("replication_check_ms, datanode_dead_ms and datanode_heartbeat_ms must be > 0");
+		return -EINVAL;
+	}
+	if (c->default_block_size == 0 || c->default_block_size > (1ull << 40)) {
+		DFS_ERR("default_block_size must be between 1 and 1T");
+		return -EINVAL;
+	}
+	if (!c->name_dir[0]) {
+		DFS_ERR("name_dir is not set");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int step_namespace(void *ctx)
 {
 	struct nn *nn = ctx;
+	int rc = check_config(&nn->cfg);
+	if (rc < 0)
+		return rc;
 	if (nn->format)
 		return do_format(nn);
 	nn->superuser_uid = geteuid();
-	int rc = ns_open(nn->cfg.name_dir, &nn->ns);
+	rc = ns_open(nn->cfg.name_dir, &nn->ns);
 	if (rc == -DFS_ENOTFORMATTED) {
 		DFS_ERR("name_dir %s is not formatted: run dfs-namenode --format",
 			nn->cfg.name_dir);
@@ -118,6 +139,9 @@ static int step_dnmgr(void *ctx)
 		return 0;
 	int rc = dnmgr_init(&nn->dm, nn->cfg.datanode_dead_ms);
 	nn->dm_ready = rc == 0;
+	/* until every datanode had the time to report, a block only looks
+	 * under-replicated: no COPY before then (deletes are safe) */
+	nn->copy_after_ms = nn_now_ms() + nn->cfg.datanode_dead_ms;
 	return rc;
 }
 

@@ -39,6 +39,7 @@ struct nn {
 	uint32_t superuser_uid;  /* the namenode's own euid: bypasses permissions */
 	bool dirty;              /* applied since the last sync */
 	int64_t next_check_ms;   /* liveness + replication monitor */
+	int64_t copy_after_ms;   /* startup: no re-replication before this */
 };
 
 int64_t nn_now_ms(void);   /* monotonic */

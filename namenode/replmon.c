@@ -6,7 +6,8 @@
  *    every holder;
  *  - replicas with an older genstamp than the namespace's: DELETE;
  *  - fewer good replicas than the file's replication: COPY from a good
- *    replica to new targets;
+ *    replica to new targets (not in the first datanode_dead_ms after the
+ *    start, while the datanodes' reports are still arriving);
  *  - more: DELETE the extra ones (on the fullest datanodes).
  * Commands wait in the datanodes' queues and leave with their heartbeats,
  * DN_CMDS_PER_HEARTBEAT at a time. */
@@ -62,6 +63,8 @@ static void fix_count(struct nn *nn, struct bm_block *b, uint64_t gs, uint64_t l
 	if (ng == 0 || rep == 0)
 		return;
 	if ((uint32_t)ng < rep) {
+		if (now < nn->copy_after_ms)
+			return;
 		int targets[NS_REPLICATION_MAX];
 		int nt = placement_choose(&nn->dm, rep - (uint32_t)ng, NULL, 0, holders, b->n,
 					  len, targets);
