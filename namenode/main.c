@@ -72,6 +72,11 @@ static int do_format(struct nn *nn)
 			nn->cfg.name_dir);
 		return rc;
 	}
+	if (rc == -ENOTEMPTY) {
+		DFS_ERR("name_dir %s is not empty and holds no namespace: use --format --force "
+			"to format it anyway", nn->cfg.name_dir);
+		return rc;
+	}
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_ERR, rc, "cannot format %s", nn->cfg.name_dir);
 		return rc;

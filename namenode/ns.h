@@ -79,8 +79,9 @@ struct ns {
 /* ---- ns_store.c ---- */
 
 /* Creates a new namespace in dir: cluster id, root directory (mode 0755,
- * owner root_uid:root_gid, times now_ns). -EEXIST if dir already holds one and !force
- * (force wipes it). cluster_id: NUL-terminated, < 64 bytes. */
+ * owner root_uid:root_gid, times now_ns). Without force: -EEXIST if dir
+ * already holds a namespace, -ENOTEMPTY if it holds anything else; force
+ * wipes the LevelDB files there. cluster_id: NUL-terminated, < 64 bytes. */
 int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, uint32_t root_uid,
 	      uint32_t root_gid, int force);
 

@@ -6,7 +6,9 @@
 #include "common/errors.h"
 #include "common/log.h"
 
+#include <dirent.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +236,20 @@ static int write_root(struct ns *ns, const char *cluster_id, int64_t now, uint32
 	return rc < 0 ? rc : ns_sync(ns);
 }
 
+/* True if dir is missing or has no entries. */
+static bool dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT;
+	struct dirent *e;
+	bool empty = true;
+	while (empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
 int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, uint32_t root_uid,
 	      uint32_t root_gid, int force)
 {
@@ -242,6 +258,8 @@ int ns_format(const char *dir, const char *cluster_id, int64_t now_ns, uint32_t 
 	ns_close(old);
 	if (rc == 0 && !force)
 		return -EEXIST;
+	if (!force && !dir_empty(dir))
+		return -ENOTEMPTY; /* not ours: never wipe it without --force */
 	char *err = NULL;
 	leveldb_options_t *o = leveldb_options_create();
 	leveldb_destroy_db(o, dir, &err);

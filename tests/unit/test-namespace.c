@@ -818,6 +818,7 @@ static void test_determinism(void **state)
 	/* a directory without a namespace is refused */
 	struct ns *none;
 	assert_int_equal(ns_open(f->dir, &none), -DFS_ENOTFORMATTED);
+	assert_int_equal(ns_format(f->dir, "x", 1, 0, 0, 0), -ENOTEMPTY); /* holds "name/" */
 	ns_close(f->ns);
 	assert_int_equal(ns_format(path, "other", 1, 0, 0, 0), -EEXIST);
 	assert_int_equal(ns_format(path, "other", 1, 0, 0, 1), 0);
