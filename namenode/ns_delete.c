@@ -47,9 +47,17 @@ static void drop_dir_inode(struct ns_txn *t, uint64_t dir)
 		t->c.inodes--;
 }
 
+/* Lists dir as a detached tree still to reclaim. Its nlink becomes 0, so
+ * nothing can be created in it any more through its inode number. */
 static void add_garbage(struct ns_txn *t, uint64_t dir)
 {
 	struct ns_key k;
+	struct ns_inode in;
+	if (ns_inode_get(t, dir, &in) == 0) {
+		in.a.nlink = 0;
+		in.a.ctime_ns = t->now;
+		ns_inode_put(t, &in);
+	}
 	ns_key_garbage(&k, dir);
 	ns_txn_put(t, &k, "", 0);
 	t->c.garbage++;

@@ -173,6 +173,8 @@ int ns_resolve_ent(struct ns_txn *t, const struct ns_cred *cr, const Dfs__NsRequ
 	}
 	if (e->pdir.a.type != DFS__FILE_TYPE__FT_DIR)
 		return -ENOTDIR;
+	if (e->pdir.a.nlink == 0) /* a deleted directory, reached by inode */
+		return -ENOENT;
 	e->parent = e->pdir.a.ino;
 	rc = ns_perm(cr, &e->pdir.a, NS_X);
 	if (rc < 0)

@@ -517,7 +517,9 @@ static void test_delete_large_tree(void **state)
 	size_t keys0 = 0;
 	assert_int_equal(ns_foreach(f->ns, count_keys, &keys0), 0);
 	char p[64];
+	Dfs__Attr big;
 	assert_int_equal(mkdir_p(f, "/big/sub"), 0);
+	assert_int_equal(stat_(f, "/big", &big), 0);
 	for (int i = 0; i < 12000; i++) {
 		snprintf(p, sizeof(p), "/big/%s%d", i % 2 ? "sub/" : "", i);
 		assert_int_equal(creat_(f, p, 0), 0);
@@ -525,6 +527,12 @@ static void test_delete_large_tree(void **state)
 	assert_int_equal(path_op(f, DFS_M_DELETE, "/big", DFS__NS_FLAG__NSF_RECURSIVE, NULL), 0);
 	assert_int_equal(stat_(f, "/big", NULL), -ENOENT);
 	assert_true(ns_gc_pending(f->ns)); /* more than one batch */
+	/* the detached directory takes no new entries by its inode number */
+	Dfs__NsRequest in = DFS__NS_REQUEST__INIT;
+	in.has_parent = true;
+	in.parent = big.ino;
+	in.name = "late";
+	assert_int_equal(op(f, DFS_M_CREATE, &in, NULL), -ENOENT);
 	int rounds = 0;
 	while (ns_gc_pending(f->ns) && rounds++ < 100) {
 		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
