@@ -49,6 +49,8 @@ enum dfs_method {
 	DFS_M_REPORT = 20,
 	DFS_M_MKNOD = 21,
 	DFS_M_PING = 22,
+	/* client or datanode -> namenode: BadReplicaReport, reply NsReply */
+	DFS_M_BAD_REPLICA = 23,
 	/* datanode -> namenode */
 	DFS_M_DN_REGISTER = 40,  /* DnRegister -> DnReply */
 	DFS_M_DN_HEARTBEAT = 41, /* DnHeartbeat -> DnReply (commands) */
