@@ -51,6 +51,9 @@ enum dfs_method {
 	DFS_M_PING = 22,
 	/* client or datanode -> namenode: BadReplicaReport, reply NsReply */
 	DFS_M_BAD_REPLICA = 23,
+	/* admin -> namenode: NsRequest, reply NsReply */
+	DFS_M_SAFEMODE = 24,     /* flags 0 get, 1 enter, 2 leave -> NsReply.safemode */
+	DFS_M_DECOMMISSION = 25, /* target = datanode uuid or host:port; flags 1: undo */
 	/* datanode -> namenode */
 	DFS_M_DN_REGISTER = 40,  /* DnRegister -> DnReply */
 	DFS_M_DN_HEARTBEAT = 41, /* DnHeartbeat -> DnReply (commands) */
@@ -62,6 +65,11 @@ enum dfs_method {
 	DFS_M_READ_BLOCK = 63,   /* ReadBlockRequest, reply ReadPacket* */
 	DFS_M_READ_PACKET = 64,  /* ReadPacket + data */
 	DFS_M_BLOCK_INFO = 65,   /* BlockInfoRequest -> BlockInfoReply */
+	/* namenode <-> namenode (Raft, common/proto/raft.proto) and admin */
+	DFS_M_RAFT_MSG = 80,      /* RaftMsg, one-way (no reply frame) */
+	DFS_M_RAFT_SNAPSHOT = 81, /* RaftSnapChunk, one-way */
+	DFS_M_RAFT_STATUS = 82,   /* RaftStatusRequest -> RaftStatus */
+	DFS_M_RAFT_ADMIN = 83,    /* RaftAdminRequest -> RaftAdminReply */
 	DFS_M_MAX = 128,
 };
 

@@ -1,7 +1,9 @@
 # common/: code every binary shares (framing, sockets, CRC32C, config, logs)
 # and the protobuf wire schema, compiled once into libdfscommon.la.
-PROTO_FILES = common/proto/common.proto common/proto/namenode.proto common/proto/datanode.proto
-PROTO_GEN_C = common/proto/common.pb-c.c common/proto/namenode.pb-c.c common/proto/datanode.pb-c.c
+PROTO_FILES = common/proto/common.proto common/proto/namenode.proto common/proto/datanode.proto \
+	common/proto/raft.proto
+PROTO_GEN_C = common/proto/common.pb-c.c common/proto/namenode.pb-c.c common/proto/datanode.pb-c.c \
+	common/proto/raft.pb-c.c
 PROTO_GEN_H = $(PROTO_GEN_C:.c=.h)
 EXTRA_DIST += $(PROTO_FILES)
 BUILT_SOURCES += $(PROTO_GEN_H) $(PROTO_GEN_C)

@@ -17,6 +17,7 @@ libdfs_libdfsclient_la_SOURCES = \
 	libdfs/namespace.c \
 	libdfs/dir.c \
 	libdfs/cluster.c \
+	libdfs/admin_raft.c \
 	libdfs/file.c \
 	libdfs/file_write.c \
 	libdfs/block_writer.c \

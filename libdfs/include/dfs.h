@@ -294,6 +294,46 @@ struct dfs_block_location {
 int dfs_block_locations(dfs_client *c, const char *path, struct dfs_block_location **out,
 			size_t *count);
 
+/* ---- the namenode Raft group (admin) ---- */
+
+/* One namenode of the Raft group as seen by asking it (DFS_M_RAFT_STATUS). */
+struct dfs_raft_member {
+	uint64_t id;            /* node id (0: did not answer, id unknown) */
+	char addr[280];         /* "host:port" of its RPC port */
+	char role[16];          /* "leader", "follower", "candidate", "joining",
+				   "unreachable" */
+	uint64_t term;
+	uint64_t leader_id;     /* the leader it knows (0: none) */
+	uint64_t commit_index;
+	uint64_t applied_index;
+	uint64_t last_index;    /* last log index */
+	uint64_t snapshot_index;
+	int64_t lag;            /* highest commit index seen in the group minus
+				   its applied index; -1 if unreachable */
+	int reachable;          /* 1 if it answered */
+	int voter;              /* 1 if a voter in the configuration the
+				   answering nodes report */
+};
+
+/* Status of every namenode of the group: the client's namenode list plus
+ * every peer address the answering namenodes know, each asked directly
+ * (each call bounded by min(rpc_timeout_ms, 2000) ms). Sorted by id, the
+ * unreachable ones last. *out: free(). 0 or a negative errno (-ENOMEM); a
+ * group where nobody answers gives 0 with every member unreachable. */
+int dfs_raft_status(dfs_client *c, struct dfs_raft_member **out, size_t *count);
+/* Adds node `id` (not yet a voter, started with dfs-namenode --join) at
+ * host_port as a voter; returns once the change is committed. -EEXIST if
+ * id is a voter already, -EBUSY while another change is in progress. */
+int dfs_raft_add(dfs_client *c, uint64_t id, const char *host_port);
+/* Removes voter `id` (may be the leader: it steps down once committed). */
+int dfs_raft_remove(dfs_client *c, uint64_t id);
+/* Hands leadership to to_id (0: the most caught-up follower); returns once
+ * the leader asked has started the transfer (poll dfs_raft_status). */
+int dfs_raft_transfer(dfs_client *c, uint64_t to_id);
+/* Fault hook for tests: the namenode at host_port drops every Raft message
+ * to and from the nodes in drop[0..n) (n 0: heal). Not persistent. */
+int dfs_raft_drop_peers(dfs_client *c, const char *host_port, const uint64_t *drop, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
