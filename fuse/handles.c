@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "fuse/logger.h"
@@ -12,8 +13,9 @@ static size_t bucket_of(uint64_t ino)
 	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 54) % DFSF_HANDLE_BUCKETS;
 }
 
-void dfsf_handles_init(struct dfsf_handles *h)
+void dfsf_handles_init(struct dfsf_handles *h, dfs_client *c)
 {
+	h->client = c;
 	pthread_mutex_init(&h->lock, NULL);
 	for (size_t i = 0; i < DFSF_HANDLE_BUCKETS; i++) {
 		h->buckets[i] = NULL;
@@ -47,9 +49,56 @@ int dfsf_fh_refresh(struct dfsf_handles *h, dfs_client *c, struct dfsf_fh *fh)
 	return 0;
 }
 
+/* Another registered handle of ino, or NULL. Table lock held. */
+static struct dfsf_fh *find_open(struct dfsf_handles *h, uint64_t ino)
+{
+	for (struct dfsf_fh *fh = h->buckets[bucket_of(ino)]; fh; fh = fh->next)
+		if (fh->ino == ino)
+			return fh;
+	return NULL;
+}
+
+int dfsf_handles_is_open(struct dfsf_handles *h, uint64_t ino)
+{
+	pthread_mutex_lock(&h->lock);
+	int open = find_open(h, ino) != NULL;
+	pthread_mutex_unlock(&h->lock);
+	return open;
+}
+
+int dfsf_handles_hide(struct dfsf_handles *h, uint64_t ino, uint64_t dir, const char *name)
+{
+	int taken = 0;
+	pthread_mutex_lock(&h->lock);
+	for (struct dfsf_fh *fh = h->buckets[bucket_of(ino)]; fh; fh = fh->next) {
+		if (fh->ino != ino)
+			continue;
+		fh->hidden_dir = dir;
+		snprintf(fh->hidden_name, sizeof(fh->hidden_name), "%s", name);
+		taken = 1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return taken;
+}
+
+/* The last handle of a hidden inode removes its hidden name. */
+static void unlink_hidden(struct dfsf_handles *h, struct dfsf_fh *fh)
+{
+	pthread_mutex_lock(&h->lock);
+	int last = fh->hidden_name[0] != '\0' && find_open(h, fh->ino) == NULL;
+	pthread_mutex_unlock(&h->lock);
+	if (!last)
+		return;
+	int rc = dfs_unlink_at(h->client, fh->hidden_dir, fh->hidden_name);
+	if (rc < 0 && rc != -ENOENT)
+		dfsf_log_err(DFSF_WARN, rc, "removing %s in directory %llu", fh->hidden_name,
+			     (unsigned long long)fh->hidden_dir);
+}
+
 static int fh_free(struct dfsf_handles *h, struct dfsf_fh *fh)
 {
 	int rc = dfs_close(fh->f);
+	unlink_hidden(h, fh);
 	if (dfsf_fh_is_dirty(fh))
 		dfsf_handles_bump(h, fh->ino);
 	if (rc < 0)
@@ -63,6 +112,7 @@ void dfsf_handles_fini(struct dfsf_handles *h)
 {
 	for (size_t i = 0; i < DFSF_HANDLE_BUCKETS; i++) {
 		struct dfsf_fh *fh = h->buckets[i];
+		h->buckets[i] = NULL; /* detached: each is the last of its inode */
 		while (fh) {
 			struct dfsf_fh *next = fh->next;
 			fh_free(h, fh);

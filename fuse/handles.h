@@ -15,6 +15,11 @@
  * handle is synced or closed or the size is set; a clean handle whose
  * epoch is older reopens its dfs_file before reading (dfsf_fh_refresh).
  *
+ * Unlink of an open file: the namenode frees an inode with its last name,
+ * so unlinking a file that is open here renames it to a hidden name in the
+ * same directory instead (DFSF_HIDDEN_PREFIX, like libfuse's .fuse_hidden);
+ * the last handle of the inode to go removes that name.
+ *
  * Locking: the table lock guards the hash chains and every fh's refs; an
  * fh's own lock guards its dfs_file. Order: never take the table lock while
  * holding an fh lock. dirty is atomic.
@@ -32,6 +37,8 @@
 
 #define DFSF_HANDLE_BUCKETS 1024     /* hash chains of the open-file table */
 #define DFSF_HANDLES_PER_INO_MAX 64 /* handles of one inode one call visits */
+#define DFSF_HIDDEN_PREFIX ".dfs_hidden."
+#define DFSF_HIDDEN_NAME_MAX 64
 
 struct dfsf_fh {
 	pthread_mutex_t lock; /* guards f */
@@ -41,17 +48,20 @@ struct dfsf_fh {
 	int dirty;            /* written since the last fsync (atomic) */
 	unsigned refs;        /* under the table lock */
 	uint64_t epoch;       /* write epoch of ino when f was opened (under lock) */
+	uint64_t hidden_dir;  /* unlinked while open: its hidden name (table lock) */
+	char hidden_name[DFSF_HIDDEN_NAME_MAX];
 	struct dfsf_fh *next; /* hash chain */
 };
 
 struct dfsf_handles {
+	dfs_client *client; /* for the removal of hidden names */
 	pthread_mutex_t lock;
 	struct dfsf_fh *buckets[DFSF_HANDLE_BUCKETS];
 	uint64_t epochs[DFSF_HANDLE_BUCKETS]; /* write epochs (atomic) */
 	size_t count;
 };
 
-void dfsf_handles_init(struct dfsf_handles *h);
+void dfsf_handles_init(struct dfsf_handles *h, dfs_client *c);
 /* Closes and frees every handle still open (at unmount). */
 void dfsf_handles_fini(struct dfsf_handles *h);
 
@@ -70,6 +80,13 @@ static inline int dfsf_fh_is_dirty(struct dfsf_fh *fh)
 {
 	return __atomic_load_n(&fh->dirty, __ATOMIC_ACQUIRE);
 }
+
+/* 1 if ino has open handles. */
+int dfsf_handles_is_open(struct dfsf_handles *h, uint64_t ino);
+/* Records that ino's handles keep it alive under (dir, name); the last
+ * one to be freed unlinks that name. Returns 1 if some handle took it,
+ * 0 if none is open any more (the caller unlinks it at once). */
+int dfsf_handles_hide(struct dfsf_handles *h, uint64_t ino, uint64_t dir, const char *name);
 
 /* Write epoch of ino; bumping it tells the clean handles of ino to
  * refresh before their next read. */

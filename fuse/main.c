@@ -349,14 +349,13 @@ int main(int argc, char **argv)
 	}
 	if (!cmd.foreground && (notify_fd = daemonize_start()) < 0)
 		goto out_args;
-	dfsf_handles_init(&fs.handles);
 	if (connect_cluster(&fs) < 0) {
 		fprintf(stderr, "dfs-fuse: cannot reach the dfs cluster, not mounting %s\n",
 			cmd.mountpoint);
-		goto out_handles;
+		goto out_args;
 	}
+	dfsf_handles_init(&fs.handles, fs.client);
 	rc = mount_and_serve(&fs, &args, &cmd, notify_fd);
-out_handles:
 	dfsf_handles_fini(&fs.handles); /* files close before their client */
 	dfs_disconnect(fs.client);
 out_args:

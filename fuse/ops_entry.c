@@ -13,6 +13,8 @@
 
 #include "fuse/logger.h"
 
+#define DFSF_HIDE_ATTEMPTS_MAX 4 /* hidden names tried per unlink */
+
 /* Replies with the error of a libdfs result, logging it: expected codes at
  * debug level, the others (EIO, DFS_E*) as warnings. */
 static void reply_fail(fuse_req_t req, const char *op, uint64_t ino, const char *name, int rc)
@@ -254,12 +256,48 @@ void dfsf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	dfsf_reply_entry(fs, req, &ds);
 }
 
+/* Unlink of a file open through this mount: renames it to a hidden name
+ * that the last handle removes (see handles.h). Returns 1 if it did, 0 if
+ * the file is not open here (plain unlink), or a negative errno. */
+static int unlink_open(struct dfs_fuse *fs, uint64_t parent, const char *name)
+{
+	static unsigned counter; /* uniqueness of hidden names (atomic) */
+	struct dfs_stat ds;
+	char hidden[DFSF_HIDDEN_NAME_MAX];
+	if (__atomic_load_n(&fs->handles.count, __ATOMIC_RELAXED) == 0 ||
+	    strncmp(name, DFSF_HIDDEN_PREFIX, strlen(DFSF_HIDDEN_PREFIX)) == 0)
+		return 0;
+	int rc = dfs_lookup(fs->client, parent, name, &ds);
+	if (rc < 0)
+		return rc == -ENOENT ? rc : 0;
+	if (!S_ISREG(ds.mode) || ds.nlink > 1 || !dfsf_handles_is_open(&fs->handles, ds.ino))
+		return 0;
+	for (int attempt = 0; attempt < DFSF_HIDE_ATTEMPTS_MAX; attempt++) {
+		snprintf(hidden, sizeof(hidden), "%s%llx.%x.%x", DFSF_HIDDEN_PREFIX,
+			 (unsigned long long)ds.ino, (unsigned)getpid(),
+			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+		rc = dfs_rename_at(fs->client, parent, name, parent, hidden, DFS_RENAME_NOREPLACE);
+		if (rc != -EEXIST)
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	DFSF_DEBUG_LOG("unlink of open inode %llu: kept as %s", (unsigned long long)ds.ino, hidden);
+	if (!dfsf_handles_hide(&fs->handles, ds.ino, parent, hidden))
+		dfs_unlink_at(fs->client, parent, hidden); /* closed meanwhile */
+	return 1;
+}
+
 void dfsf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	if (begin(fs, req, "unlink"))
 		return;
-	int rc = dfs_unlink_at(fs->client, parent, name);
+	int rc = unlink_open(fs, parent, name);
+	if (rc == 0)
+		rc = dfs_unlink_at(fs->client, parent, name);
+	else if (rc == 1)
+		rc = 0;
 	if (rc < 0)
 		reply_fail(req, "unlink", parent, name, rc);
 	else

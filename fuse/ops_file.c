@@ -181,6 +181,7 @@ void dfsf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void dfsf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
+	dfsf_set_cred(fs, req); /* the last release may remove a hidden name */
 	int rc = dfsf_fh_release(&fs->handles, fh_of(fi));
 	if (rc < 0)
 		dfsf_log_err(DFSF_WARN, rc, "release(%llu)", (unsigned long long)ino);

@@ -119,6 +119,17 @@ expect_eq "sha256 after random writes" "$(sha "$T/local-rw")" "$(sha "$M/rw")"
 check $TO "$DFS" get /rw "$T/rw-cli"
 expect_eq "CLI sees the random writes" "$(sha "$T/local-rw")" "$(sha "$T/rw-cli")"
 
+# --- unlink of an open file: the open descriptor keeps working ---
+gen_data "$SEED-open" 200000 >"$T/ou-src"
+check cp "$T/ou-src" "$M/open-unlinked"
+exec 7<"$M/open-unlinked"
+check rm "$M/open-unlinked"
+[ ! -e "$M/open-unlinked" ] || fail "unlinked name still there"
+expect_eq "read of an unlinked open file" "$(sha "$T/ou-src")" "$(sha256sum <&7 | cut -d' ' -f1)"
+exec 7<&-
+hidden_gone() { ! ls -A "$M" | grep -q '^\.dfs_hidden\.'; }
+wait_until 20 hidden_gone || fail "hidden name left after the last close: $(ls -A "$M")"
+
 # --- ls -la, find, du, df ---
 out=$(ls -la "$M") || fail "ls -la"
 grep -q ' file1$' <<<"$out" || fail "ls -la misses file1: $out"
