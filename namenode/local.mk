@@ -37,3 +37,6 @@ TESTS += tests/unit/test-blockmgr
 tests_unit_test_blockmgr_SOURCES = tests/unit/test-blockmgr.c
 tests_unit_test_blockmgr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_blockmgr_LDADD = $(NAMENODE_LIBS) $(CMOCKA_LIBS)
+
+# the namenode heals the cluster: safe mode, decommission, fsck support
+namenode_libnamenode_a_SOURCES += namenode/safemode.h namenode/safemode.c

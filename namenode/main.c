@@ -30,6 +30,16 @@ static const struct dfs_config_option nn_options[] = {
 	    "a datanode silent this long is dead", 0, 0),
 	OPT("replication_check_ms", DFS_CFG_DURATION, "1000", replication_check_ms,
 	    "interval of the replication monitor", 0, 0),
+	OPT("safemode_threshold", DFS_CFG_STRING, SAFEMODE_THRESHOLD_DEFAULT, safemode_threshold,
+	    "fraction of blocks reported before safe mode ends (0..1)", 0, 0),
+	OPT("safemode_extension_ms", DFS_CFG_DURATION, "5000", safemode_extension_ms,
+	    "safe mode lasts this long after the threshold is reached", 0, 0),
+	OPT("safemode_min_datanodes", DFS_CFG_INT, "0", safemode_min_datanodes,
+	    "live datanodes needed before safe mode ends", 0, DN_MAX),
+	OPT("max_copies_per_datanode", DFS_CFG_INT, "4", max_copies_per_datanode,
+	    "re-replication copies in flight per source datanode", 1, 1024),
+	OPT("replication_timeout_ms", DFS_CFG_DURATION, "30000", replication_timeout_ms,
+	    "a re-replication copy not reported by then is issued again", 0, 0),
 	OPT("log_level", DFS_CFG_STRING, "info", log_level, "debug, info, notice, warn, err", 0, 0),
 	OPT("log_file", DFS_CFG_STRING, "", log_file, "log file (empty: stderr)", 0, 0),
 };
@@ -94,6 +104,11 @@ static int check_config(const struct nn_config *c)
 	}
 	if (c->default_block_size == 0 || c->default_block_size > (1ull << 40)) {
 		DFS_ERR("default_block_size must be between 1 and 1T");
+		return -EINVAL;
+	}
+	double th;
+	if (safemode_parse_threshold(c->safemode_threshold, &th) < 0) {
+		DFS_ERR("safemode_threshold must be a number between 0 and 1");
 		return -EINVAL;
 	}
 	if (!c->name_dir[0]) {

@@ -6,6 +6,7 @@
 #include "namenode/dnmgr.h"
 #include "namenode/ns.h"
 #include "namenode/rpc_server.h"
+#include "namenode/safemode.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +25,11 @@ struct nn_config {
 	int64_t datanode_heartbeat_ms;
 	int64_t datanode_dead_ms;
 	int64_t replication_check_ms;
+	char *safemode_threshold;       /* "0.999": see safemode.h */
+	int64_t safemode_extension_ms;
+	int64_t safemode_min_datanodes;
+	int64_t max_copies_per_datanode; /* COPY commands in flight per source */
+	int64_t replication_timeout_ms;  /* a COPY not done by then is re-issued */
 	char *log_level;
 	char *log_file;
 };
@@ -40,6 +46,7 @@ struct nn {
 	bool dirty;              /* applied since the last sync */
 	int64_t next_check_ms;   /* liveness + replication monitor */
 	int64_t copy_after_ms;   /* startup: no re-replication before this */
+	struct safemode sm;      /* safemode.h; started lazily by replmon_run */
 };
 
 int64_t nn_now_ms(void);   /* monotonic */
