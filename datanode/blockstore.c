@@ -90,6 +90,7 @@ static void info_of(const struct dn_replica *r, struct dn_replica_info *out)
 	out->dir = r->dir;
 	out->state = r->state;
 	out->writing = r->writing;
+	out->corrupt = r->corrupt;
 }
 
 void dn_store_path(const struct dn_store *s, int dir, int state, uint64_t id, int meta,
@@ -366,6 +367,10 @@ int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t genstamp,
 		rc = -DFS_ESTALE;
 		goto out;
 	}
+	if (r->corrupt) {
+		rc = -DFS_ECHECKSUM;
+		goto out;
+	}
 	dn_store_path(s, r->dir, r->state, id, 0, p, sizeof(p));
 	*data_fd = open(p, O_RDONLY | O_CLOEXEC);
 	dn_store_path(s, r->dir, r->state, id, 1, p, sizeof(p));
@@ -433,12 +438,16 @@ void dn_store_foreach(struct dn_store *s, void (*fn)(void *arg, const struct dn_
 void dn_store_space(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint64_t *remaining)
 {
 	dev_t seen[DN_DIRS_MAX];
+	uint8_t failed[DN_DIRS_MAX];
 	size_t n_seen = 0;
 	*capacity = *remaining = 0;
+	pthread_mutex_lock(&s->lock);
+	memcpy(failed, s->dir_failed, sizeof(failed));
+	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < s->n_dirs; i++) {
 		struct stat st;
 		struct statvfs v;
-		if (stat(s->dirs[i], &st) < 0 || statvfs(s->dirs[i], &v) < 0)
+		if (failed[i] || stat(s->dirs[i], &st) < 0 || statvfs(s->dirs[i], &v) < 0)
 			continue;
 		size_t k = 0;
 		while (k < n_seen && seen[k] != st.st_dev)
@@ -456,17 +465,78 @@ void dn_store_space(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint
 
 int dn_store_pick_dir(struct dn_store *s)
 {
-	int best = 0;
+	int best = -1, in_service = 0;
 	uint64_t best_free = 0;
 	for (size_t i = 0; i < s->n_dirs; i++) {
 		struct statvfs v;
+		if (s->dir_failed[i])
+			continue;
+		in_service = 1;
 		if (statvfs(s->dirs[i], &v) < 0)
 			continue;
 		uint64_t f = (uint64_t)v.f_bavail * v.f_frsize;
-		if (f > best_free) {
+		if (f > s->reserved_bytes && (best < 0 || f > best_free)) {
 			best_free = f;
 			best = (int)i;
 		}
 	}
+	if (best < 0)
+		return in_service ? -ENOSPC : -EIO;
 	return best;
+}
+
+int dn_store_mark_corrupt(struct dn_store *s, uint64_t id, uint64_t genstamp)
+{
+	pthread_mutex_lock(&s->lock);
+	struct dn_replica *r = dn_store_find_locked(s, id);
+	int rc = r == NULL || r->genstamp != genstamp ? -ENOENT : r->corrupt ? 1 : 0;
+	if (rc == 0)
+		r->corrupt = 1;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int dn_store_dir_failed(struct dn_store *s, int dir)
+{
+	pthread_mutex_lock(&s->lock);
+	int failed = dir >= 0 && (size_t)dir < s->n_dirs && s->dir_failed[dir];
+	pthread_mutex_unlock(&s->lock);
+	return failed;
+}
+
+int dn_store_fail_dir(struct dn_store *s, int dir, struct dn_replica_info **lost,
+		      size_t *n_lost)
+{
+	size_t n = 0;
+	*lost = NULL;
+	*n_lost = 0;
+	pthread_mutex_lock(&s->lock);
+	if (s->dir_failed[dir]) {
+		pthread_mutex_unlock(&s->lock);
+		return -EALREADY;
+	}
+	s->dir_failed[dir] = 1;
+	s->n_failed++;
+	struct dn_replica_info *v = malloc((s->n_replicas ? s->n_replicas : 1) * sizeof(*v));
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		struct dn_replica **pp = &s->buckets[i];
+		while (*pp != NULL) {
+			struct dn_replica *r = *pp;
+			if (r->dir != dir || r->writing) {
+				pp = &r->next;
+				continue;
+			}
+			if (v != NULL)
+				info_of(r, &v[n++]);
+			*pp = r->next;
+			s->n_replicas--;
+			s->bytes_used -= r->length;
+			free(r);
+		}
+	}
+	int left = (int)(s->n_dirs - s->n_failed);
+	pthread_mutex_unlock(&s->lock);
+	*lost = v;
+	*n_lost = n;
+	return left;
 }

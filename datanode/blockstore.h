@@ -44,6 +44,9 @@ struct dn_replica {
 	uint16_t dir;
 	uint8_t state;   /* enum dn_replica_state */
 	uint8_t writing; /* a dn_writer owns it */
+	uint8_t corrupt; /* failed a checksum check: not served, kept until DELETE */
+	uint64_t pending_gs; /* genstamp of a rewrite stream that ended early (0: none):
+			      * a recovery stream may name it as prev_genstamp */
 	struct dn_replica *next;
 };
 
@@ -53,6 +56,7 @@ struct dn_replica_info {
 	int dir;
 	int state;
 	int writing;
+	int corrupt;
 };
 
 struct dn_store {
@@ -66,6 +70,9 @@ struct dn_store {
 	size_t n_buckets; /* power of two */
 	size_t n_replicas;
 	uint64_t bytes_used; /* sum of replica lengths */
+	uint8_t dir_failed[DN_DIRS_MAX]; /* taken out of service (under lock) */
+	size_t n_failed;
+	uint64_t reserved_bytes; /* a dir with less free space takes no new replica */
 };
 
 /* Opens the comma-separated data directories (created if missing), reads
@@ -88,8 +95,9 @@ void dn_store_path(const struct dn_store *s, int dir, int state, uint64_t id, in
 int dn_store_lookup(struct dn_store *s, uint64_t id, struct dn_replica_info *out);
 
 /* Checks that a replica exists with exactly `genstamp` and opens its data
- * and meta files read-only. -ENOENT, or -DFS_ESTALE when the genstamps
- * differ. The caller closes both fds. */
+ * and meta files read-only. -ENOENT, -DFS_ESTALE when the genstamps
+ * differ, -DFS_ECHECKSUM when it is marked corrupt. The caller closes
+ * both fds. */
 int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t genstamp,
 		       struct dn_replica_info *out, int *data_fd, int *meta_fd);
 
@@ -107,11 +115,27 @@ void dn_store_foreach(struct dn_store *s, void (*fn)(void *arg, const struct dn_
  * filesystem counted once) and the bytes held in replicas. */
 void dn_store_space(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint64_t *remaining);
 
+/* Marks replica (id, genstamp) corrupt: 0 if newly marked, 1 if it was
+ * already, -ENOENT if there is no such replica (or another genstamp). */
+int dn_store_mark_corrupt(struct dn_store *s, uint64_t id, uint64_t genstamp);
+
+/* Takes data dir `dir` out of service: no new replicas go there, and its
+ * replicas leave the map (those being written stay until their writer
+ * ends, which then fails). *lost (malloc'd, caller frees) gets the removed
+ * replicas, *n_lost their count. Returns the number of dirs still in
+ * service, or -EALREADY if dir was already failed. */
+int dn_store_fail_dir(struct dn_store *s, int dir, struct dn_replica_info **lost,
+		      size_t *n_lost);
+
+/* 1 if dir is out of service. */
+int dn_store_dir_failed(struct dn_store *s, int dir);
+
 /* ---- used by replica_write.c (lock held by the caller: *_locked) ---- */
 struct dn_replica *dn_store_find_locked(struct dn_store *s, uint64_t id);
 int dn_store_insert_locked(struct dn_store *s, struct dn_replica *r);
 void dn_store_remove_locked(struct dn_store *s, struct dn_replica *r);
-/* Index of the data dir with the most free space. */
+/* Index of the data dir in service with the most free space above
+ * reserved_bytes, or -ENOSPC (none has room) / -EIO (none in service). */
 int dn_store_pick_dir(struct dn_store *s);
 /* mkdir -p the directory holding a FINALIZED replica's files. */
 int dn_store_make_parent(const struct dn_store *s, int dir, uint64_t id);

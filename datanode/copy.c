@@ -1,9 +1,11 @@
 /* copy.c: re-replication (COPY command): this datanode acts as the client
  * of a WRITE_BLOCK pipeline to the targets, sending its replica in
  * packets with a bounded window of unacked packets. Each chunk is checked
- * against its stored CRC first so a rotten replica is never spread. */
+ * against its stored CRC first so a rotten replica is never spread; a
+ * rotten one is marked corrupt and reported (BAD_REPLICA, "copy"). */
 #include "datanode/commands.h"
 #include "datanode/replica_read.h"
+#include "datanode/scanner.h"
 #include "common/crc32c.h"
 #include "common/errors.h"
 #include "common/frame.h"
@@ -78,7 +80,8 @@ static int send_header(struct copy_stream *c, const struct dn_reader *r,
 }
 
 /* Sends every packet, keeping at most COPY_WINDOW unacked. */
-static int send_packets(struct copy_stream *c, struct dn_reader *r, uint8_t *buf, uint32_t *crcs)
+static int send_packets(struct datanode *dn, struct copy_stream *c, struct dn_reader *r,
+			uint8_t *buf, uint32_t *crcs)
 {
 	uint64_t off = 0, seqno = 0;
 	int rc = 0;
@@ -89,8 +92,10 @@ static int send_packets(struct copy_stream *c, struct dn_reader *r, uint8_t *buf
 			if (n < 0)
 				return (int)n;
 			rc = check_crcs(r, off, buf, (size_t)n, crcs);
-			if (rc < 0)
+			if (rc < 0) {
+				dn_scanner_condemn(dn, r->id, r->genstamp, r->length, "copy");
 				return rc;
+			}
 		}
 		Dfs__WritePacket p = DFS__WRITE_PACKET__INIT;
 		p.seqno = seqno;
@@ -133,7 +138,7 @@ int dn_copy_block(struct datanode *dn, uint64_t id, uint64_t genstamp,
 	dfs_net_set_buffers(c.fd, (int)dn->cfg.socket_buffer_size);
 	rc = send_header(&c, &r, targets, n);
 	if (rc == 0)
-		rc = send_packets(&c, &r, buf, crcs);
+		rc = send_packets(dn, &c, &r, buf, crcs);
 out:
 	if (c.fd >= 0)
 		close(c.fd);

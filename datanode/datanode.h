@@ -5,7 +5,8 @@
  * Threads: the main thread (daemon skeleton: init steps, run, fini), one
  * accept thread, one thread per data-transfer connection (bounded by
  * max_connections) plus one ack responder per write stream, one thread
- * per namenode, and up to max_copies COPY threads.
+ * per namenode, up to max_copies COPY threads, the data-dir health thread
+ * (volumes.h) and the block scanner (scanner.h).
  * Lock order (a thread holding a lock never takes one to its left):
  *   xfer server lock | nn link lock | commands lock   ->   store lock
  * In practice every lock is a leaf: none is held across network I/O or
@@ -30,6 +31,11 @@ struct dn_config {
 	int64_t connect_timeout_ms;
 	uint64_t socket_buffer_size;
 	uint64_t read_packet_size;
+	uint64_t scan_bytes_per_s;
+	int64_t scan_period_ms;
+	int64_t disk_check_ms;
+	int64_t min_data_dirs;
+	uint64_t reserved_bytes;
 	char *log_level;
 	char *log_file;
 };
@@ -37,6 +43,8 @@ struct dn_config {
 struct dn_xfer_server;
 struct dn_nn;
 struct dn_commands;
+struct dn_volumes;
+struct dn_scanner;
 
 struct datanode {
 	struct dn_config cfg;
@@ -47,6 +55,9 @@ struct datanode {
 	struct dn_xfer_server *xfer;
 	struct dn_nn *nn;
 	struct dn_commands *cmds;
+	struct dn_volumes *vol;  /* volumes.c: data-dir health thread */
+	struct dn_scanner *scan; /* scanner.c: block scanner thread (NULL: off) */
+	int fatal;               /* set before a self-requested stop: exit status */
 };
 
 /* Largest replica the datanode accepts to write (bounds offsets and

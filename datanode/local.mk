@@ -12,7 +12,9 @@ datanode_libdatanode_a_SOURCES = \
 	datanode/xfer_server.c datanode/xfer_server.h \
 	datanode/write_pipeline.c datanode/read_handler.c \
 	datanode/nn_link.c datanode/nn_link.h \
-	datanode/commands.c datanode/commands.h datanode/copy.c
+	datanode/commands.c datanode/commands.h datanode/copy.c \
+	datanode/volumes.c datanode/volumes.h \
+	datanode/scanner.c datanode/scanner.h
 datanode_libdatanode_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 DATANODE_LIBS = datanode/libdatanode.a common/libdfscommon.la $(PROTOBUF_C_LIBS) $(ISAL_LIBS)

@@ -5,10 +5,13 @@
 #include "datanode/datanode.h"
 #include "datanode/nn_link.h"
 #include "datanode/xfer_server.h"
+#include "datanode/scanner.h"
+#include "datanode/volumes.h"
 #include "common/daemon.h"
 #include "common/errors.h"
 #include "common/log.h"
 
+#include <inttypes.h>
 #include <poll.h>
 #include <stddef.h>
 
@@ -39,6 +42,18 @@ static const struct dfs_config_option options[] = {
 	    "SO_SNDBUF/SO_RCVBUF of data connections", 0, 0),
 	OPT("read_packet_size", DFS_CFG_SIZE, "1M", read_packet_size,
 	    "data bytes per READ_PACKET (multiple of 4K, at most 8M)", 0, 0),
+	OPT("scan_bytes_per_s", DFS_CFG_SIZE, "8M", scan_bytes_per_s,
+	    "block scanner: bytes of replicas re-read and checked per second (0: off)", 0, 0),
+	OPT("scan_period_ms", DFS_CFG_DURATION, "1h", scan_period_ms,
+	    "block scanner: rest between two full passes", 0, 0),
+	OPT("disk_check_ms", DFS_CFG_DURATION, "10s", disk_check_ms,
+	    "interval between data-dir health probes (also run at once after an I/O error)",
+	    0, 0),
+	OPT("min_data_dirs", DFS_CFG_INT, "1", min_data_dirs,
+	    "stop with an error when fewer data dirs than this remain in service", 1,
+	    DN_DIRS_MAX),
+	OPT("reserved_bytes", DFS_CFG_SIZE, "0", reserved_bytes,
+	    "free space per data dir below which it takes no new replicas", 0, 0),
 	OPT("log_level", DFS_CFG_STRING, "info", log_level, "debug, info, notice, warn or err",
 	    0, 0),
 	OPT("log_file", DFS_CFG_STRING, "", log_file, "log file (empty: stderr)", 0, 0),
@@ -52,8 +67,10 @@ static int check_config(struct datanode *dn)
 		DFS_ERR("read_packet_size must be a multiple of 4K between 4K and 8M");
 		return -EINVAL;
 	}
-	if (c->heartbeat_ms <= 0 || c->block_report_ms <= 0 || c->connect_timeout_ms <= 0) {
-		DFS_ERR("heartbeat_ms, block_report_ms and connect_timeout_ms must be > 0");
+	if (c->heartbeat_ms <= 0 || c->block_report_ms <= 0 || c->connect_timeout_ms <= 0 ||
+	    c->disk_check_ms <= 0 || c->scan_period_ms <= 0) {
+		DFS_ERR("heartbeat_ms, block_report_ms, connect_timeout_ms, disk_check_ms and "
+			"scan_period_ms must be > 0");
 		return -EINVAL;
 	}
 	return 0;
@@ -66,6 +83,12 @@ static int store_init(void *ctx)
 	if (rc == 0)
 		rc = dn_store_open(&dn->store, dn->cfg.data_dirs);
 	dn->store_open = rc == 0;
+	if (rc == 0 && (int64_t)dn->store.n_dirs < dn->cfg.min_data_dirs) {
+		DFS_ERR("%zu data dirs, min_data_dirs is %" PRId64, dn->store.n_dirs,
+			dn->cfg.min_data_dirs);
+		rc = -EINVAL;
+	}
+	dn->store.reserved_bytes = dn->cfg.reserved_bytes;
 	return rc;
 }
 
@@ -105,26 +128,32 @@ static int xfer_init(void *ctx)
 static void xfer_fini(void *ctx) { dn_xfer_stop(ctx); }
 static int cmds_init(void *ctx) { return dn_commands_init(ctx); }
 static void cmds_fini(void *ctx) { dn_commands_fini(ctx); }
+static int vol_init(void *ctx) { return dn_volumes_start(ctx); }
+static void vol_fini(void *ctx) { dn_volumes_stop(ctx); }
+static int scan_init(void *ctx) { return dn_scanner_start(ctx); }
+static void scan_fini(void *ctx) { dn_scanner_stop(ctx); }
 static int links_init(void *ctx) { return dn_nn_start(ctx); }
 static void links_fini(void *ctx) { dn_nn_stop(ctx); }
 
 static const struct dfs_daemon_step steps[] = {
 	{ "block store", store_init, store_fini },
 	{ "namenode list", nn_init, nn_free },
+	{ "data dir health", vol_init, vol_fini },
 	{ "data transfer server", xfer_init, xfer_fini },
 	{ "commands", cmds_init, cmds_fini },
 	{ "namenode links", links_init, links_fini },
+	{ "block scanner", scan_init, scan_fini },
 };
 
 static int run(void *ctx)
 {
-	(void)ctx;
+	struct datanode *dn = ctx;
 	struct pollfd p = { .fd = dfs_daemon_stop_fd(), .events = POLLIN };
 	while (!dfs_daemon_stopping()) {
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			return DFS_ERRNO();
 	}
-	return 0;
+	return dn->fatal;
 }
 
 int main(int argc, char **argv)

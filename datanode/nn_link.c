@@ -4,6 +4,7 @@
 #include "datanode/nn_link.h"
 #include "datanode/commands.h"
 #include "datanode/xfer_server.h"
+#include "datanode/volumes.h"
 #include "common/errors.h"
 #include "common/frame.h"
 #include "common/log.h"
@@ -41,6 +42,8 @@ struct dn_nn_link {
 	int fd;              /* under lock for shutdown() by stop */
 	uint64_t call_id;
 	struct ref_vec received, deleted; /* under lock */
+	struct ref_vec bad;               /* under lock: BAD_REPLICA to send */
+	const char *bad_reason;           /* under lock */
 	int need_full;                    /* under lock */
 	int need_register;                /* under lock */
 	int stop;                         /* under lock */
@@ -101,6 +104,20 @@ void dn_nn_report_deleted(struct datanode *dn, const struct dn_replica_info *r)
 	queue_report(dn, r, 1);
 }
 
+void dn_nn_report_bad(struct datanode *dn, const struct dn_replica_info *r, const char *reason)
+{
+	struct dn_nn *nn = dn->nn;
+	for (size_t i = 0; nn != NULL && i < nn->n; i++) {
+		struct dn_nn_link *l = &nn->links[i];
+		pthread_mutex_lock(&l->lock);
+		if (l->bad.n < DN_NN_PENDING_MAX)
+			vec_push(&l->bad, r);
+		l->bad_reason = reason;
+		pthread_cond_broadcast(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+	}
+}
+
 /* ---- RPC ---- */
 
 static void link_close(struct dn_nn_link *l)
@@ -115,7 +132,8 @@ static void link_close(struct dn_nn_link *l)
 
 /* One request / reply. Returns 0 and *out (free with
  * protobuf_c_message_free_unpacked), or a negative code. */
-static int rpc(struct dn_nn_link *l, uint32_t method, const ProtobufCMessage *msg, Dfs__DnReply **out)
+static int rpc_any(struct dn_nn_link *l, uint32_t method, const ProtobufCMessage *msg,
+		   const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
 {
 	struct dfs_frame f = { 0 };
 	uint64_t call_id = ++l->call_id;
@@ -126,12 +144,17 @@ static int rpc(struct dn_nn_link *l, uint32_t method, const ProtobufCMessage *ms
 			break;
 	}
 	if (rc == 0) {
-		*out = (Dfs__DnReply *)dfs_frame_unpack(&f, &dfs__dn_reply__descriptor);
+		*out = dfs_frame_unpack(&f, d);
 		if (*out == NULL)
 			rc = -DFS_EPROTOCOL;
 	}
 	dfs_frame_release(&f);
 	return rc;
+}
+
+static int rpc(struct dn_nn_link *l, uint32_t method, const ProtobufCMessage *msg, Dfs__DnReply **out)
+{
+	return rpc_any(l, method, msg, &dfs__dn_reply__descriptor, (ProtobufCMessage **)out);
 }
 
 static void fill_id(struct dn_nn_link *l, Dfs__DatanodeId *id)
@@ -163,17 +186,22 @@ static int do_register(struct dn_nn_link *l)
 	return rc;
 }
 
-/* Sends refs as a report (full or incremental). */
-static int send_report(struct dn_nn_link *l, int full, struct ref_vec *recv, struct ref_vec *del)
+/* Sends refs as a report (full or incremental); corrupt (may be NULL)
+ * lists the replicas known bad (full reports). */
+static int send_report(struct dn_nn_link *l, int full, struct ref_vec *recv, struct ref_vec *del,
+		       struct ref_vec *corrupt)
 {
 	Dfs__DnBlockReport m = DFS__DN_BLOCK_REPORT__INIT;
 	Dfs__DatanodeId id = DFS__DATANODE_ID__INIT;
-	size_t n = recv->n + del->n;
+	size_t n_bad = corrupt != NULL ? corrupt->n : 0;
+	size_t n = recv->n + del->n + n_bad;
 	Dfs__BlockRef *refs = malloc((n ? n : 1) * sizeof(*refs));
 	Dfs__BlockRef **ptrs = malloc((n ? n : 1) * sizeof(*ptrs));
 	int rc = refs == NULL || ptrs == NULL ? -ENOMEM : 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const struct ref *r = i < recv->n ? &recv->v[i] : &del->v[i - recv->n];
+		const struct ref *r = i < recv->n		 ? &recv->v[i]
+				      : i < recv->n + del->n ? &del->v[i - recv->n]
+							     : &corrupt->v[i - recv->n - del->n];
 		dfs__block_ref__init(&refs[i]);
 		refs[i].block_id = r->id;
 		refs[i].genstamp = r->genstamp;
@@ -188,6 +216,8 @@ static int send_report(struct dn_nn_link *l, int full, struct ref_vec *recv, str
 		m.n_received = recv->n;
 		m.deleted = ptrs + recv->n;
 		m.n_deleted = del->n;
+		m.corrupt = ptrs + recv->n + del->n;
+		m.n_corrupt = n_bad;
 		Dfs__DnReply *reply;
 		rc = rpc(l, DFS_M_DN_REPORT, &m.base, &reply);
 		if (rc == 0) {
@@ -203,22 +233,32 @@ static int send_report(struct dn_nn_link *l, int full, struct ref_vec *recv, str
 	return rc;
 }
 
+struct full_vecs {
+	struct ref_vec all, corrupt;
+};
+
 static void collect(void *arg, const struct dn_replica_info *r)
 {
-	vec_push(arg, r);
+	struct full_vecs *v = arg;
+	vec_push(&v->all, r);
+	if (r->corrupt)
+		vec_push(&v->corrupt, r);
 }
 
 static int full_report(struct dn_nn_link *l)
 {
-	struct ref_vec all = { 0 }, none = { 0 };
+	struct full_vecs v = { 0 };
+	struct ref_vec none = { 0 };
 	pthread_mutex_lock(&l->lock);
 	l->received.n = l->deleted.n = 0; /* covered by the full report */
 	l->need_full = 0;
 	pthread_mutex_unlock(&l->lock);
-	dn_store_foreach(&l->dn->store, collect, &all);
-	int rc = send_report(l, 1, &all, &none);
-	DFS_DEBUG("full block report to %s: %zu replicas", l->name, all.n);
-	free(all.v);
+	dn_store_foreach(&l->dn->store, collect, &v);
+	int rc = send_report(l, 1, &v.all, &none, &v.corrupt);
+	DFS_DEBUG("full block report to %s: %zu replicas, %zu corrupt", l->name, v.all.n,
+		  v.corrupt.n);
+	free(v.all.v);
+	free(v.corrupt.v);
 	return rc;
 }
 
@@ -231,10 +271,63 @@ static int incremental_report(struct dn_nn_link *l)
 	memset(&l->received, 0, sizeof(l->received));
 	memset(&l->deleted, 0, sizeof(l->deleted));
 	pthread_mutex_unlock(&l->lock);
-	int rc = recv.n + del.n > 0 ? send_report(l, 0, &recv, &del) : 0;
+	int rc = recv.n + del.n > 0 ? send_report(l, 0, &recv, &del, NULL) : 0;
 	free(recv.v);
 	free(del.v);
 	return rc;
+}
+
+/* Sends the queued BAD_REPLICA reports, once: a namenode that cannot take
+ * them (not the leader, older version) learns them from the next full
+ * report. Only transport errors are returned. */
+static int bad_report(struct dn_nn_link *l)
+{
+	Dfs__BadReplicaReport m = DFS__BAD_REPLICA_REPORT__INIT;
+	struct ref_vec bad;
+	pthread_mutex_lock(&l->lock);
+	bad = l->bad;
+	const char *reason = l->bad_reason;
+	memset(&l->bad, 0, sizeof(l->bad));
+	pthread_mutex_unlock(&l->lock);
+	if (bad.n == 0)
+		return 0;
+	Dfs__BlockRef *refs = calloc(bad.n, sizeof(*refs));
+	Dfs__BlockRef **ptrs = calloc(bad.n, sizeof(*ptrs));
+	char **uuids = calloc(bad.n, sizeof(*uuids));
+	int rc = refs == NULL || ptrs == NULL || uuids == NULL ? -ENOMEM : 0;
+	for (size_t i = 0; rc == 0 && i < bad.n; i++) {
+		dfs__block_ref__init(&refs[i]);
+		refs[i].block_id = bad.v[i].id;
+		refs[i].genstamp = bad.v[i].genstamp;
+		refs[i].length = bad.v[i].length;
+		ptrs[i] = &refs[i];
+		uuids[i] = l->dn->store.uuid;
+	}
+	if (rc == 0) {
+		m.blocks = ptrs;
+		m.n_blocks = bad.n;
+		m.datanode_uuids = uuids;
+		m.n_datanode_uuids = bad.n;
+		m.reporter = l->dn->store.uuid;
+		m.reason = (char *)(reason != NULL ? reason : "corrupt");
+		Dfs__NsReply *reply;
+		rc = rpc_any(l, DFS_M_BAD_REPLICA, &m.base, &dfs__ns_reply__descriptor,
+			     (ProtobufCMessage **)&reply);
+		if (rc == 0) {
+			if (reply->status != 0 && reply->status != -DFS_ENOTLEADER)
+				DFS_WARN("namenode %s: BAD_REPLICA for %zu replicas: %s", l->name,
+					 bad.n, dfs_strerror(reply->status));
+			else if (reply->status == 0)
+				DFS_INFO("reported %zu corrupt replicas to namenode %s", bad.n,
+					 l->name);
+			protobuf_c_message_free_unpacked(&reply->base, NULL);
+		}
+	}
+	free(refs);
+	free(ptrs);
+	free(uuids);
+	free(bad.v);
+	return rc == -ENOMEM ? 0 : rc;
 }
 
 static int heartbeat(struct dn_nn_link *l)
@@ -246,6 +339,11 @@ static int heartbeat(struct dn_nn_link *l)
 	m.id = &id;
 	dn_store_space(&l->dn->store, &m.capacity, &m.used, &m.remaining);
 	m.active_transfers = dn_xfer_active(l->dn);
+	const char *failed[DN_DIRS_MAX];
+	m.n_failed_dirs = dn_volumes_failed_dirs(l->dn, failed, DN_DIRS_MAX);
+	m.failed_dirs = (char **)failed;
+	m.has_volumes = 1;
+	m.volumes = (uint32_t)(l->dn->store.n_dirs - m.n_failed_dirs);
 	int rc = rpc(l, DFS_M_DN_HEARTBEAT, &m.base, &reply);
 	if (rc < 0)
 		return rc;
@@ -272,7 +370,8 @@ static int wait_until(struct dn_nn_link *l, int64_t deadline_ms, int for_reports
 {
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop && now_ms() < deadline_ms &&
-	       !(for_reports && (l->received.n + l->deleted.n > 0 || l->need_full))) {
+	       !(for_reports &&
+		 (l->received.n + l->deleted.n + l->bad.n > 0 || l->need_full))) {
 		struct timespec ts = { .tv_sec = deadline_ms / 1000,
 				       .tv_nsec = (deadline_ms % 1000) * 1000000L };
 		pthread_cond_timedwait(&l->cond, &l->lock, &ts);
@@ -332,6 +431,8 @@ static void serve(struct dn_nn_link *l)
 		}
 		if (rc == 0)
 			rc = incremental_report(l);
+		if (rc == 0)
+			rc = bad_report(l);
 		if (rc == 0 && now_ms() >= next_hb) {
 			rc = heartbeat(l);
 			next_hb = now_ms() + l->dn->cfg.heartbeat_ms;
@@ -477,6 +578,7 @@ void dn_nn_free(struct datanode *dn)
 		struct dn_nn_link *l = &nn->links[i];
 		free(l->received.v);
 		free(l->deleted.v);
+		free(l->bad.v);
 		pthread_mutex_destroy(&l->lock);
 		pthread_cond_destroy(&l->cond);
 	}

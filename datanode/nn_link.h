@@ -3,7 +3,8 @@
  * the cluster id), full block report at registration and every
  * block_report_ms, DN_HEARTBEAT every heartbeat_ms (executing the
  * commands in the replies through commands.c), incremental reports of
- * received / deleted replicas as soon as they happen, and reconnection
+ * received / deleted replicas as soon as they happen, BAD_REPLICA reports
+ * of corrupt replicas (scanner, copy), failed data dirs in heartbeats, and reconnection
  * with exponential backoff (logged once per outage). */
 #ifndef DFS_DATANODE_NN_LINK_H
 #define DFS_DATANODE_NN_LINK_H
@@ -30,5 +31,9 @@ void dn_nn_free(struct datanode *dn);
  * the link locks (leaves). */
 void dn_nn_report_received(struct datanode *dn, const struct dn_replica_info *r);
 void dn_nn_report_deleted(struct datanode *dn, const struct dn_replica_info *r);
+/* Queue a BAD_REPLICA report (r is corrupt here) to every namenode; sent
+ * once (a namenode that misses it learns it from the next full report's
+ * corrupt list). reason: a static string. Any thread. */
+void dn_nn_report_bad(struct datanode *dn, const struct dn_replica_info *r, const char *reason);
 
 #endif

@@ -16,6 +16,9 @@
 
 #define CRC_BATCH 1024
 
+struct dn_writer;
+static void writer_end(struct dn_writer *w, int discard);
+
 struct dn_writer {
 	struct dn_store *s;
 	struct dn_replica *r; /* map entry, pinned by r->writing */
@@ -62,8 +65,13 @@ static int claim_locked(struct dn_writer *w, uint64_t prev_genstamp)
 	if (!w->create) {
 		if (r == NULL)
 			return -ENOENT;
-		if (r->genstamp != prev_genstamp)
+		/* a recovery stream may name the genstamp of the rewrite it
+		 * replaces (that stream ended before finishing) */
+		if (r->genstamp != prev_genstamp &&
+		    (r->pending_gs == 0 || r->pending_gs != prev_genstamp))
 			return -DFS_ESTALE;
+		if (s->dir_failed[r->dir])
+			return -EIO;
 		w->dir = r->dir;
 		w->state = r->state;
 		w->length = r->length;
@@ -71,21 +79,25 @@ static int claim_locked(struct dn_writer *w, uint64_t prev_genstamp)
 		if (r->genstamp >= w->genstamp)
 			return -EEXIST;
 		w->replacing = 1;
-		w->dir = dn_store_pick_dir(s);
+		if ((w->dir = dn_store_pick_dir(s)) < 0)
+			return w->dir;
 		w->state = DN_RS_RBW;
 	} else if (r != NULL) { /* an abandoned RBW: start it over */
+		if (s->dir_failed[r->dir])
+			return -EIO;
 		s->bytes_used -= r->length;
 		r->length = 0;
 		r->genstamp = w->genstamp;
 		w->dir = r->dir;
 		w->state = DN_RS_RBW;
 	} else {
+		if ((w->dir = dn_store_pick_dir(s)) < 0)
+			return w->dir;
 		r = calloc(1, sizeof(*r));
 		if (r == NULL)
 			return -ENOMEM;
 		r->id = w->id;
 		r->genstamp = w->genstamp;
-		w->dir = dn_store_pick_dir(s);
 		r->dir = (uint16_t)w->dir;
 		r->state = DN_RS_RBW;
 		w->state = DN_RS_RBW;
@@ -95,6 +107,8 @@ static int claim_locked(struct dn_writer *w, uint64_t prev_genstamp)
 		}
 	}
 	r->writing = 1;
+	if (w->create)
+		r->pending_gs = 0;
 	w->r = r;
 	return 0;
 }
@@ -341,6 +355,9 @@ static void finalize_entry(struct dn_writer *w, struct dn_replica_info *final, c
 	r->genstamp = w->genstamp;
 	r->dir = (uint16_t)w->dir;
 	r->state = DN_RS_FINALIZED;
+	r->pending_gs = 0;
+	if (w->create)
+		r->corrupt = 0; /* new files */
 	if (final != NULL) {
 		final->id = r->id;
 		final->genstamp = r->genstamp;
@@ -367,6 +384,8 @@ int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
 	}
 	if (rc == 0 && w->state == DN_RS_RBW)
 		rc = rename_into_place(w);
+	if (rc == 0 && dn_store_dir_failed(w->s, w->dir))
+		rc = -EIO; /* its disk was taken out of service meanwhile */
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": cannot finalize", w->id);
 		dn_writer_abort(w);
@@ -384,6 +403,16 @@ int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
 
 void dn_writer_abort(struct dn_writer *w)
 {
+	writer_end(w, 0);
+}
+
+void dn_writer_discard(struct dn_writer *w)
+{
+	writer_end(w, 1);
+}
+
+static void writer_end(struct dn_writer *w, int discard)
+{
 	char p[DN_PATH_MAX];
 	struct dn_store *s = w->s;
 	close_files(w);
@@ -397,9 +426,13 @@ void dn_writer_abort(struct dn_writer *w)
 	/* a create stays an RBW replica (open to a rewrite with its genstamp)
 	 * unless it holds nothing; a rewrite leaves the replica with its old
 	 * genstamp: visibly stale */
-	int drop = w->create && !w->replacing && w->length == 0;
+	int drop = w->create && !w->replacing && (w->length == 0 || discard);
 	pthread_mutex_lock(&s->lock);
 	release_locked(w);
+	if (s->dir_failed[w->r->dir] && !w->replacing)
+		drop = 1; /* its disk is out of service: forget it */
+	else if (!w->create)
+		w->r->pending_gs = w->genstamp;
 	if (drop) {
 		dn_store_remove_locked(s, w->r);
 		free(w->r);

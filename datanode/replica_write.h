@@ -53,7 +53,13 @@ uint64_t dn_writer_length(const struct dn_writer *w);
  * NULL) receives the finalized replica. */
 int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final);
 
-/* Ends the stream without finishing; frees w. */
+/* Ends the stream without finishing; frees w. A rewrite's replica keeps
+ * its old genstamp and remembers the stream's genstamp (pending_gs) so
+ * that a pipeline-recovery stream naming it is accepted. */
 void dn_writer_abort(struct dn_writer *w);
+
+/* Like abort, but a create's half-written replica is removed (after
+ * ENOSPC: nothing half-written is left behind). */
+void dn_writer_discard(struct dn_writer *w);
 
 #endif

@@ -24,6 +24,7 @@
 #include "datanode/xfer_server.h"
 #include "datanode/nn_link.h"
 #include "datanode/replica_write.h"
+#include "datanode/volumes.h"
 #include "common/crc32c.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -55,6 +56,8 @@ struct wp_stream {
 	uint64_t call_id;
 	struct dn_writer *w;
 	uint64_t block_id, genstamp;
+	int up_lost;   /* the upstream connection failed */
+	int local_err; /* first local write error (ENOSPC: discard the replica) */
 	uint32_t *crcs;
 	size_t crcs_cap;
 	pthread_mutex_t lock;
@@ -265,8 +268,16 @@ static int handle_packet(struct wp_stream *st, struct dfs_frame *f, int setup_rc
 		else
 			e.forwarded = 1;
 	}
-	if (e.status == 0)
+	if (e.status == 0) {
 		e.status = write_local(st, p, f);
+		if (e.status < 0 && st->local_err == 0) {
+			st->local_err = e.status;
+			dfs_log_err(DFS_LOG_WARN, e.status, "blk_%" PRIu64 ": local write failed",
+				    st->block_id);
+			if (e.status != -ENOSPC && e.status != -EDQUOT)
+				dn_volumes_check_soon(st->dn);
+		}
+	}
 	e.end = p->last || e.status < 0;
 	protobuf_c_message_free_unpacked(&p->base, NULL);
 	push(st, &e);
@@ -281,8 +292,10 @@ static int receive_packets(struct wp_stream *st, int setup_rc)
 	int rc = 0;
 	for (;;) {
 		rc = dfs_frame_recv(st->up_fd, &f);
-		if (rc < 0)
+		if (rc < 0) {
+			st->up_lost = 1;
 			break;
+		}
 		if (handle_packet(st, &f, setup_rc)) {
 			rc = st->w == NULL && setup_rc == 0 ? 0 : -EIO;
 			break;
@@ -299,6 +312,8 @@ static int open_stream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 				&st->w);
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_WARN, rc, "blk_%" PRIu64 ": write refused", st->block_id);
+		if (rc == -EIO)
+			dn_volumes_check_soon(st->dn);
 		return rc;
 	}
 	if (st->n_down > 0)
@@ -336,6 +351,8 @@ int dn_write_block(struct datanode *dn, int fd, struct dfs_frame *req)
 	int rc = -pthread_create(&responder, NULL, responder_main, st);
 	if (rc == 0) {
 		rc = receive_packets(st, setup_rc);
+		if (st->up_lost && st->ds_fd >= 0) /* upstream gone: end downstream's now */
+			shutdown(st->ds_fd, SHUT_RDWR);
 		pthread_mutex_lock(&st->lock);
 		st->receiver_done = 1;
 		pthread_cond_broadcast(&st->cond);
@@ -344,7 +361,10 @@ int dn_write_block(struct datanode *dn, int fd, struct dfs_frame *req)
 	}
 	if (st->w != NULL) {
 		DFS_INFO("blk_%" PRIu64 ": write stream ended early", st->block_id);
-		dn_writer_abort(st->w);
+		if (st->local_err == -ENOSPC || st->local_err == -EDQUOT)
+			dn_writer_discard(st->w);
+		else
+			dn_writer_abort(st->w);
 	}
 	if (st->ds_fd >= 0)
 		close(st->ds_fd);
