@@ -113,6 +113,8 @@ int cmd_du(struct cli *cli, int argc, char **argv);
 int cmd_df(struct cli *cli, int argc, char **argv);
 int cmd_blocks(struct cli *cli, int argc, char **argv);
 int cmd_admin(struct cli *cli, int argc, char **argv);
+/* `admin raft ...` (argv[0] = "raft"), called by cmd_admin. */
+int cmd_raft(struct cli *cli, int argc, char **argv);
 
 /* Formats a time as "YYYY-MM-DD HH:MM" (local time) into out (>= 17). */
 void cli_time_short(const struct timespec *ts, char *out, size_t out_len);

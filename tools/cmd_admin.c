@@ -216,6 +216,8 @@ int cmd_admin(struct cli *cli, int argc, char **argv)
 {
 	int human = 0;
 	const char *sub = NULL;
+	if (argc >= 2 && strcmp(argv[1], "raft") == 0)
+		return cmd_raft(cli, argc - 1, argv + 1); /* cmd_raft.c */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0)
 			human = 1;

@@ -14,7 +14,8 @@ tools_dfs_SOURCES = \
 	tools/cmd_ns.c \
 	tools/cmd_attr.c \
 	tools/cmd_stat.c \
-	tools/cmd_admin.c
+	tools/cmd_admin.c \
+	tools/cmd_raft.c
 tools_dfs_LDADD = libdfs/libdfs.la
 
 # Unit tests of the pure helpers (no cluster needed).
