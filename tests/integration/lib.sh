@@ -141,14 +141,15 @@ cluster_up() {
 	setup
 	CLUSTER=$T/cluster
 	local out
-	out=$("$DFS_CLUSTER" up --dir "$CLUSTER" \
+	# one namenode unless the test asks for a group (--namenodes N)
+	out=$("$DFS_CLUSTER" up --dir "$CLUSTER" --namenodes 1 \
 		--set-nn datanode_dead_ms=3000 --set-nn replication_check_ms=500 \
 		--set-dn heartbeat_ms=300 "$@" 2>&1) || {
 		printf '%s\n' "$out"
 		fail "dfs-cluster up failed"
 	}
 	export DFS_CONF=$CLUSTER/dfs.conf
-	log "cluster up: namenode $(cat "$CLUSTER/ports/namenode.port")"
+	log "cluster up: namenodes $(grep -h . "$CLUSTER"/ports/n*.port | xargs)"
 }
 
 # dn_pid I / dn_addr I: PID and host:port of datanode I (1-based).
