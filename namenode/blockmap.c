@@ -1,6 +1,7 @@
 /* blockmap.c: block id -> replicas (soft state, see dnmgr.h): a chained
- * hash table that grows, replica updates from reports, DELETE batching and
- * the locations handed to clients. */
+ * hash table that grows, replica updates from reports, corrupt marks,
+ * COPY-in-flight accounting, DELETE batching and the locations handed to
+ * clients. */
 #include "namenode/dnmgr.h"
 
 #include "common/errors.h"
@@ -41,6 +42,7 @@ static void grow(struct dnmgr *m)
 		}
 	free(old);
 	m->scan_bucket = 0;
+	m->cycle_buckets = 0; /* the cycle starts over */
 }
 
 struct bm_block *bm_get(struct dnmgr *m, uint64_t id)
@@ -54,6 +56,7 @@ struct bm_block *bm_get(struct dnmgr *m, uint64_t id)
 	if (!b)
 		return NULL;
 	b->id = id;
+	b->copy_src = -1;
 	size_t k = bucket_of(m, id);
 	b->next = m->buckets[k];
 	m->buckets[k] = b;
@@ -67,6 +70,7 @@ void bm_remove(struct dnmgr *m, uint64_t id)
 		struct bm_block *b = *pp;
 		if (b->id != id)
 			continue;
+		bm_copy_ended(m, b);
 		for (uint32_t i = 0; i < b->n; i++)
 			if (b->r[i].confirmed && m->dns[b->r[i].dn].blocks > 0)
 				m->dns[b->r[i].dn].blocks--;
@@ -103,6 +107,14 @@ int bm_set_replica(struct dnmgr *m, uint64_t id, int dn, uint64_t gs, uint64_t l
 		return 0;
 	if (confirmed && !b->r[i].confirmed)
 		m->dns[dn].blocks++;
+	if (confirmed && !b->r[i].confirmed && b->copy_src >= 0 && b->copy_src != dn &&
+	    b->copy_targets > 0 && --b->copy_targets == 0) {
+		bm_copy_ended(m, b); /* every target of the COPY has it */
+		b->busy_until_ms = 0;
+	}
+	if (b->r[i].genstamp != gs)
+		b->r[i].corrupt = false; /* a new version: the mark was for the old */
+	b->r[i].unreported = false;
 	b->r[i].confirmed = confirmed;
 	b->r[i].genstamp = gs;
 	b->r[i].length = len;
@@ -129,16 +141,72 @@ void bm_drop_datanode(struct dnmgr *m, int dn)
 	m->dns[dn].blocks = 0;
 }
 
-int bm_full_report(struct dnmgr *m, int dn, Dfs__BlockRef **refs, size_t n)
+/* Mark and sweep, so that corrupt marks of replicas still held survive. */
+int bm_full_report(struct dnmgr *m, int dn, Dfs__BlockRef **refs, size_t n,
+		   Dfs__BlockRef **corrupt, size_t nc)
 {
-	bm_drop_datanode(m, dn);
-	for (size_t i = 0; i < n; i++) {
-		int rc = bm_set_replica(m, refs[i]->block_id, dn, refs[i]->genstamp,
-					refs[i]->length, true);
-		if (rc < 0)
-			return rc;
+	for (size_t k = 0; k < m->n_buckets; k++)
+		for (struct bm_block *b = m->buckets[k]; b; b = b->next)
+			for (uint32_t i = 0; i < b->n; i++)
+				if (b->r[i].dn == dn)
+					b->r[i].unreported = true;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = bm_set_replica(m, refs[i]->block_id, dn, refs[i]->genstamp, refs[i]->length,
+				    true);
+	for (size_t k = 0; k < m->n_buckets; k++)
+		for (struct bm_block *b = m->buckets[k]; b; b = b->next)
+			for (uint32_t i = 0; i < b->n;) {
+				if (b->r[i].dn == dn && b->r[i].unreported &&
+				    (rc < 0 || b->r[i].confirmed))
+					bm_drop_replica(m, b, dn);
+				else
+					b->r[i++].unreported = false;
+			}
+	for (size_t i = 0; i < nc && rc == 0; i++)
+		bm_mark_corrupt(m, corrupt[i]->block_id, corrupt[i]->genstamp, dn);
+	m->dns[dn].full_reported = rc == 0;
+	return rc;
+}
+
+int bm_mark_corrupt(struct dnmgr *m, uint64_t id, uint64_t gs, int dn)
+{
+	struct bm_block *b = bm_find(m, id);
+	for (uint32_t i = 0; b && i < b->n; i++) {
+		struct bm_replica *r = &b->r[i];
+		if (r->dn != dn || r->genstamp != gs)
+			continue;
+		if (!r->corrupt)
+			DFS_WARN("block %llu genstamp %llu: replica on %s is corrupt",
+				 (unsigned long long)id, (unsigned long long)gs, m->dns[dn].uuid);
+		r->corrupt = true;
+		r->confirmed = true; /* it is there (bad): do not expire it */
+		return 1;
 	}
 	return 0;
+}
+
+bool bm_replica_good(const struct dnmgr *m, const struct bm_replica *r, uint64_t gs)
+{
+	const struct datanode *d = &m->dns[r->dn];
+	return r->confirmed && !r->corrupt && r->genstamp == gs && d->live &&
+	       d->admin == DN_ADMIN_NORMAL;
+}
+
+void bm_copy_started(struct dnmgr *m, struct bm_block *b, int src, uint32_t nt)
+{
+	bm_copy_ended(m, b);
+	b->copy_src = src;
+	b->copy_targets = nt;
+	m->dns[src].copies++;
+}
+
+void bm_copy_ended(struct dnmgr *m, struct bm_block *b)
+{
+	if (b->copy_src >= 0 && m->dns[b->copy_src].copies > 0)
+		m->dns[b->copy_src].copies--;
+	b->copy_src = -1;
+	b->copy_targets = 0;
 }
 
 int bm_queue_delete(struct dnmgr *m, int dn, uint64_t id, uint64_t gs)
@@ -187,13 +255,29 @@ int bm_locate(struct dnmgr *m, uint64_t id, uint64_t gs, Dfs__LocatedBlock *out)
 	if (!b)
 		return 0;
 	out->locations = calloc(b->n ? b->n : 1, sizeof(*out->locations));
-	if (!out->locations)
+	out->corrupt = calloc(b->n ? b->n : 1, sizeof(*out->corrupt));
+	if (!out->locations || !out->corrupt)
 		return -ENOMEM;
-	for (int pass = 0; pass < 2; pass++) /* confirmed replicas first */
+	out->has_good_replicas = true;
+	/* confirmed in-service replicas first, then decommissioning ones, then
+	 * expected ones; corrupt ones only when nothing else is left */
+	for (int pass = 0; pass < 4; pass++)
 		for (uint32_t i = 0; i < b->n; i++) {
 			const struct bm_replica *r = &b->r[i];
-			if (r->confirmed != (pass == 0) || r->genstamp != gs ||
-			    !m->dns[r->dn].live)
+			const struct datanode *d = &m->dns[r->dn];
+			if (r->genstamp != gs || !d->live)
+				continue;
+			if (pass == 0 && bm_replica_good(m, r, gs))
+				out->good_replicas++;
+			if (pass == 0 && r->corrupt) {
+				Dfs__DatanodeId *c = dnmgr_id(m, r->dn);
+				if (!c)
+					return -ENOMEM;
+				out->corrupt[out->n_corrupt++] = c;
+			}
+			int want = r->corrupt ? 3 : !r->confirmed ? 2
+				 : d->admin != DN_ADMIN_NORMAL ? 1 : 0;
+			if (want != pass || (pass == 3 && out->n_locations > 0))
 				continue;
 			Dfs__DatanodeId *dn = dnmgr_id(m, r->dn);
 			if (!dn)

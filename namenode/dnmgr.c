@@ -32,6 +32,9 @@ void dnmgr_fini(struct dnmgr *m)
 			dfs__dn_command__free_unpacked(m->dns[i].cmds[j], NULL);
 		free(m->dns[i].cmds);
 	}
+	for (int l = 0; l < BM_REPLQ_LEVELS; l++)
+		free(m->replq[l]);
+	free(m->decom);
 	for (size_t i = 0; m->buckets && i < m->n_buckets; i++)
 		for (struct bm_block *b = m->buckets[i], *n; b; b = n) {
 			n = b->next;
@@ -76,6 +79,7 @@ int dnmgr_register(struct dnmgr *m, const Dfs__DatanodeId *id, uint64_t cap, uin
 	d->remaining = rem;
 	d->last_seen_ms = now_ms;
 	d->live = true;
+	d->full_reported = false;
 	return i;
 }
 
@@ -89,6 +93,8 @@ void dnmgr_check_dead(struct dnmgr *m, int64_t now_ms)
 		DFS_NOTICE("datanode %s (%s:%u) is dead: no heartbeat for %lld ms", d->uuid,
 			   d->host, d->port, (long long)(now_ms - d->last_seen_ms));
 		bm_drop_datanode(m, (int)i);
+		d->copies = 0;
+		d->full_reported = false;
 		for (size_t j = 0; j < d->n_cmds; j++)
 			dfs__dn_command__free_unpacked(d->cmds[j], NULL);
 		d->n_cmds = 0;
@@ -148,6 +154,15 @@ Dfs__DatanodeId *dnmgr_id(const struct dnmgr *m, int dn)
 	return id;
 }
 
+const char *dnmgr_state_name(const struct datanode *d)
+{
+	if (d->admin == DN_ADMIN_DECOMMISSIONED)
+		return "decommissioned";
+	if (!d->live)
+		return "dead";
+	return d->admin == DN_ADMIN_DECOMMISSIONING ? "decommissioning" : "live";
+}
+
 static Dfs__DatanodeInfo *dn_info(const struct dnmgr *m, int i, int64_t now_ms)
 {
 	const struct datanode *d = &m->dns[i];
@@ -156,7 +171,7 @@ static Dfs__DatanodeInfo *dn_info(const struct dnmgr *m, int i, int64_t now_ms)
 		return NULL;
 	dfs__datanode_info__init(di);
 	di->id = dnmgr_id(m, i);
-	di->state = strdup(d->live ? "live" : "dead");
+	di->state = strdup(dnmgr_state_name(d));
 	if (!di->id || !di->state) {
 		dfs__datanode_info__free_unpacked(di, NULL);
 		return NULL;

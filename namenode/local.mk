@@ -39,4 +39,6 @@ tests_unit_test_blockmgr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(CMOCKA_CFL
 tests_unit_test_blockmgr_LDADD = $(NAMENODE_LIBS) $(CMOCKA_LIBS)
 
 # the namenode heals the cluster: safe mode, decommission, fsck support
-namenode_libnamenode_a_SOURCES += namenode/safemode.h namenode/safemode.c
+namenode_libnamespace_a_SOURCES += namenode/ns_decom.h namenode/ns_decom.c
+namenode_libnamenode_a_SOURCES += namenode/safemode.h namenode/safemode.c \
+	namenode/heal.h namenode/decommission.c namenode/admin_handlers.c

@@ -2,6 +2,7 @@
  * (ns_apply) and the operations that make new entries: MKDIR, CREATE,
  * MKNOD, SYMLINK, LINK. Nothing here reads a clock, draws random numbers or
  * looks at soft state: time is cmd->now_ns, ids come from the counters. */
+#include "namenode/ns_decom.h"
 #include "namenode/ns_txn.h"
 
 #include "common/errors.h"
@@ -251,6 +252,7 @@ int ns_is_mutation(uint32_t m)
 	case DFS_M_UNLINK: case DFS_M_RMDIR: case DFS_M_DELETE: case DFS_M_SYMLINK:
 	case DFS_M_LINK: case DFS_M_SETREP: case DFS_M_ADD_BLOCK: case DFS_M_OPEN_BLOCK:
 	case DFS_M_COMPLETE: case DFS_M_MKNOD: case NS_M_GC:
+	case DFS_M_DECOMMISSION:
 		return 1;
 	default:
 		return 0;
@@ -275,6 +277,7 @@ static ns_op_fn *op_for(uint32_t m)
 	case DFS_M_COMPLETE: return ns_op_complete;
 	case DFS_M_MKNOD: return ns_op_mknod;
 	case NS_M_GC: return ns_op_gc;
+	case DFS_M_DECOMMISSION: return ns_op_decommission;
 	default: return NULL;
 	}
 }

@@ -236,5 +236,6 @@ void ns_reply_clear(Dfs__NsReply *r)
 	free(r->datanodes);
 	free(r->leader);
 	free(r->message);
+	free(r->safemode);
 	dfs__ns_reply__init(r);
 }

@@ -1,4 +1,5 @@
-/* placement.c: where new replicas go: distinct live datanodes, most
+/* placement.c: where new replicas go: distinct live in-service datanodes
+ * (not decommissioning, with room for a block when they report space), most
  * remaining space first (minus what was scheduled on them since their last
  * heartbeat, which spreads a burst of new blocks), honouring the client's
  * exclude list. */
@@ -33,7 +34,8 @@ int placement_choose(struct dnmgr *m, unsigned want, char *const *exclude, size_
 		int best = -1;
 		for (size_t i = 0; i < m->n_dns; i++) {
 			struct datanode *d = &m->dns[i];
-			if (!d->live || excluded(d, (int)i, exclude, n_exclude, skip, n_skip))
+			if (!d->live || d->admin != DN_ADMIN_NORMAL ||
+			    (d->capacity > 0 && d->remaining < block_size) || excluded(d, (int)i, exclude, n_exclude, skip, n_skip))
 				continue;
 			bool taken = false;
 			for (unsigned j = 0; j < got; j++)

@@ -1,22 +1,39 @@
 /* replmon.c: the replication monitor, run every replication_check_ms on
- * the event-loop thread. It walks a bounded slice of the block map per
- * pass (NN_REPLMON_SCAN_MAX blocks, resuming where it stopped) and for
- * each block not busy (being written, or a copy in flight):
+ * the event-loop thread (only on the leader: nn_tick's caller decides).
+ *
+ * A pass walks a bounded slice of the block map (NN_REPLMON_SCAN_MAX
+ * blocks, resuming where it stopped; the slices of consecutive passes
+ * make a full cycle). For each block not busy (being written, or a COPY
+ * in flight whose replication_timeout_ms has not passed):
  *  - not in the namespace (orphan, e.g. of a deleted file): DELETE on
  *    every holder;
  *  - replicas with an older genstamp than the namespace's: DELETE;
- *  - fewer good replicas than the file's replication: COPY from a good
- *    replica to new targets (not in the first datanode_dead_ms after the
- *    start, while the datanodes' reports are still arriving);
- *  - more: DELETE the extra ones (on the fullest datanodes).
+ *  - fewer good replicas (bm_replica_good) than the file's replication:
+ *    queued for a COPY in one of BM_REPLQ_LEVELS priority buckets (fewest
+ *    good replicas first);
+ *  - full count of good replicas: corrupt replicas are deleted, and extra
+ *    good ones (on the fullest datanodes) too.
+ * Then the queue is served in priority order: each COPY reads from a good
+ * (or decommissioning) replica whose datanode has fewer than
+ * max_copies_per_datanode copies in flight; what finds no free source
+ * waits for a later pass.
+ * While safe mode is on (safemode.h) nothing is copied or deleted; the
+ * pass only counts the blocks that have a good replica. A full cycle also
+ * ends the decommission bookkeeping (decommission.c).
  * Commands wait in the datanodes' queues and leave with their heartbeats,
  * DN_CMDS_PER_HEARTBEAT at a time. */
-#include "namenode/nn.h"
+#include "namenode/heal.h"
 
 #include "common/errors.h"
 #include "common/log.h"
 
 #include <stdlib.h>
+
+struct pass {
+	int64_t now;
+	bool hold;           /* safe mode: no COPY, no DELETE */
+	uint32_t max_copies; /* per source datanode */
+};
 
 static int queue_copy(struct nn *nn, struct bm_block *b, int src, uint64_t gs, uint64_t len,
 		      const int *targets, int n)
@@ -51,60 +68,55 @@ err_after_alloc:
 	return -ENOMEM;
 }
 
-static void fix_count(struct nn *nn, struct bm_block *b, uint64_t gs, uint64_t len,
-		      uint32_t rep, int64_t now)
+/* Queue entries live in m->replq, allocated on first use. */
+static void enqueue(struct dnmgr *m, const struct bm_qent *e)
 {
-	int good[BM_REPLICAS_MAX], ng = 0, holders[BM_REPLICAS_MAX];
-	for (uint32_t i = 0; i < b->n; i++) {
-		holders[i] = b->r[i].dn;
-		if (b->r[i].confirmed && b->r[i].genstamp == gs && nn->dm.dns[b->r[i].dn].live)
-			good[ng++] = b->r[i].dn;
-	}
-	if (ng == 0 || rep == 0)
-		return;
-	if ((uint32_t)ng < rep) {
-		if (now < nn->copy_after_ms)
-			return;
-		int targets[NS_REPLICATION_MAX];
-		int nt = placement_choose(&nn->dm, rep - (uint32_t)ng, NULL, 0, holders, b->n,
-					  len, targets);
-		if (nt > 0 && queue_copy(nn, b, good[0], gs, len, targets, nt) == 0)
-			b->busy_until_ms = now + NN_COPY_PENDING_MS;
-		return;
+	int level = e->good <= 1 ? 0 : e->good * 3 < e->rep * 2 ? 1 : 2;
+	if (!m->replq[level])
+		m->replq[level] = malloc(BM_REPLQ_MAX * sizeof(struct bm_qent));
+	if (!m->replq[level] || m->n_replq[level] >= BM_REPLQ_MAX)
+		return; /* the next pass finds it again */
+	m->replq[level][m->n_replq[level]++] = *e;
+}
+
+/* Deletes the corrupt replicas and the extra good ones of a block that
+ * has its full count of good replicas (ng >= rep). */
+static void trim(struct nn *nn, struct bm_block *b, uint64_t gs, uint32_t rep, int ng)
+{
+	for (uint32_t i = 0; i < b->n;) {
+		struct bm_replica *r = &b->r[i];
+		if (!r->corrupt || !nn->dm.dns[r->dn].live) {
+			i++;
+			continue;
+		}
+		DFS_NOTICE("block %llu: %d good replicas, deleting the corrupt one on %s",
+			   (unsigned long long)b->id, ng, nn->dm.dns[r->dn].uuid);
+		bm_queue_delete(&nn->dm, r->dn, b->id, r->genstamp);
+		bm_drop_replica(&nn->dm, b, r->dn);
 	}
 	while ((uint32_t)ng > rep) { /* drop the replica on the fullest datanode */
-		int worst = 0;
-		for (int i = 1; i < ng; i++)
-			if (nn->dm.dns[good[i]].remaining < nn->dm.dns[good[worst]].remaining)
-				worst = i;
+		int worst = -1;
+		for (uint32_t i = 0; i < b->n; i++)
+			if (bm_replica_good(&nn->dm, &b->r[i], gs) &&
+			    (worst < 0 || nn->dm.dns[b->r[i].dn].remaining <
+						  nn->dm.dns[b->r[worst].dn].remaining))
+				worst = (int)i;
+		int dn = b->r[worst].dn;
 		DFS_INFO("block %llu: over-replicated, deleting the replica on %s",
-			 (unsigned long long)b->id, nn->dm.dns[good[worst]].uuid);
-		bm_queue_delete(&nn->dm, good[worst], b->id, gs);
-		bm_drop_replica(&nn->dm, b, good[worst]);
-		good[worst] = good[--ng];
+			 (unsigned long long)b->id, nn->dm.dns[dn].uuid);
+		bm_queue_delete(&nn->dm, dn, b->id, gs);
+		bm_drop_replica(&nn->dm, b, dn);
+		ng--;
 	}
 }
 
-/* Returns 1 if the block was removed from the map. */
-static int check_block(struct nn *nn, struct bm_block *b, int64_t now)
+/* Drops expectations never met and stale replicas (DELETE unless held). */
+static void drop_stale(struct nn *nn, struct bm_block *b, uint64_t gs, bool hold)
 {
-	uint64_t gs, len;
-	uint32_t rep;
-	int rc = ns_block_info(nn->ns, b->id, &gs, &len, &rep);
-	if (rc == -ENOENT) {
-		for (uint32_t i = 0; i < b->n; i++)
-			if (b->r[i].confirmed && nn->dm.dns[b->r[i].dn].live)
-				bm_queue_delete(&nn->dm, b->r[i].dn, b->id, b->r[i].genstamp);
-		DFS_DEBUG("block %llu: orphan, deleting its replicas", (unsigned long long)b->id);
-		bm_remove(&nn->dm, b->id);
-		return 1;
-	}
-	if (rc < 0)
-		return 0;
 	for (uint32_t i = 0; i < b->n;) {
 		struct bm_replica *r = &b->r[i];
 		bool stale = r->confirmed && r->genstamp < gs;
-		if (!r->confirmed || stale) { /* expected but never reported, or stale */
+		if ((!r->confirmed || stale) && !(stale && hold)) {
 			if (stale && nn->dm.dns[r->dn].live)
 				bm_queue_delete(&nn->dm, r->dn, b->id, r->genstamp);
 			bm_drop_replica(&nn->dm, b, r->dn);
@@ -112,27 +124,166 @@ static int check_block(struct nn *nn, struct bm_block *b, int64_t now)
 		}
 		i++;
 	}
-	fix_count(nn, b, gs, len, rep, now);
+}
+
+/* Returns 1 if the block was removed from the map. */
+static int check_block(struct nn *nn, struct bm_block *b, const struct pass *p)
+{
+	struct dnmgr *m = &nn->dm;
+	uint64_t gs, len;
+	uint32_t rep;
+	int rc = ns_block_info(nn->ns, b->id, &gs, &len, &rep);
+	if (rc == -ENOENT) {
+		if (p->hold)
+			return 0;
+		for (uint32_t i = 0; i < b->n; i++)
+			if (b->r[i].confirmed && m->dns[b->r[i].dn].live)
+				bm_queue_delete(m, b->r[i].dn, b->id, b->r[i].genstamp);
+		DFS_DEBUG("block %llu: orphan, deleting its replicas", (unsigned long long)b->id);
+		bm_remove(m, b->id);
+		return 1;
+	}
+	if (rc < 0)
+		return 0;
+	drop_stale(nn, b, gs, p->hold);
+	int ng = 0, nsrc = 0;
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct bm_replica *r = &b->r[i];
+		ng += bm_replica_good(m, r, gs);
+		nsrc += r->confirmed && !r->corrupt && r->genstamp == gs && m->dns[r->dn].live;
+	}
+	if (nsrc > 0)
+		m->cycle_reported++;
+	for (uint32_t i = 0; i < b->n; i++) /* decommission progress */
+		if (m->dns[b->r[i].dn].admin == DN_ADMIN_DECOMMISSIONING && (uint32_t)ng < rep)
+			m->dns[b->r[i].dn].decom_count++;
+	if (rep > 0 && (uint32_t)ng < rep && nsrc > 0) {
+		struct bm_qent e = {b->id, gs, len, rep, (uint32_t)ng};
+		enqueue(m, &e);
+	} else if (rep > 0 && (uint32_t)ng >= rep && !p->hold) {
+		trim(nn, b, gs, rep, ng);
+	}
 	if (b->n == 0) {
-		bm_remove(&nn->dm, b->id);
+		bm_remove(m, b->id);
 		return 1;
 	}
 	return 0;
 }
 
-void replmon_run(struct nn *nn, int64_t now_ms)
+/* The good (or decommissioning) replica with the fewest copies in flight,
+ * if its datanode has a free slot; -1 if none. */
+static int pick_source(const struct dnmgr *m, const struct bm_block *b, uint64_t gs,
+		       uint32_t max_copies)
+{
+	int best = -1;
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct bm_replica *r = &b->r[i];
+		const struct datanode *d = &m->dns[r->dn];
+		if (!r->confirmed || r->corrupt || r->genstamp != gs || !d->live ||
+		    d->copies >= max_copies)
+			continue;
+		if (best < 0 || d->copies < m->dns[best].copies)
+			best = r->dn;
+	}
+	return best;
+}
+
+static void schedule(struct nn *nn, const struct bm_qent *e, const struct pass *p)
+{
+	struct bm_block *b = bm_find(&nn->dm, e->id);
+	if (!b || b->busy_until_ms > p->now)
+		return;
+	int src = pick_source(&nn->dm, b, e->gs, p->max_copies);
+	if (src < 0)
+		return; /* every source is busy: a later pass */
+	int holders[BM_REPLICAS_MAX], targets[NS_REPLICATION_MAX];
+	for (uint32_t i = 0; i < b->n; i++)
+		holders[i] = b->r[i].dn;
+	uint32_t want = e->rep - e->good;
+	if (want > NS_REPLICATION_MAX)
+		want = NS_REPLICATION_MAX;
+	int nt = placement_choose(&nn->dm, want, NULL, 0, holders, b->n, e->len, targets);
+	if (nt > 0 && queue_copy(nn, b, src, e->gs, e->len, targets, nt) == 0) {
+		bm_copy_started(&nn->dm, b, src, (uint32_t)nt);
+		b->busy_until_ms = p->now + (nn->cfg.replication_timeout_ms > 0
+						     ? nn->cfg.replication_timeout_ms
+						     : NN_COPY_PENDING_MS);
+	}
+}
+
+static uint32_t live_count(const struct dnmgr *m)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < m->n_dns; i++)
+		n += m->dns[i].live;
+	return n;
+}
+
+static void start_safemode(struct nn *nn, int64_t now)
+{
+	double th = 0;
+	if (nn->cfg.safemode_threshold)
+		safemode_parse_threshold(nn->cfg.safemode_threshold, &th);
+	safemode_start(&nn->sm, th, nn->cfg.safemode_extension_ms,
+		       (uint32_t)nn->cfg.safemode_min_datanodes, now);
+}
+
+/* Scans up to NN_REPLMON_SCAN_MAX blocks; true when a full cycle ended. */
+static bool scan(struct nn *nn, const struct pass *p)
 {
 	struct dnmgr *m = &nn->dm;
-	size_t seen = 0, buckets = 0;
-	while (seen < NN_REPLMON_SCAN_MAX && buckets < m->n_buckets) {
+	size_t seen = 0;
+	while (seen < NN_REPLMON_SCAN_MAX) {
+		if (m->cycle_buckets == 0) { /* a new cycle */
+			m->cycle_reported = 0;
+			for (size_t i = 0; i < m->n_dns; i++)
+				m->dns[i].decom_count = 0;
+		}
 		size_t k = m->scan_bucket++ & (m->n_buckets - 1);
-		buckets++;
 		for (struct bm_block *b = m->buckets[k], *next; b; b = next) {
 			next = b->next;
 			seen++;
-			if (b->busy_until_ms > now_ms)
+			if (b->busy_until_ms > p->now) {
+				m->cycle_reported++; /* being written or copied */
 				continue;
-			check_block(nn, b, now_ms);
+			}
+			if (b->copy_src >= 0) {
+				DFS_INFO("block %llu: copy from %s timed out, issuing it again",
+					 (unsigned long long)b->id, m->dns[b->copy_src].uuid);
+				bm_copy_ended(m, b);
+			}
+			check_block(nn, b, p);
+		}
+		if (++m->cycle_buckets >= m->n_buckets) {
+			m->cycle_buckets = 0;
+			return true;
 		}
 	}
+	return false;
+}
+
+void replmon_run(struct nn *nn, int64_t now_ms)
+{
+	struct dnmgr *m = &nn->dm;
+	if (!nn->sm.started)
+		start_safemode(nn, now_ms);
+	decom_sync(nn);
+	uint32_t live = live_count(m);
+	/* the counts of the last full cycle (a fresh namespace needs none) */
+	safemode_update(&nn->sm, nn->ns->c.blocks, nn->sm.reported, live, now_ms);
+	struct pass p = {.now = now_ms, .hold = nn->sm.on,
+			 .max_copies = nn->cfg.max_copies_per_datanode > 0
+					       ? (uint32_t)nn->cfg.max_copies_per_datanode
+					       : DN_COPIES_DEFAULT};
+	for (int l = 0; l < BM_REPLQ_LEVELS; l++)
+		m->n_replq[l] = 0;
+	if (scan(nn, &p)) {
+		safemode_update(&nn->sm, nn->ns->c.blocks, m->cycle_reported, live, now_ms);
+		decom_cycle_end(nn);
+	}
+	if (p.hold)
+		return;
+	for (int l = 0; l < BM_REPLQ_LEVELS; l++)
+		for (size_t i = 0; i < m->n_replq[l]; i++)
+			schedule(nn, &m->replq[l][i], &p);
 }

@@ -3,6 +3,7 @@
  * follow-up: pipeline targets, freed blocks), reads through ns_read(), and
  * datanode registration / heartbeats / block reports update the datanode
  * manager and block map. Event-loop thread only. */
+#include "namenode/heal.h"
 #include "namenode/nn.h"
 #include "namenode/wire_check.h"
 
@@ -67,21 +68,33 @@ static int attach_targets(struct nn *nn, Dfs__LocatedBlock *lb, const int *t, in
 	return 0;
 }
 
-/* OPEN_BLOCK: the live replicas at the old genstamp are the pipeline; they
- * are expected at the new genstamp from now on. */
-static int attach_replicas(struct nn *nn, Dfs__LocatedBlock *lb, uint64_t prev_gs, int64_t now)
+static bool in_list(char *const *list, size_t n, const char *uuid)
 {
-	int rc = bm_locate(&nn->dm, lb->block->block_id, prev_gs, lb);
+	for (size_t i = 0; i < n; i++)
+		if (list[i] && strcmp(list[i], uuid) == 0)
+			return true;
+	return false;
+}
+
+/* OPEN_BLOCK: the live good replicas at the old genstamp, minus the
+ * client's exclude_nodes (pipeline recovery: the failed ones), are the
+ * pipeline; they are expected at the new genstamp from now on and are the
+ * reply's locations. The others stay at the old genstamp: stale. */
+static int attach_replicas(struct nn *nn, Dfs__LocatedBlock *lb, uint64_t prev_gs, int64_t now,
+			   const Dfs__NsRequest *req)
+{
 	struct bm_block *b = bm_find(&nn->dm, lb->block->block_id);
-	if (rc < 0 || !b)
-		return rc;
+	if (!b)
+		return 0;
 	for (uint32_t i = 0; i < b->n; i++)
-		if (b->r[i].genstamp == prev_gs && nn->dm.dns[b->r[i].dn].live) {
+		if (b->r[i].genstamp == prev_gs && !b->r[i].corrupt &&
+		    nn->dm.dns[b->r[i].dn].live &&
+		    !in_list(req->exclude_nodes, req->n_exclude_nodes, nn->dm.dns[b->r[i].dn].uuid)) {
 			b->r[i].genstamp = lb->block->genstamp;
 			b->r[i].confirmed = false;
 		}
 	b->busy_until_ms = now + NN_BUSY_AFTER_ALLOC_MS;
-	return 0;
+	return bm_locate(&nn->dm, lb->block->block_id, lb->block->genstamp, lb);
 }
 
 static void completed(struct nn *nn, const Dfs__NsRequest *req, int64_t now)
@@ -120,7 +133,7 @@ int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *
 	if (rc == 0 && method == DFS_M_ADD_BLOCK)
 		rc = attach_targets(nn, reply->block, targets, nt, now);
 	else if (rc == 0 && method == DFS_M_OPEN_BLOCK)
-		rc = attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now);
+		rc = attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now, req);
 	else if (rc == 0 && method == DFS_M_COMPLETE)
 		completed(nn, req, now);
 	return reply->status = rc;
@@ -142,6 +155,10 @@ int nn_handle_ns(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsRep
 	/* the user the namenode runs as is the superuser (as in HDFS) */
 	if (req->has_caller_uid && req->caller_uid == nn->superuser_uid)
 		req->caller_uid = 0;
+	if (method == DFS_M_SAFEMODE || method == DFS_M_DECOMMISSION)
+		return nn_handle_admin(nn, method, req, r);
+	if (nn_safemode_refuses(nn, method))
+		return r->status = -DFS_ESAFEMODE;
 	if (ns_is_mutation(method) && method != NS_M_GC)
 		return nn_apply(nn, method, req, r);
 	int rc;
@@ -193,7 +210,8 @@ static int dn_report(struct nn *nn, int dn, const Dfs__DnBlockReport *rep)
 	if (rep->full) {
 		DFS_INFO("datanode %s: full block report, %zu replicas", nn->dm.dns[dn].uuid,
 			 rep->n_received);
-		return bm_full_report(&nn->dm, dn, rep->received, rep->n_received);
+		return bm_full_report(&nn->dm, dn, rep->received, rep->n_received, rep->corrupt,
+				      rep->n_corrupt);
 	}
 	for (size_t i = 0; i < rep->n_received; i++) {
 		const Dfs__BlockRef *b = rep->received[i];
@@ -236,6 +254,11 @@ int nn_handle_dn(struct nn *nn, uint32_t method, const uint8_t *p, size_t len,
 			d->used = hb->used;
 			d->remaining = hb->remaining;
 			d->active_transfers = hb->active_transfers;
+			if (hb->n_failed_dirs != d->failed_dirs)
+				DFS_WARN("datanode %s: %zu failed data dir(s)%s%s", d->uuid,
+					 hb->n_failed_dirs, hb->n_failed_dirs ? ", e.g. " : "",
+					 hb->n_failed_dirs ? hb->failed_dirs[0] : "");
+			d->failed_dirs = (uint32_t)hb->n_failed_dirs;
 			d->last_seen_ms = now;
 			d->pending_bytes = 0;
 			rc = dnmgr_take_commands(&nn->dm, dn, r);
@@ -273,11 +296,18 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 		free(r.cluster_id);
 		return rc;
 	}
+	if (h->method == DFS_M_BAD_REPLICA) {
+		Dfs__NsReply br = DFS__NS_REPLY__INIT;
+		br.status = nn_handle_bad_replica(nn, proto, h->proto_len);
+		if (br.status == -DFS_EPROTOCOL)
+			return br.status;
+		return rpc_conn_reply(c, h->method, h->call_id, &br.base);
+	}
 	Dfs__NsReply r = DFS__NS_REPLY__INIT;
 	Dfs__NsRequest *req = dfs__ns_request__unpack(NULL, h->proto_len, proto);
 	if (!req)
 		return -DFS_EPROTOCOL;
-	if (h->method == DFS_M_NONE || h->method > DFS_M_PING)
+	if (h->method == DFS_M_NONE || h->method > DFS_M_DECOMMISSION)
 		r.status = -EOPNOTSUPP;
 	else if (nn_wire_check_names(proto, h->proto_len) < 0)
 		r.status = -EINVAL;

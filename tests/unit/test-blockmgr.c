@@ -87,7 +87,7 @@ static void reg(struct fx *f, int i, uint64_t remaining)
 	Dfs__DnRegister m = DFS__DN_REGISTER__INIT;
 	m.id = &f->ids[i];
 	m.capacity = 1ull << 40;
-	m.remaining = remaining;
+	m.remaining = remaining << 20; /* MiB: room for 1 MiB blocks */
 	Dfs__DnReply *r = dn_msg(f, DFS_M_DN_REGISTER, &m.base);
 	assert_string_equal(r->cluster_id, "c");
 	reply_free(r);
