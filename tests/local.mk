@@ -38,3 +38,9 @@ tests_integration_bad_names_at_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 # libdfs.so chooses to export.
 tests_integration_bad_names_at_LDADD = common/libdfscommon.la libdfs/libdfs.la \
 	$(PROTOBUF_C_LIBS) $(ISAL_LIBS) -lpthread
+
+# Helper of the namenode failover tests (test-raft-*.sh): concurrent creates
+# with a log of every acknowledged one, the check of that log, a tree dump.
+check_PROGRAMS += tests/integration/raft-writer
+tests_integration_raft_writer_SOURCES = tests/integration/raft-writer.c
+tests_integration_raft_writer_LDADD = libdfs/libdfs.la -lpthread
