@@ -256,7 +256,8 @@ static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)cmd->clone_fd);
-	fuse_loop_cfg_set_idle_threads(cfg, cmd->max_idle_threads);
+	if (cmd->max_idle_threads <= DFSF_MAX_THREADS) /* UINT_MAX: not given */
+		fuse_loop_cfg_set_idle_threads(cfg, cmd->max_idle_threads);
 	if (cmd->max_threads > 0 && cmd->max_threads <= DFSF_MAX_THREADS)
 		fuse_loop_cfg_set_max_threads(cfg, cmd->max_threads);
 	int rc = fuse_session_loop_mt(se, cfg);
