@@ -3,10 +3,13 @@
  * (data + CRC32C per chunk piece) with up to DFSC_WRITE_WINDOW_MAX packets
  * in flight, WRITE_ACKs read as they arrive, in order.
  *
- * Failure model (for now): any failed ack or connection error ends the
- * stream with -EIO (-ENOSPC/-EDQUOT pass through) and a diagnostic through
- * the log callback; there is no pipeline recovery yet, but never a hang
- * (every socket operation has the RPC timeout). */
+ * Failure model: every packet stays in w->pk until acked. A failed ack
+ * (a datanode's status, the connection, or no ack for
+ * pipeline_ack_timeout_ms) names the failed pipeline position (the first
+ * one when the connection itself failed) and starts pipeline recovery
+ * (pipeline_recovery.c), which goes on with the remaining datanodes. Only
+ * when none is left does the stream fail: -EIO, or -ENOSPC/-EDQUOT when
+ * that was why. Never a hang: every socket operation has a timeout. */
 #include "libdfs/internal.h"
 
 #include <errno.h>
@@ -54,6 +57,10 @@ void dfsc_bwriter_free(struct dfsc_bwriter *w)
 	free(w->csum);
 	w->csum = NULL;
 	w->csum_cap = 0;
+	for (int i = 0; i < DFSC_WRITE_WINDOW_MAX; i++) {
+		free(w->pk[i].data);
+		w->pk[i].data = NULL;
+	}
 }
 
 static int send_header(dfs_client *c, struct dfsc_bwriter *w, bool create,
@@ -85,6 +92,35 @@ static int send_header(dfs_client *c, struct dfsc_bwriter *w, bool create,
 	return dfs_frame_send(w->fd, DFS_M_WRITE_BLOCK, 0, &h.base, NULL, 0);
 }
 
+int dfsc_bwriter_connect(dfs_client *c, struct dfsc_bwriter *w, bool create,
+			 uint64_t prev_genstamp)
+{
+	const struct dfsc_loc *first = &w->blk.locs[0];
+	dfsc_bwriter_abort(w);
+	w->timeout_ms = c->set.pipeline_ack_timeout_ms > 0 ? c->set.pipeline_ack_timeout_ms
+							    : c->set.rpc_timeout_ms;
+	int fd = dfs_net_connect(first->host, first->port, c->set.rpc_timeout_ms);
+	if (fd < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: connect to datanode %s:%u: %s",
+			 (unsigned long long)w->blk.block_id, first->host, first->port,
+			 dfs_strerror(fd));
+		return -EIO;
+	}
+	w->fd = fd;
+	dfs_net_set_buffers(fd, DFSC_DATA_SOCKBUF_BYTES);
+	int rc = dfs_net_set_timeouts(fd, w->timeout_ms);
+	if (rc == 0)
+		rc = send_header(c, w, create, prev_genstamp);
+	if (rc < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: write header to %s:%u: %s",
+			 (unsigned long long)w->blk.block_id, first->host, first->port,
+			 dfs_strerror(rc));
+		dfsc_bwriter_abort(w);
+		return -EIO;
+	}
+	return 0;
+}
+
 int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_lblock *blk,
 		      bool create, uint64_t prev_genstamp, uint64_t recorded_len)
 {
@@ -100,53 +136,39 @@ int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_l
 	w->next_seq = 0;
 	w->acked = 0;
 	w->truncate_pending = false;
-	w->timeout_ms = c->set.rpc_timeout_ms;
-	const struct dfsc_loc *first = &blk->locs[0];
-	int fd = dfs_net_connect(first->host, first->port, w->timeout_ms);
-	if (fd < 0) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: connect to datanode %s:%u: %s",
-			 (unsigned long long)blk->block_id, first->host, first->port,
-			 dfs_strerror(fd));
-		return -EIO;
+	w->create = create;
+	w->cur_len = w->acked_len = create ? 0 : recorded_len;
+	w->bad_pos = -1;
+	w->bad_status = 0;
+	w->recoveries = 0;
+	int rc = dfsc_bwriter_connect(c, w, create, prev_genstamp);
+	if (rc < 0 && blk->n_locs > 1) {
+		/* the first datanode is unreachable: recover without it */
+		w->bad_pos = 0;
+		w->bad_status = rc;
+		while ((rc = dfsc_bwriter_recover(c, w)) == 1)
+			;
 	}
-	w->fd = fd;
-	dfs_net_set_buffers(fd, DFSC_DATA_SOCKBUF_BYTES);
-	int rc = dfs_net_set_timeouts(fd, w->timeout_ms);
-	if (rc == 0)
-		rc = send_header(c, w, create, prev_genstamp);
-	if (rc < 0) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: write header to %s:%u: %s",
-			 (unsigned long long)blk->block_id, first->host, first->port,
-			 dfs_strerror(rc));
-		dfsc_bwriter_abort(w);
-		return -EIO;
-	}
-	return 0;
+	return rc;
 }
 
-/* What a failed ack means to the writer: a full disk or quota stays what
- * it is (the user can act on it); every other replica failure is -EIO
- * until pipeline recovery exists. */
-static int pipeline_error(int status)
-{
-	if (status == -ENOSPC || status == -EDQUOT)
-		return status;
-	return -EIO;
-}
-
-/* Reads one WRITE_ACK, which must be for the oldest packet in flight. */
+/* Reads one WRITE_ACK, which must be for the oldest packet in flight. On
+ * failure, w->bad_pos / bad_status say which datanode failed and why. */
 static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
 {
 	unsigned long long id = (unsigned long long)w->blk.block_id;
+	w->bad_pos = 0;
 	int rc = dfs_frame_recv(w->fd, &w->rx);
 	if (rc < 0) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: waiting for ack %llu from %s:%u: %s", id,
+		w->bad_status = rc == -EAGAIN ? -ETIMEDOUT : rc;
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: waiting for ack %llu from %s:%u: %s", id,
 			 (unsigned long long)w->acked, w->blk.locs[0].host, w->blk.locs[0].port,
-			 dfs_strerror(rc == -EAGAIN ? -ETIMEDOUT : rc));
+			 dfs_strerror(w->bad_status));
 		return -EIO;
 	}
+	w->bad_status = -DFS_EPROTOCOL;
 	if (w->rx.h.method != DFS_M_WRITE_ACK) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: unexpected %s frame in a write stream", id,
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: unexpected %s frame in a write stream", id,
 			 dfs_method_name(w->rx.h.method));
 		return -EIO;
 	}
@@ -155,29 +177,52 @@ static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
 		return -EIO;
 	rc = 0;
 	if (ack->seqno != w->acked) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: ack for packet %llu, expected %llu", id,
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: ack for packet %llu, expected %llu", id,
 			 (unsigned long long)ack->seqno, (unsigned long long)w->acked);
 		rc = -EIO;
 	}
 	for (size_t i = 0; rc == 0 && i < ack->n_statuses; i++) {
 		if (ack->statuses[i] == 0)
 			continue;
-		const struct dfsc_loc *l = &w->blk.locs[i < (size_t)w->blk.n_locs ? i : 0];
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: datanode %s:%u (pipeline position %zu) "
+		w->bad_pos = i < (size_t)w->blk.n_locs ? (int)i : w->blk.n_locs - 1;
+		w->bad_status = ack->statuses[i];
+		const struct dfsc_loc *l = &w->blk.locs[w->bad_pos];
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: datanode %s:%u (pipeline position %zu) "
 			 "failed packet %llu: %s", id, l->host, l->port, i,
 			 (unsigned long long)ack->seqno, dfs_strerror(ack->statuses[i]));
-		rc = pipeline_error(ack->statuses[i]);
+		rc = -EIO;
 	}
 	if (rc == 0 && ack->n_statuses < (size_t)w->blk.n_locs) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: ack %llu has %zu statuses for a pipeline "
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: ack %llu has %zu statuses for a pipeline "
 			 "of %d", id, (unsigned long long)ack->seqno, ack->n_statuses,
 			 w->blk.n_locs);
+		w->bad_pos = (int)ack->n_statuses;
 		rc = -EIO;
 	}
 	dfs__write_ack__free_unpacked(ack, NULL);
-	if (rc == 0)
+	if (rc == 0) {
+		w->acked_len = w->pk[w->acked % DFSC_WRITE_WINDOW_MAX].len_after;
 		w->acked++;
+		w->bad_pos = -1;
+		w->bad_status = 0;
+	}
 	return rc;
+}
+
+/* Recovers the pipeline until it is open again or cannot be. */
+static int recover(dfs_client *c, struct dfsc_bwriter *w)
+{
+	int rc;
+	while ((rc = dfsc_bwriter_recover(c, w)) == 1)
+		;
+	return rc;
+}
+
+/* One ack, recovering the pipeline if it failed. */
+static int ack_one(dfs_client *c, struct dfsc_bwriter *w)
+{
+	int rc = read_ack(c, w);
+	return rc < 0 ? recover(c, w) : 0;
 }
 
 /* Reads the acks that have already arrived, without blocking. */
@@ -187,7 +232,7 @@ static int read_ready_acks(dfs_client *c, struct dfsc_bwriter *w)
 		struct pollfd p = { .fd = w->fd, .events = POLLIN };
 		if (poll(&p, 1, 0) <= 0)
 			return 0;
-		int rc = read_ack(c, w);
+		int rc = ack_one(c, w);
 		if (rc < 0)
 			return rc;
 	}
@@ -197,7 +242,7 @@ static int read_ready_acks(dfs_client *c, struct dfsc_bwriter *w)
 int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w)
 {
 	while (w->fd >= 0 && w->acked < w->next_seq) {
-		int rc = read_ack(c, w);
+		int rc = ack_one(c, w);
 		if (rc < 0) {
 			dfsc_bwriter_abort(w);
 			return rc;
@@ -206,44 +251,82 @@ int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w)
 	return 0;
 }
 
+int dfsc_bwriter_send(dfs_client *c, struct dfsc_bwriter *w, uint64_t seq, bool with_trunc,
+		      uint64_t trunc)
+{
+	Dfs__WritePacket p = DFS__WRITE_PACKET__INIT;
+	const struct dfsc_wpkt *k = &w->pk[seq % DFSC_WRITE_WINDOW_MAX];
+	int rc = dfsc_packet_checksums(k->off, k->data, k->len, &w->csum, &w->csum_cap);
+	if (rc < 0)
+		return rc;
+	p.n_checksums = (size_t)rc;
+	p.checksums = w->csum;
+	p.seqno = seq;
+	p.offset = k->off;
+	p.last = k->last;
+	p.has_sync = k->sync;
+	p.sync = k->sync;
+	if (with_trunc || k->has_trunc) {
+		p.has_truncate = 1;
+		p.truncate = with_trunc && !k->has_trunc ? trunc : k->trunc;
+	}
+	rc = dfs_frame_send(w->fd, DFS_M_WRITE_PACKET, 0, &p.base, k->data, k->len);
+	if (rc < 0)
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: sending packet %llu to %s:%u: %s",
+			 (unsigned long long)w->blk.block_id, (unsigned long long)seq,
+			 w->blk.locs[0].host, w->blk.locs[0].port, dfs_strerror(rc));
+	return rc;
+}
+
+/* Keeps packet next_seq in the window until it is acked. */
+static int keep_packet(struct dfsc_bwriter *w, uint64_t off, const void *data, size_t len,
+		       bool sync, bool last)
+{
+	struct dfsc_wpkt *k = &w->pk[w->next_seq % DFSC_WRITE_WINDOW_MAX];
+	if (k->data == NULL && (k->data = malloc(DFSC_PACKET_DATA_MAX)) == NULL)
+		return -ENOMEM;
+	if (len > DFSC_PACKET_DATA_MAX)
+		return -EINVAL;
+	if (len > 0)
+		memcpy(k->data, data, len);
+	k->off = off;
+	k->len = len;
+	k->sync = sync;
+	k->last = last;
+	k->has_trunc = w->truncate_pending;
+	k->trunc = w->truncate_to;
+	w->truncate_pending = false;
+	uint64_t base = k->has_trunc ? k->trunc : w->cur_len;
+	k->len_after = len > 0 && off + len > base ? off + len : base;
+	w->cur_len = k->len_after;
+	return 0;
+}
+
 int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, const void *data,
 			size_t len, bool sync, bool last)
 {
-	Dfs__WritePacket p = DFS__WRITE_PACKET__INIT;
 	int rc;
 	if (w->fd < 0)
 		return -EIO;
 	while (w->next_seq - w->acked >= DFSC_WRITE_WINDOW_MAX) {
-		rc = read_ack(c, w);
+		rc = ack_one(c, w);
 		if (rc < 0)
 			goto fail;
 	}
-	rc = dfsc_packet_checksums(off, data, len, &w->csum, &w->csum_cap);
+	rc = keep_packet(w, off, data, len, sync, last);
 	if (rc < 0)
 		goto fail;
-	p.n_checksums = (size_t)rc;
-	p.checksums = w->csum;
-	p.seqno = w->next_seq;
-	p.offset = off;
-	p.last = last;
-	p.has_sync = sync;
-	p.sync = sync;
-	if (w->truncate_pending) {
-		p.has_truncate = 1;
-		p.truncate = w->truncate_to;
-		w->truncate_pending = false;
-	}
-	rc = dfs_frame_send(w->fd, DFS_M_WRITE_PACKET, 0, &p.base, data, len);
-	if (rc < 0) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: sending packet %llu to %s:%u: %s",
-			 (unsigned long long)w->blk.block_id, (unsigned long long)w->next_seq,
-			 w->blk.locs[0].host, w->blk.locs[0].port, dfs_strerror(rc));
-		rc = -EIO;
-		goto fail;
-	}
 	w->next_seq++;
 	if (len > 0 && off + len > w->max_end)
 		w->max_end = off + len;
+	if (dfsc_bwriter_send(c, w, w->next_seq - 1, false, 0) < 0) {
+		/* recovery resends it with every other unacked packet */
+		w->bad_pos = 0;
+		w->bad_status = -EIO;
+		rc = recover(c, w);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = last ? dfsc_bwriter_drain(c, w) : read_ready_acks(c, w);
 	if (rc < 0)
 		goto fail;

@@ -4,7 +4,9 @@
  * and the bytes past a block's length read as zeros; reads stop at the
  * file size. A sequential reader keeps one stream per block that asks for
  * the rest of the block; a random read asks only for its range. A replica
- * that fails (connection, status, checksum) is skipped for the next. */
+ * that fails (connection, status, checksum) is skipped for the next; one
+ * whose data failed its checksums is reported (BAD_REPLICA) once another
+ * replica has served the bytes. */
 #include "libdfs/internal.h"
 
 #include <errno.h>
@@ -103,6 +105,7 @@ static int read_replicas(dfs_file *f, const struct dfsc_lblock *b, uint64_t boff
 {
 	int err = -EIO;
 	bool bad_sum = false;
+	int bad[DFSC_LOCATIONS_MAX], n_bad = 0;
 	struct dfsc_breader *r = &f->br;
 	bool same = r->fd >= 0 && r->block_id == b->block_id && r->genstamp == b->genstamp;
 	int first = same ? r->loc : 0;
@@ -116,15 +119,20 @@ static int read_replicas(dfs_file *f, const struct dfsc_lblock *b, uint64_t boff
 			if (rc == 0)
 				rc = dfsc_breader_read(f->c, r, boff, dst, (size_t)(end - boff));
 		}
-		if (rc == 0)
+		if (rc == 0) {
+			/* good bytes from another replica: now report the bad ones */
+			dfsc_report_bad_replicas(f->c, b, bad, n_bad);
 			return 0;
+		}
 		dfsc_log(f->c, DFS_LOG_WARN, "block %llu: reading from %s:%u: %s",
 			 (unsigned long long)b->block_id, b->locs[loc].host, b->locs[loc].port,
 			 dfs_strerror(rc));
 		dfsc_breader_close(r);
 		same = false;
-		if (rc == -DFS_ECHECKSUM)
+		if (rc == -DFS_ECHECKSUM) {
 			bad_sum = true;
+			bad[n_bad++] = loc;
+		}
 		err = rc;
 	}
 	if (b->n_locs == 0)

@@ -165,6 +165,8 @@ static int ensure_stream(dfs_file *f, uint64_t idx)
 	if (rc < 0)
 		return rc;
 	const struct dfsc_lblock *cached = dfsc_file_cached_block(f, idx);
+	f->bw.ino = f->ino; /* for pipeline recovery */
+	f->bw.index = idx;
 	if (cached == NULL) {
 		rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
 		if (rc == 0)

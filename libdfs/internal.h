@@ -13,6 +13,8 @@
  *   file.c         dfs_file lifetime: open/create/close/seek/fsync/truncate
  *   file_write.c   write buffer, packets, block switching, COMPLETE
  *   block_writer.c one pipeline stream into one block (packets + acks)
+ *   pipeline_recovery.c  drop a failed datanode, new genstamp, resend
+ *   bad_replica.c  BAD_REPLICA reports of corrupt replicas read
  *   file_read.c    located-block cache, pread across blocks, holes
  *   block_reader.c one READ_BLOCK stream from one replica, CRC checks
  *
@@ -41,6 +43,7 @@
 #define DFSC_DEFAULT_PORT 8020
 #define DFSC_DEFAULT_RPC_TIMEOUT_MS 30000
 #define DFSC_DEFAULT_RETRY_TOTAL_MS 60000
+#define DFSC_DEFAULT_PIPELINE_ACK_TIMEOUT_MS 15000
 #define DFSC_DEFAULT_BLOCK_SIZE (64ull << 20)
 #define DFSC_REPLICATION_MAX 16
 #define DFSC_GROUPS_MAX 32
@@ -57,6 +60,7 @@ struct dfsc_settings {
 	int retry_total_ms; /* -1: one pass over the namenodes, no waiting */
 	unsigned replication; /* 0: the cluster's default */
 	uint64_t block_size;  /* 0: the cluster's default */
+	int pipeline_ack_timeout_ms; /* a write pipeline silent this long has failed */
 };
 
 /* Resolves opts (may be NULL) and the client config file into s. Returns 0,
@@ -180,10 +184,27 @@ int dfsc_lblock_from_pb(const Dfs__LocatedBlock *lb, struct dfsc_lblock *b);
 #define DFSC_PACKET_DATA_MAX (1u << 20) /* bytes of data per WRITE_PACKET */
 #define DFSC_WRITE_WINDOW_MAX 8         /* packets in flight per pipeline */
 
+/* A packet kept until every datanode of the pipeline acked it, so that
+ * pipeline recovery can send it again. */
+struct dfsc_wpkt {
+	uint64_t off;       /* block offset of the data */
+	size_t len;
+	bool sync, last, has_trunc;
+	uint64_t trunc;
+	uint64_t len_after; /* replica length once this packet is applied */
+	uint8_t *data;      /* DFSC_PACKET_DATA_MAX bytes, allocated once */
+};
+
+#define DFSC_RECOVERY_MAX 8 /* pipeline recoveries per stream */
+
 /* One open pipeline stream into one block. States:
- *   closed (fd < 0) -> open (header sent, packets flow) -> closed.
- * Invariants while open: acked_seq <= sent_seq; sent_seq - acked_seq <=
- * DFSC_WRITE_WINDOW_MAX; err == 0 (a failed stream is closed at once). */
+ *   closed (fd < 0) -> open (header sent, packets flow) -> closed;
+ *   open --a datanode fails--> recovering (pipeline_recovery.c: drop it,
+ *   new genstamp, reconnect to the rest, resend unacked) -> open.
+ * Invariants while open: acked <= next_seq; next_seq - acked <=
+ * DFSC_WRITE_WINDOW_MAX; pk[s % DFSC_WRITE_WINDOW_MAX] holds packet s for
+ * every s in [acked, next_seq); acked_len is the replica length after
+ * packet acked-1 on every datanode of the pipeline. */
 struct dfsc_bwriter {
 	int fd;
 	struct dfsc_lblock blk;  /* id, genstamp being written, pipeline */
@@ -197,7 +218,40 @@ struct dfsc_bwriter {
 	uint32_t *csum;          /* scratch for checksums */
 	size_t csum_cap;
 	int timeout_ms;
+	/* pipeline recovery */
+	struct dfsc_wpkt pk[DFSC_WRITE_WINDOW_MAX];
+	bool create;             /* the stream creates the replica */
+	uint64_t cur_len;        /* replica length after the last packet sent */
+	uint64_t acked_len;      /* replica length after the last acked packet */
+	uint64_t ino, index;     /* the block's file and index (set by the caller) */
+	int bad_pos;             /* pipeline position that failed, -1: unknown */
+	int bad_status;          /* why */
+	int recoveries;
 };
+
+/* Recovers w after a failure at w->bad_pos: drops that datanode, gets a
+ * new genstamp (OPEN_BLOCK excluding it), reopens the stream to the
+ * others and resends every unacked packet. 0: open again; 1: that attempt
+ * failed in a way a new one may fix (bad_pos/bad_status say why); < 0:
+ * give up with this error (no datanode left: -EIO or the datanodes'
+ * -ENOSPC/-EDQUOT). (pipeline_recovery.c) */
+int dfsc_bwriter_recover(dfs_client *c, struct dfsc_bwriter *w);
+/* Connects to blk.locs[0] and sends the header (pipeline = blk.locs).
+ * 0 or -EIO (logged). (block_writer.c) */
+int dfsc_bwriter_connect(dfs_client *c, struct dfsc_bwriter *w, bool create,
+			 uint64_t prev_genstamp);
+/* Sends packet seq (held in pk) into the open stream; with_trunc: carry
+ * truncate = trunc instead of the packet's own. 0 or a transport error. */
+int dfsc_bwriter_send(dfs_client *c, struct dfsc_bwriter *w, uint64_t seq, bool with_trunc,
+		      uint64_t trunc);
+
+/* ---- bad replicas (bad_replica.c) ---- */
+
+/* Tells the namenode (BAD_REPLICA) that block b is corrupt on the
+ * datanodes b->locs[locs[i]], i < n. Bounded: one pass over the
+ * namenodes with a short timeout; failures are only logged (the datanode
+ * scanner finds the replica again). Any thread. */
+void dfsc_report_bad_replicas(dfs_client *c, const struct dfsc_lblock *b, const int *locs, int n);
 
 void dfsc_bwriter_init(struct dfsc_bwriter *w);
 /* Opens the pipeline for blk (locs[0] first, the rest downstream). create:

@@ -11,6 +11,8 @@ noinst_LTLIBRARIES += libdfs/libdfsclient.la
 libdfs_libdfsclient_la_SOURCES = \
 	libdfs/internal.h \
 	libdfs/settings.c \
+	libdfs/pipeline_recovery.c \
+	libdfs/bad_replica.c \
 	libdfs/attr.c \
 	libdfs/rpc.c \
 	libdfs/client.c \

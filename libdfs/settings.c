@@ -1,6 +1,6 @@
 /* settings.c: the client's settings, from struct dfs_options and the client
  * config file (dfs.conf: namenodes, replication, block_size,
- * rpc_timeout_ms, retry_total_ms). Options given in dfs_options win over
+ * rpc_timeout_ms, retry_total_ms, pipeline_ack_timeout_ms). Options given in dfs_options win over
  * the file; the file wins over built-in defaults. */
 #include "libdfs/internal.h"
 
@@ -21,6 +21,7 @@ struct dfsc_file_config {
 	uint64_t block_size;
 	int64_t rpc_timeout_ms;
 	int64_t retry_total_ms;
+	int64_t pipeline_ack_timeout_ms;
 };
 
 static const struct dfs_config_option dfsc_config_table[] = {
@@ -37,6 +38,9 @@ static const struct dfs_config_option dfsc_config_table[] = {
 	{ "retry_total_ms", DFS_CFG_DURATION, "60s",
 	  offsetof(struct dfsc_file_config, retry_total_ms),
 	  "how long to keep retrying while no namenode answers", 0, 0 },
+	{ "pipeline_ack_timeout_ms", DFS_CFG_DURATION, "15s",
+	  offsetof(struct dfsc_file_config, pipeline_ack_timeout_ms),
+	  "a write pipeline that acks nothing this long loses its first datanode", 0, 0 },
 };
 #define DFSC_CONFIG_N (sizeof(dfsc_config_table) / sizeof(dfsc_config_table[0]))
 
@@ -138,6 +142,9 @@ int dfsc_settings_load(const struct dfs_options *opts, struct dfsc_settings *s, 
 				    ? (int)fc.rpc_timeout_ms : DFSC_DEFAULT_RPC_TIMEOUT_MS;
 	s->retry_total_ms = fc.retry_total_ms >= 0 && fc.retry_total_ms < INT32_MAX
 				    ? (int)fc.retry_total_ms : DFSC_DEFAULT_RETRY_TOTAL_MS;
+	s->pipeline_ack_timeout_ms =
+		fc.pipeline_ack_timeout_ms > 0 && fc.pipeline_ack_timeout_ms < INT32_MAX
+			? (int)fc.pipeline_ack_timeout_ms : DFSC_DEFAULT_PIPELINE_ACK_TIMEOUT_MS;
 	if (opts != NULL) {
 		if (opts->rpc_timeout_ms > 0)
 			s->rpc_timeout_ms = opts->rpc_timeout_ms;
