@@ -3,7 +3,9 @@
  * It prints numbers; it never passes or fails on them.
  *
  * Workloads: sequential write and read of SIZE bytes at each replication
- * factor given, and create / stat / delete rates for N empty files.
+ * factor given, and create / stat / rename / delete rates for N empty
+ * files from 1 and from several concurrent clients (threads; on dfs each
+ * with its own dfs_client, on the local disk plain syscalls).
  * Before each read the page cache is dropped (when running as root) so
  * neither side reads from memory what it just wrote. */
 #include <dfs.h>
@@ -17,9 +19,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define BENCH_IO_SIZE (1u << 20)
+#define BENCH_THREADS_MAX 64 /* concurrent clients of the metadata part */
+#define BENCH_THREAD_COUNTS_MAX 4
 
 struct bench_opts {
 	uint64_t size_bytes;
@@ -29,6 +34,10 @@ struct bench_opts {
 	unsigned replications[4];
 	unsigned nreplications;
 	int drop_caches;
+	unsigned threads[BENCH_THREAD_COUNTS_MAX]; /* --threads: client counts */
+	unsigned nthreads;
+	int seq, meta;       /* parts to run (--only seq|meta) */
+	const char *label;   /* --label: appended to the metadata rows */
 };
 
 struct bench_result {
@@ -146,7 +155,7 @@ static double dfs_seq_read(dfs_client *c, const struct bench_opts *o, const char
 
 static void print_row(const char *name, const char *unit, struct bench_result r)
 {
-	printf("%-34s %12.1f %12.1f %8.0f%%\n", name, r.local, r.dfs,
+	printf("%-46s %12.1f %12.1f %8.0f%%\n", name, r.local, r.dfs,
 	       r.local > 0 ? 100.0 * r.dfs / r.local : 0.0);
 	(void)unit;
 	fflush(stdout);
@@ -178,29 +187,99 @@ static void bench_sequential(dfs_client *c, const struct bench_opts *o)
 	free(buf);
 }
 
-enum meta_op { META_CREATE, META_STAT, META_DELETE };
+/* ---- metadata rates from 1 and from N concurrent clients ---- */
 
-static double local_meta(const struct bench_opts *o, enum meta_op op)
+enum meta_op { META_CREATE, META_STAT, META_RENAME, META_DELETE, META_NOPS };
+
+/* One timed pass of one operation over o->nfiles files split among
+ * `threads` workers; each dfs worker uses its own dfs_client. */
+struct meta_run {
+	const struct bench_opts *o;
+	enum meta_op op;
+	int local;
+	unsigned threads;
+	dfs_client **clients;
+	pthread_barrier_t start;
+};
+
+struct meta_worker {
+	struct meta_run *run;
+	unsigned t;
+	int rc;
+	char failed_path[256];
+};
+
+static int meta_local_one(const char *base, enum meta_op op, unsigned i)
 {
-	char path[4096];
-	double t0 = now_s();
-	for (unsigned i = 0; i < o->nfiles; i++) {
-		snprintf(path, sizeof(path), "%s/meta/f%07u", o->local_dir, i);
-		int rc = 0;
-		struct stat st;
-		if (op == META_CREATE) {
-			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-			rc = fd < 0 ? -errno : close(fd);
-		} else if (op == META_STAT) {
-			rc = lstat(path, &st) < 0 ? -errno : 0;
-		} else {
-			rc = unlink(path) < 0 ? -errno : 0;
-		}
-		if (rc < 0)
-			die(path, rc);
+	char path[4096], to[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/meta/f%07u", base, i);
+	snprintf(to, sizeof(to), "%s/meta/r%07u", base, i);
+	switch (op) {
+	case META_CREATE: {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		return fd < 0 ? -errno : close(fd);
 	}
-	if (op == META_CREATE) {
+	case META_STAT: return lstat(path, &st) < 0 ? -errno : 0;
+	case META_RENAME: return rename(path, to) < 0 ? -errno : 0;
+	default: return unlink(to) < 0 ? -errno : 0;
+	}
+}
+
+static int meta_dfs_one(dfs_client *c, const char *base, enum meta_op op, unsigned i)
+{
+	char path[4096], to[4096];
+	struct dfs_stat st;
+	snprintf(path, sizeof(path), "%s/meta/f%07u", base, i);
+	snprintf(to, sizeof(to), "%s/meta/r%07u", base, i);
+	switch (op) {
+	case META_CREATE: {
+		dfs_file *f;
+		int rc = dfs_open(c, path, O_WRONLY | O_CREAT | O_EXCL, 0644, &f);
+		return rc == 0 ? dfs_close(f) : rc;
+	}
+	case META_STAT: return dfs_stat(c, path, &st);
+	case META_RENAME: return dfs_rename(c, path, to, 0);
+	default: return dfs_unlink(c, to);
+	}
+}
+
+static void *meta_worker_main(void *arg)
+{
+	struct meta_worker *w = arg;
+	struct meta_run *r = w->run;
+	unsigned n = r->o->nfiles, lo = n * w->t / r->threads, hi = n * (w->t + 1) / r->threads;
+	pthread_barrier_wait(&r->start);
+	for (unsigned i = lo; i < hi && w->rc == 0; i++) {
+		w->rc = r->local ? meta_local_one(r->o->local_dir, r->op, i)
+				 : meta_dfs_one(r->clients[w->t], r->o->dfs_dir, r->op, i);
+		if (w->rc < 0)
+			snprintf(w->failed_path, sizeof(w->failed_path), "file %u", i);
+	}
+	return NULL;
+}
+
+/* Runs one pass; returns ops/s. */
+static double meta_pass(const struct bench_opts *o, dfs_client **clients, unsigned threads,
+			enum meta_op op, int local)
+{
+	struct meta_run r = {.o = o, .op = op, .local = local, .threads = threads,
+			     .clients = clients};
+	struct meta_worker w[BENCH_THREADS_MAX];
+	pthread_t tid[BENCH_THREADS_MAX];
+	pthread_barrier_init(&r.start, NULL, threads + 1);
+	for (unsigned t = 0; t < threads; t++) {
+		w[t] = (struct meta_worker){.run = &r, .t = t};
+		if (pthread_create(&tid[t], NULL, meta_worker_main, &w[t]) != 0)
+			die("pthread_create", -EAGAIN);
+	}
+	pthread_barrier_wait(&r.start);
+	double t0 = now_s();
+	for (unsigned t = 0; t < threads; t++)
+		pthread_join(tid[t], NULL);
+	if (local && op == META_CREATE) {
 		/* What dfs promises on create: durable when it returns. */
+		char path[4096];
 		snprintf(path, sizeof(path), "%s/meta", o->local_dir);
 		int fd = open(path, O_RDONLY | O_DIRECTORY);
 		if (fd >= 0) {
@@ -208,53 +287,50 @@ static double local_meta(const struct bench_opts *o, enum meta_op op)
 			close(fd);
 		}
 	}
-	return (double)o->nfiles / (now_s() - t0);
+	double dt = now_s() - t0;
+	pthread_barrier_destroy(&r.start);
+	for (unsigned t = 0; t < threads; t++)
+		if (w[t].rc < 0)
+			die(w[t].failed_path, w[t].rc);
+	return (double)o->nfiles / dt;
 }
 
-static double dfs_meta(dfs_client *c, const struct bench_opts *o, enum meta_op op)
+static void bench_metadata(const struct bench_opts *o)
 {
-	char path[4096];
-	double t0 = now_s();
-	for (unsigned i = 0; i < o->nfiles; i++) {
-		snprintf(path, sizeof(path), "%s/meta/f%07u", o->dfs_dir, i);
-		int rc;
-		struct dfs_stat st;
-		if (op == META_CREATE) {
-			dfs_file *f;
-			rc = dfs_open(c, path, O_WRONLY | O_CREAT | O_EXCL, 0644, &f);
-			if (rc == 0)
-				rc = dfs_close(f);
-		} else if (op == META_STAT) {
-			rc = dfs_stat(c, path, &st);
-		} else {
-			rc = dfs_unlink(c, path);
-		}
-		if (rc < 0)
-			die(path, rc);
-	}
-	return (double)o->nfiles / (now_s() - t0);
-}
-
-static void bench_metadata(dfs_client *c, const struct bench_opts *o)
-{
-	static const char *const names[] = { "create", "stat", "delete" };
+	static const char *const names[] = { "create", "stat", "rename", "delete" };
 	char path[4096], name[128];
+	dfs_client *clients[BENCH_THREADS_MAX];
+	unsigned maxt = 1;
+	for (unsigned k = 0; k < o->nthreads; k++)
+		maxt = o->threads[k] > maxt ? o->threads[k] : maxt;
+	for (unsigned t = 0; t < maxt; t++) {
+		int rc = dfs_connect(NULL, &clients[t]);
+		if (rc < 0)
+			die("connect", rc);
+	}
 	snprintf(path, sizeof(path), "%s/meta", o->local_dir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		die(path, -errno);
 	snprintf(path, sizeof(path), "%s/meta", o->dfs_dir);
-	int rc = dfs_mkdir(c, path, 0755, DFS_MKDIR_PARENTS);
+	int rc = dfs_mkdir(clients[0], path, 0755, DFS_MKDIR_PARENTS);
 	if (rc < 0)
 		die(path, rc);
-	for (int op = META_CREATE; op <= META_DELETE; op++) {
-		struct bench_result r;
-		r.local = local_meta(o, (enum meta_op)op);
-		r.dfs = dfs_meta(c, o, (enum meta_op)op);
-		snprintf(name, sizeof(name), "%s %u files (ops/s)", names[op], o->nfiles);
-		print_row(name, "ops/s", r);
+	for (unsigned k = 0; k < o->nthreads; k++) {
+		unsigned threads = o->threads[k];
+		for (int op = META_CREATE; op < META_NOPS; op++) {
+			struct bench_result r;
+			r.local = meta_pass(o, clients, threads, (enum meta_op)op, 1);
+			r.dfs = meta_pass(o, clients, threads, (enum meta_op)op, 0);
+			snprintf(name, sizeof(name), "%s %u files, %u client%s%s%s (ops/s)", names[op],
+				 o->nfiles, threads, threads == 1 ? "" : "s", o->label ? ", " : "",
+				 o->label ? o->label : "");
+			print_row(name, "ops/s", r);
+		}
 	}
 	snprintf(path, sizeof(path), "%s/meta", o->local_dir);
 	rmdir(path);
+	for (unsigned t = 0; t < maxt; t++)
+		dfs_disconnect(clients[t]);
 }
 
 static void usage(void)
@@ -262,8 +338,22 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: dfs-bench --local-dir DIR [--dfs-dir PATH] [--size SIZE_MIB]\n"
 		"                 [--files N] [--replication R[,R...]] [--no-drop-caches]\n"
+		"                 [--threads T[,T...]] [--only seq|meta] [--label TEXT]\n"
 		"Connects with $DFS_CONF. Prints MiB/s and ops/s for local disk and dfs.\n");
 	exit(2);
+}
+
+/* Parses "A,B,..." into v (at most max numbers, each 1..limit). */
+static unsigned parse_list(char *arg, unsigned *v, unsigned max, unsigned limit)
+{
+	unsigned n = 0;
+	for (char *tok = strtok(arg, ","); tok != NULL && n < max; tok = strtok(NULL, ",")) {
+		int x = atoi(tok);
+		if (x < 1 || (unsigned)x > limit)
+			usage();
+		v[n++] = (unsigned)x;
+	}
+	return n;
 }
 
 static void parse_args(int argc, char **argv, struct bench_opts *o)
@@ -275,6 +365,9 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "files", required_argument, NULL, 'f' },
 		{ "replication", required_argument, NULL, 'r' },
 		{ "no-drop-caches", no_argument, NULL, 'n' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "label", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -285,17 +378,23 @@ static void parse_args(int argc, char **argv, struct bench_opts *o)
 		case 's': o->size_bytes = strtoull(optarg, NULL, 10) << 20; break;
 		case 'f': o->nfiles = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': o->drop_caches = 0; break;
-		case 'r': {
-			o->nreplications = 0;
-			for (char *tok = strtok(optarg, ","); tok != NULL && o->nreplications < 4;
-			     tok = strtok(NULL, ","))
-				o->replications[o->nreplications++] = (unsigned)atoi(tok);
+		case 'r': o->nreplications = parse_list(optarg, o->replications, 4, 16); break;
+		case 't':
+			o->nthreads = parse_list(optarg, o->threads, BENCH_THREAD_COUNTS_MAX,
+						 BENCH_THREADS_MAX);
 			break;
-		}
+		case 'o':
+			o->seq = strcmp(optarg, "seq") == 0;
+			o->meta = strcmp(optarg, "meta") == 0;
+			if (!o->seq && !o->meta)
+				usage();
+			break;
+		case 'L': o->label = optarg; break;
 		default: usage();
 		}
 	}
-	if (o->local_dir == NULL || o->size_bytes == 0 || o->nreplications == 0)
+	if (o->local_dir == NULL || o->size_bytes == 0 || o->nreplications == 0 ||
+	    o->nthreads == 0 || o->nfiles == 0)
 		usage();
 }
 
@@ -304,6 +403,7 @@ int main(int argc, char **argv)
 	struct bench_opts o = {
 		.size_bytes = 1024ull << 20, .nfiles = 10000, .dfs_dir = "/bench",
 		.replications = { 1, 3 }, .nreplications = 2, .drop_caches = geteuid() == 0,
+		.threads = { 1, 8 }, .nthreads = 2, .seq = 1, .meta = 1,
 	};
 	parse_args(argc, argv, &o);
 	dfs_client *c;
@@ -313,9 +413,11 @@ int main(int argc, char **argv)
 	rc = dfs_mkdir(c, o.dfs_dir, 0755, DFS_MKDIR_PARENTS);
 	if (rc < 0)
 		die(o.dfs_dir, rc);
-	printf("%-34s %12s %12s %9s\n", "workload", "local disk", "dfs", "dfs/local");
-	bench_sequential(c, &o);
-	bench_metadata(c, &o);
+	printf("%-46s %12s %12s %9s\n", "workload", "local disk", "dfs", "dfs/local");
+	if (o.seq)
+		bench_sequential(c, &o);
+	if (o.meta)
+		bench_metadata(&o);
 	dfs_delete(c, o.dfs_dir, 1);
 	dfs_disconnect(c);
 	return 0;

@@ -1,29 +1,56 @@
 #!/bin/bash
-# run-bench.sh: `make bench`. Brings up a throwaway local cluster (one
-# namenode, three datanodes) in a temporary directory on the same disk as
-# the local-disk comparison, runs dfs-bench against both, prints the table,
-# and takes the cluster down again, whatever happens.
+# run-bench.sh: `make bench`. Brings up throwaway local clusters in a
+# temporary directory on the same disk as the local-disk comparison, runs
+# dfs-bench against them, prints the tables, and takes the clusters down
+# again, whatever happens:
+#   - one namenode, three datanodes: the sequential part (as before) and the
+#     metadata rates from 1 and from 8 concurrent clients;
+#   - a Raft group of three namenodes, three datanodes: the metadata rates
+#     again (every create, rename and delete is then replicated).
 #   BENCH_SIZE_MIB (1024)  BENCH_FILES (10000)  BENCH_REPLICATION (1,3)
+#   BENCH_THREADS (1,8)    BENCH_NAMENODES (1,3: the cluster sizes to run)
 set -euo pipefail
 builddir=${DFS_BUILDDIR:-$(pwd)}
 srcdir=${DFS_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 work=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/var/tmp}}/dfs-bench.XXXXXX")
 cluster="$srcdir/tools/dfs-cluster"
 [ -x "$builddir/tools/dfs-cluster" ] && cluster="$builddir/tools/dfs-cluster"
+running=
 
 cleanup() {
-	"$cluster" down --dir "$work/cluster" >/dev/null 2>&1 || true
+	[ -n "$running" ] && "$cluster" down --dir "$running" >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
 export PATH="$builddir/namenode:$builddir/datanode:$builddir/tools:$PATH"
-echo "dfs-bench: cluster in $work/cluster, local disk in $work/local"
-"$cluster" up --dir "$work/cluster" --datanodes 3 >"$work/cluster-up.log" 2>&1 ||
-	{ cat "$work/cluster-up.log"; exit 1; }
 mkdir -p "$work/local"
-DFS_CONF="$work/cluster/dfs.conf" "$builddir/bench/dfs-bench" \
-	--local-dir "$work/local" \
-	--size "${BENCH_SIZE_MIB:-1024}" \
-	--files "${BENCH_FILES:-10000}" \
-	--replication "${BENCH_REPLICATION:-1,3}"
+
+# bench_on N ARGS...: dfs-bench against a fresh cluster of N namenodes.
+bench_on() {
+	local n=$1 dir=$work/cluster-$1
+	shift
+	echo
+	echo "dfs-bench: $n namenode(s): cluster in $dir, local disk in $work/local"
+	running=$dir
+	"$cluster" up --dir "$dir" --namenodes "$n" --datanodes 3 >"$work/up-$n.log" 2>&1 ||
+		{ cat "$work/up-$n.log"; return 1; }
+	DFS_CONF="$dir/dfs.conf" "$builddir/bench/dfs-bench" \
+		--local-dir "$work/local" \
+		--size "${BENCH_SIZE_MIB:-1024}" \
+		--files "${BENCH_FILES:-10000}" \
+		--replication "${BENCH_REPLICATION:-1,3}" \
+		--threads "${BENCH_THREADS:-1,8}" \
+		--label "$n nn" "$@"
+	"$cluster" down --dir "$dir" >/dev/null 2>&1
+	running=
+	rm -rf "$dir"
+}
+
+for n in $(echo "${BENCH_NAMENODES:-1,3}" | tr , ' '); do
+	if [ "$n" = 1 ]; then
+		bench_on 1
+	else
+		bench_on "$n" --only meta
+	fi
+done
