@@ -14,11 +14,13 @@ namenode_libnamenode_a_SOURCES = \
 	namenode/nn.h \
 	namenode/rpc_server.h namenode/rpc_server.c namenode/rpc_handlers.c \
 	namenode/dnmgr.h namenode/dnmgr.c namenode/blockmap.c namenode/placement.c \
-	namenode/replmon.c namenode/wire_check.h namenode/wire_check.c
+	namenode/replmon.c namenode/wire_check.h namenode/wire_check.c \
+	namenode/raft_node.h namenode/raft_node.c namenode/raft_transport.c \
+	namenode/raft_snapshot.c
 namenode_libnamenode_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
-NAMENODE_LIBS = namenode/libnamenode.a namenode/libnamespace.a common/libdfscommon.la \
-	$(LEVELDB_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
+NAMENODE_LIBS = namenode/libnamenode.a namenode/libnamespace.a raft/libraftwal.a \
+	raft/libraft.a common/libdfscommon.la $(LEVELDB_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
 
 sbin_PROGRAMS += namenode/dfs-namenode
 namenode_dfs_namenode_SOURCES = namenode/main.c

@@ -30,14 +30,25 @@ struct nn_config {
 	int64_t safemode_min_datanodes;
 	int64_t max_copies_per_datanode; /* COPY commands in flight per source */
 	int64_t replication_timeout_ms;  /* a COPY not done by then is re-issued */
+	/* the Raft group (raft_node.h) */
+	int64_t node_id;
+	char *peers;             /* "1=host:port,2=host:port,..." ("": alone) */
+	char *raft_dir;          /* "": <name_dir>/raft */
+	int64_t raft_tick_ms;
+	int64_t raft_election_ticks;
+	int64_t raft_heartbeat_ticks;
+	int64_t snapshot_entries;
+	char *raft_drop_peers;   /* fault hook: "2,3" */
 	char *log_level;
 	char *log_file;
 };
 
 struct nn {
 	struct nn_config cfg;
-	bool format, force;
-	struct ns *ns;
+	bool format, force, join;
+	char *dump_dir;          /* --dump-namespace DIR: print and exit */
+	struct nn_raft *raft;    /* NULL only in unit tests: apply at once */
+	struct ns *ns;           /* NULL while a joining node has no state */
 	struct dnmgr dm;
 	bool dm_ready;
 	struct rpc_server *srv;
@@ -65,6 +76,19 @@ int nn_handle_dn(struct nn *nn, uint32_t method, const uint8_t *p, size_t len,
 		 Dfs__DnReply *r);
 /* Applies one command and hands its freed blocks to the block manager. */
 int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *reply);
+
+/* True if this namenode leads the Raft group (or runs without one): only
+ * the leader sends datanode commands and runs the replication monitor. */
+bool nn_is_leader(const struct nn *nn);
+
+/* Split of nn_apply for the Raft path (rpc_handlers.c). nn_prepare runs on
+ * the leader before proposing: defaults and pipeline targets (soft state);
+ * returns the number of targets or < 0. nn_apply_cmd applies a committed
+ * command; local: this node prepared it (targets valid) and owes the
+ * reply, so the soft-state follow-up runs. */
+int nn_prepare(struct nn *nn, uint32_t method, Dfs__NsRequest *req, int *targets);
+int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
+		 Dfs__NsReply *reply, const int *targets, int nt, bool local);
 
 /* replmon.c: one pass of the replication monitor. */
 void replmon_run(struct nn *nn, int64_t now_ms);

@@ -5,6 +5,7 @@
  * manager and block map. Event-loop thread only. */
 #include "namenode/heal.h"
 #include "namenode/nn.h"
+#include "namenode/raft_node.h"
 #include "namenode/wire_check.h"
 
 #include "common/daemon.h"
@@ -106,11 +107,8 @@ static void completed(struct nn *nn, const Dfs__NsRequest *req, int64_t now)
 	}
 }
 
-int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *reply)
+int nn_prepare(struct nn *nn, uint32_t method, Dfs__NsRequest *req, int *targets)
 {
-	int targets[NS_REPLICATION_MAX];
-	int nt = 0;
-	int64_t now = nn_now_ms();
 	if (method == DFS_M_CREATE || method == DFS_M_MKNOD) {
 		if (!req->has_replication || !req->replication) {
 			req->has_replication = true;
@@ -121,22 +119,40 @@ int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *
 			req->block_size = nn->cfg.default_block_size;
 		}
 	}
-	if (method == DFS_M_ADD_BLOCK && (nt = choose_targets(nn, req, targets)) < 0)
+	if (method == DFS_M_ADD_BLOCK)
+		return choose_targets(nn, req, targets);
+	return 0;
+}
+
+int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
+		 Dfs__NsReply *reply, const int *targets, int nt, bool local)
+{
+	int64_t now = nn_now_ms();
+	int rc = ns_apply(nn->ns, cmd, index, reply);
+	nn->dirty = true;
+	release_freed(nn);
+	if (rc < 0 || !local)
+		return rc;
+	if (cmd->method == DFS_M_ADD_BLOCK)
+		rc = attach_targets(nn, reply->block, targets, nt, now);
+	else if (cmd->method == DFS_M_OPEN_BLOCK)
+		rc = attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now, cmd->req);
+	else if (cmd->method == DFS_M_COMPLETE)
+		completed(nn, cmd->req, now);
+	return reply->status = rc;
+}
+
+int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *reply)
+{
+	int targets[NS_REPLICATION_MAX];
+	int nt = nn_prepare(nn, method, req, targets);
+	if (nt < 0)
 		return reply->status = nt;
 	Dfs__NsCommand cmd = DFS__NS_COMMAND__INIT;
 	cmd.method = method;
 	cmd.req = req;
 	cmd.now_ns = nn_now_ns();
-	int rc = ns_apply(nn->ns, &cmd, nn->ns->c.applied + 1, reply);
-	nn->dirty = true;
-	release_freed(nn);
-	if (rc == 0 && method == DFS_M_ADD_BLOCK)
-		rc = attach_targets(nn, reply->block, targets, nt, now);
-	else if (rc == 0 && method == DFS_M_OPEN_BLOCK)
-		rc = attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now, req);
-	else if (rc == 0 && method == DFS_M_COMPLETE)
-		completed(nn, req, now);
-	return reply->status = rc;
+	return nn_apply_cmd(nn, &cmd, nn->ns->c.applied + 1, reply, targets, nt, true);
 }
 
 static int ns_locate(struct nn *nn, Dfs__NsReply *r)
@@ -239,7 +255,10 @@ int nn_handle_dn(struct nn *nn, uint32_t method, const uint8_t *p, size_t len,
 			return -DFS_EPROTOCOL;
 		m = &reg->base;
 		rc = dnmgr_register(&nn->dm, reg->id, reg->capacity, reg->used, reg->remaining, now);
-		r->cluster_id = strdup(nn->ns->cluster_id);
+		if (nn->ns)
+			r->cluster_id = strdup(nn->ns->cluster_id);
+		else /* joining: no state yet, register again later */
+			rc = -EAGAIN;
 	} else if (method == DFS_M_DN_HEARTBEAT) {
 		Dfs__DnHeartbeat *hb = dfs__dn_heartbeat__unpack(NULL, len, p);
 		if (!hb)
@@ -261,7 +280,8 @@ int nn_handle_dn(struct nn *nn, uint32_t method, const uint8_t *p, size_t len,
 			d->failed_dirs = (uint32_t)hb->n_failed_dirs;
 			d->last_seen_ms = now;
 			d->pending_bytes = 0;
-			rc = dnmgr_take_commands(&nn->dm, dn, r);
+			if (nn_is_leader(nn)) /* a standby sends no commands */
+				rc = dnmgr_take_commands(&nn->dm, dn, r);
 		}
 	} else {
 		Dfs__DnBlockReport *rep = dfs__dn_block_report__unpack(NULL, len, p);
@@ -284,6 +304,8 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 	      const uint8_t *proto, const uint8_t *data)
 {
 	struct nn *nn = arg;
+	if (h->method >= DFS_M_RAFT_MSG && h->method <= DFS_M_RAFT_ADMIN)
+		return nn_raft_handle(nn, c, h, proto);
 	if (h->method >= DFS_M_DN_REGISTER && h->method <= DFS_M_DN_REPORT) {
 		Dfs__DnReply r = DFS__DN_REPLY__INIT;
 		int rc = nn_handle_dn(nn, h->method, proto, h->proto_len, &r);
@@ -304,6 +326,7 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 		return rpc_conn_reply(c, h->method, h->call_id, &br.base);
 	}
 	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	int rc = 1;
 	Dfs__NsRequest *req = dfs__ns_request__unpack(NULL, h->proto_len, proto);
 	if (!req)
 		return -DFS_EPROTOCOL;
@@ -311,6 +334,10 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 		r.status = -EOPNOTSUPP;
 	else if (nn_wire_check_names(proto, h->proto_len) < 0)
 		r.status = -EINVAL;
+	else if (nn->raft && (rc = nn_raft_submit(nn, c, h->method, h->call_id, req)) == 0)
+		return 0; /* proposed or queued for a read index: req is taken */
+	else if (nn->raft && rc < 0)
+		nn_raft_error_reply(nn, rc, &r);
 	else
 		nn_handle_ns(nn, h->method, req, &r);
 	DFS_DEBUG("%s path=%s ino=%llu parent=%llu name=%s index=%llu: %s",
@@ -318,7 +345,7 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 		  (unsigned long long)req->ino, (unsigned long long)req->parent,
 		  req->name ? req->name : "-", (unsigned long long)req->block_index,
 		  r.status ? dfs_strerror(r.status) : "ok");
-	int rc = rpc_conn_reply(c, h->method, h->call_id, &r.base);
+	rc = rpc_conn_reply(c, h->method, h->call_id, &r.base);
 	ns_reply_clear(&r);
 	dfs__ns_request__free_unpacked(req, NULL);
 	return rc;
@@ -327,6 +354,10 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 void nn_commit(void *arg)
 {
 	struct nn *nn = arg;
+	if (nn->raft) {
+		nn_raft_commit(nn); /* WAL fsync, apply, replies */
+		return;
+	}
 	if (!nn->dirty)
 		return;
 	if (ns_sync(nn->ns) < 0) {
@@ -340,7 +371,10 @@ int nn_tick(void *arg)
 {
 	struct nn *nn = arg;
 	int64_t now = nn_now_ms();
-	if (ns_gc_pending(nn->ns)) {
+	int raft_wait = nn->raft ? nn_raft_tick(nn, now) : INT32_MAX;
+	if (nn->raft && nn->ns && ns_gc_pending(nn->ns) && nn_is_leader(nn)) {
+		nn_raft_propose_gc(nn);
+	} else if (!nn->raft && ns_gc_pending(nn->ns)) {
 		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 		Dfs__NsReply r = DFS__NS_REPLY__INIT;
 		nn_apply(nn, NS_M_GC, &req, &r);
@@ -348,11 +382,14 @@ int nn_tick(void *arg)
 	}
 	if (now >= nn->next_check_ms) {
 		dnmgr_check_dead(&nn->dm, now);
-		replmon_run(nn, now);
+		if (nn_is_leader(nn) && nn->ns)
+			replmon_run(nn, now);
 		nn->next_check_ms = now + nn->cfg.replication_check_ms;
 	}
-	if (nn->dirty || ns_gc_pending(nn->ns))
+	if (!nn->raft && (nn->dirty || ns_gc_pending(nn->ns)))
 		return 0;
 	int64_t wait = nn->next_check_ms - now;
+	if (wait > raft_wait)
+		wait = raft_wait;
 	return wait < 0 ? 0 : (int)wait;
 }

@@ -25,6 +25,8 @@ struct rpc_conn {
 	bool dead;
 	bool want_out; /* EPOLLOUT registered */
 	bool stalled;  /* EPOLLIN off: too many replies queued */
+	int refs;      /* rpc_conn_hold() references: freed at 0 once dead */
+	bool reaped;   /* dead, fd closed, off the list, waiting for refs 0 */
 	uint8_t *in;
 	size_t in_len, in_cap;
 	uint8_t *out;
@@ -56,9 +58,26 @@ static int buf_reserve(uint8_t **b, size_t *cap, size_t need)
 	return 0;
 }
 
+static void conn_free(struct rpc_conn *c)
+{
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+void rpc_conn_hold(struct rpc_conn *c) { c->refs++; }
+
+void rpc_conn_release(struct rpc_conn *c)
+{
+	if (--c->refs == 0 && c->reaped)
+		conn_free(c);
+}
+
 int rpc_conn_reply(struct rpc_conn *c, uint32_t method, uint64_t call_id,
 		   const ProtobufCMessage *msg)
 {
+	if (c->dead)
+		return 0; /* a deferred reply to a connection that went away */
 	size_t plen = msg ? protobuf_c_message_get_packed_size(msg) : 0;
 	if (buf_reserve(&c->out, &c->out_cap, c->out_len + DFS_FRAME_HEADER_SIZE + plen) < 0)
 		return -ENOMEM;
@@ -214,10 +233,10 @@ static void reap(struct rpc_server *s)
 		*pp = c->next;
 		DFS_DEBUG("connection from %s closed", c->peer);
 		close(c->fd);
-		free(c->in);
-		free(c->out);
-		free(c);
 		s->n_conns--;
+		c->reaped = true;
+		if (c->refs == 0)
+			conn_free(c);
 	}
 }
 

@@ -8,10 +8,12 @@
  * (dfs_frame_header_decode) and an output queue.
  *
  * Group commit: one loop iteration reads every ready socket and hands
- * every complete frame to handle() (mutations are applied with unsynced
- * LevelDB writes), then calls commit() once (one synced write makes all of
- * them durable), and only then writes the queued replies. So a reply never
- * leaves before what it acknowledges is on disk.
+ * every complete frame to handle() (mutations are proposed to Raft), then
+ * calls commit() once (one WAL fsync makes all of them durable, committed
+ * entries are applied and their replies queued, see raft_node.h), and only
+ * then writes the queued replies. So a reply never leaves before what it
+ * acknowledges is durable. handle() may keep a reply owed across loop
+ * turns (rpc_conn_hold) and queue it from a later commit().
  *
  * A malformed frame (bad magic, over-size, or handle() < 0 for an
  * undecodable protobuf) closes that connection and is logged. */
@@ -51,6 +53,11 @@ void rpc_server_destroy(struct rpc_server *s);
 /* Queues a reply frame on c (sent after the batch's commit). 0 or -ENOMEM. */
 int rpc_conn_reply(struct rpc_conn *c, uint32_t method, uint64_t call_id,
 		   const ProtobufCMessage *msg);
+/* Deferred replies (Raft: the reply leaves once the entry is applied):
+ * hold c while a reply is owed; after release, c may be freed. Replying to
+ * a connection that closed meanwhile is a silent no-op. Loop thread. */
+void rpc_conn_hold(struct rpc_conn *c);
+void rpc_conn_release(struct rpc_conn *c);
 /* Peer address "host:port" of c, for logs. */
 const char *rpc_conn_peer(const struct rpc_conn *c);
 
