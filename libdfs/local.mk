@@ -47,3 +47,6 @@ TESTS += tests/integration/test-libdfs-io
 tests_integration_test_libdfs_io_SOURCES = tests/integration/test-libdfs-io.c
 tests_integration_test_libdfs_io_CFLAGS = $(AM_CFLAGS)
 tests_integration_test_libdfs_io_LDADD = libdfs/libdfs.la -lpthread
+
+# cluster health admin calls (safe mode, decommission, fsck)
+libdfs_libdfsclient_la_SOURCES += libdfs/admin_health.c

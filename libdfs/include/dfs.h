@@ -334,6 +334,53 @@ int dfs_raft_transfer(dfs_client *c, uint64_t to_id);
  * to and from the nodes in drop[0..n) (n 0: heal). Not persistent. */
 int dfs_raft_drop_peers(dfs_client *c, const char *host_port, const uint64_t *drop, size_t n);
 
+/* ---- cluster health (admin) ---- */
+
+/* Safe mode of the namenode: while on, no replica is copied or deleted;
+ * entered by an admin (manual), namespace changes fail with
+ * -DFS_ESAFEMODE too. A namenode starts in safe mode and leaves it once
+ * the datanodes have reported (threshold, min datanodes, extension). */
+#define DFS_SAFEMODE_GET 0
+#define DFS_SAFEMODE_ENTER 1
+#define DFS_SAFEMODE_LEAVE 2
+struct dfs_safemode_info {
+	int on;
+	int manual;
+	uint64_t blocks_total;      /* blocks in the namespace */
+	uint64_t blocks_reported;   /* ... with a good replica reported */
+	unsigned live_datanodes;
+	unsigned min_datanodes;
+	double threshold;           /* fraction of blocks_total needed */
+	int64_t extension_left_ms;  /* -1: threshold not reached yet */
+};
+/* op: DFS_SAFEMODE_*; *out (may be NULL) gets the state after op.
+ * ENTER/LEAVE need the superuser (-EPERM). */
+int dfs_safemode(dfs_client *c, int op, struct dfs_safemode_info *out);
+
+/* Starts decommissioning a datanode ("uuid" or "host:port"), or ends it
+ * (recommission != 0). Returns once recorded; the datanode's state in
+ * dfs_datanode_report() then goes "decommissioning" -> "decommissioned".
+ * -ENOENT: no such datanode; -EPERM: not the superuser. */
+int dfs_decommission(dfs_client *c, const char *datanode, int recommission);
+
+/* Replica health of each block of a regular file (dfs fsck). */
+#define DFS_HEALTH_LOCATIONS_MAX 16
+struct dfs_block_health {
+	uint64_t index;
+	uint64_t block_id;
+	uint64_t genstamp;
+	uint64_t length;
+	unsigned good;        /* good replicas (confirmed, in service) */
+	unsigned nlocations;  /* readable replicas, "host:port" */
+	char locations[DFS_HEALTH_LOCATIONS_MAX][80];
+	unsigned ncorrupt;    /* replicas known corrupt */
+	char corrupt[DFS_HEALTH_LOCATIONS_MAX][80];
+};
+/* *out (free() it) gets *count blocks of path, *replication the file's
+ * replication. -EINVAL if path is not a regular file. */
+int dfs_block_health(dfs_client *c, const char *path, unsigned *replication,
+		     struct dfs_block_health **out, size_t *count);
+
 #ifdef __cplusplus
 }
 #endif
