@@ -243,8 +243,11 @@ static bool scan(struct nn *nn, const struct pass *p)
 		for (struct bm_block *b = m->buckets[k], *next; b; b = next) {
 			next = b->next;
 			seen++;
-			if (b->busy_until_ms > p->now) {
-				m->cycle_reported++; /* being written or copied */
+			if (b->busy_until_ms > p->now) { /* being written or copied */
+				m->cycle_reported++;
+				for (uint32_t i = 0; i < b->n; i++) /* not judged yet */
+					if (m->dns[b->r[i].dn].admin == DN_ADMIN_DECOMMISSIONING)
+						m->dns[b->r[i].dn].decom_count++;
 				continue;
 			}
 			if (b->copy_src >= 0) {
