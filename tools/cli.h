@@ -115,6 +115,12 @@ int cmd_blocks(struct cli *cli, int argc, char **argv);
 int cmd_admin(struct cli *cli, int argc, char **argv);
 /* `admin raft ...` (argv[0] = "raft"), called by cmd_admin. */
 int cmd_raft(struct cli *cli, int argc, char **argv);
+/* fsck (cmd_fsck.c); `admin safemode ...`, `admin decommission|recommission
+ * ...` (argv[0] = "safemode" / "decommission" / "recommission",
+ * cmd_safemode.c), called by cmd_admin. */
+int cmd_fsck(struct cli *cli, int argc, char **argv);
+int cmd_admin_safemode(struct cli *cli, int argc, char **argv);
+int cmd_admin_decommission(struct cli *cli, int argc, char **argv);
 
 /* Formats a time as "YYYY-MM-DD HH:MM" (local time) into out (>= 17). */
 void cli_time_short(const struct timespec *ts, char *out, size_t out_len);

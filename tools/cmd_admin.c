@@ -218,6 +218,11 @@ int cmd_admin(struct cli *cli, int argc, char **argv)
 	const char *sub = NULL;
 	if (argc >= 2 && strcmp(argv[1], "raft") == 0)
 		return cmd_raft(cli, argc - 1, argv + 1); /* cmd_raft.c */
+	if (argc >= 2 && strcmp(argv[1], "safemode") == 0) /* cmd_safemode.c */
+		return cmd_admin_safemode(cli, argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "decommission") == 0 ||
+			  strcmp(argv[1], "recommission") == 0))
+		return cmd_admin_decommission(cli, argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0)
 			human = 1;

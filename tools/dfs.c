@@ -46,9 +46,12 @@ static const struct command commands[] = {
 	{"df", cmd_df, "df [-h]", "cluster capacity and usage"},
 	{"blocks", cmd_blocks, "blocks PATH...", "print the blocks of a file and their replicas"},
 	{"test", cmd_test, "test -e|-d|-f|-s|-z PATH", "exit status 0 if the test holds"},
+	{"fsck", cmd_fsck, "fsck [-v] [PATH]",
+	 "missing, corrupt and under-replicated blocks (exit 1: data lost)"},
 	{"admin", cmd_admin,
-	 "admin report [-h] | admin raft status|add ID HOST:PORT|remove ID|transfer [ID]",
-	 "datanode report; namenode Raft group status and changes"},
+	 "admin report [-h] | admin raft status|add ID HOST:PORT|remove ID|transfer [ID] | "
+	 "admin safemode get|enter|leave|wait [-t S] | admin decommission|recommission DATANODE...",
+	 "datanode report; namenode Raft group; safe mode; decommission"},
 	{"help", NULL, "help [COMMAND]", "show help"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -15,7 +15,9 @@ tools_dfs_SOURCES = \
 	tools/cmd_attr.c \
 	tools/cmd_stat.c \
 	tools/cmd_admin.c \
-	tools/cmd_raft.c
+	tools/cmd_raft.c \
+	tools/cmd_fsck.c \
+	tools/cmd_safemode.c
 tools_dfs_LDADD = libdfs/libdfs.la
 
 # Unit tests of the pure helpers (no cluster needed).
