@@ -504,6 +504,8 @@ int ns_txn_free_block(struct ns_txn *t, uint64_t block_id, uint64_t genstamp)
 
 static int freed_append(struct ns *ns, const struct ns_freed *f, size_t n)
 {
+	if (n == 0)
+		return 0; /* f may be NULL, and memcpy(NULL, ..., 0) is undefined */
 	if (ns->n_freed + n > ns->cap_freed) {
 		size_t cap = ns->cap_freed ? ns->cap_freed : 64;
 		while (cap < ns->n_freed + n)
