@@ -26,7 +26,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-bad-names.sh \
 	tests/integration/test-garbage.sh \
 	tests/integration/test-dfs-cluster.sh \
-	tests/integration/test-rereplicate.sh
+	tests/integration/test-rereplicate.sh \
+	tests/integration/test-pipeline-kill.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
 
