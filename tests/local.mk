@@ -29,6 +29,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-rereplicate.sh \
 	tests/integration/test-pipeline-kill.sh
 TESTS += $(INTEGRATION_TESTS)
+# The namenode Raft group: failover, restart, identical states.
+INTEGRATION_TESTS += tests/integration/test-raft-basic.sh
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
 
 # Helper of test-bad-names.sh: the *_at calls and a raw NUL-in-name request.
