@@ -27,11 +27,14 @@ INTEGRATION_TESTS = \
 	tests/integration/test-garbage.sh \
 	tests/integration/test-dfs-cluster.sh \
 	tests/integration/test-rereplicate.sh \
-	tests/integration/test-pipeline-kill.sh
+	tests/integration/test-pipeline-kill.sh \
+	tests/integration/test-corrupt-read.sh \
+	tests/integration/test-scanner.sh
 TESTS += $(INTEGRATION_TESTS)
 # The namenode Raft group: failover, restart, identical states.
 INTEGRATION_TESTS += tests/integration/test-raft-basic.sh
 EXTRA_DIST += tests/integration/lib.sh $(INTEGRATION_TESTS)
+EXTRA_DIST += tests/integration/lib-durability.sh
 
 # Helper of test-bad-names.sh: the *_at calls and a raw NUL-in-name request.
 check_PROGRAMS += tests/integration/bad-names-at
