@@ -216,8 +216,9 @@ static int verify(struct wp_stream *st, const Dfs__WritePacket *p, const struct 
 		st->crcs = c;
 		st->crcs_cap = n;
 	}
-	if (n > 0)
-		dfs_crc32c_chunks(p->offset, f->data, len, st->crcs);
+	if (n == 0)
+		return 0; /* an empty packet: nothing to check (and no arrays) */
+	dfs_crc32c_chunks(p->offset, f->data, len, st->crcs);
 	return memcmp(st->crcs, p->checksums, n * sizeof(uint32_t)) == 0 ? 0 : -DFS_ECHECKSUM;
 }
 
