@@ -117,8 +117,12 @@ static void fail(const char *file, int line, const char *fmt, ...)
 }
 
 #define CHECK(cond, ...) do { if (!(cond)) fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
-#define CHECK_RC(rc, what) \
-	CHECK((rc) >= 0, "%s: %s (%lld)", (what), dfs_strerror((int)(rc)), (long long)(rc))
+/* Evaluates rc once: it is often a call such as dfs_close(f). */
+#define CHECK_RC(rc, what)                                                           \
+	do {                                                                         \
+		long long rc_ = (long long)(rc);                                     \
+		CHECK(rc_ >= 0, "%s: %s (%lld)", (what), dfs_strerror((int)rc_), rc_); \
+	} while (0)
 
 /* ---- processes ---- */
 
