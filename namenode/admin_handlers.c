@@ -76,19 +76,40 @@ static int safemode_call(struct nn *nn, const Dfs__NsRequest *req, Dfs__NsReply 
 	return 0;
 }
 
-/* Resolves host:port to the uuid (the list holds uuids), then applies. */
-static int decommission_call(struct nn *nn, Dfs__NsRequest *req, Dfs__NsReply *r)
+/* Resolves host:port to the uuid (the list holds uuids). */
+static int resolve_target(struct nn *nn, Dfs__NsRequest *req, Dfs__NsReply *r)
 {
 	int dn = decom_resolve(&nn->dm, req->target);
 	if (dn < 0) {
 		r->message = strdup("no such datanode (give its uuid or host:port)");
 		return -ENOENT;
 	}
+	if (strcmp(req->target, nn->dm.dns[dn].uuid) == 0)
+		return dn;
 	char *uuid = strdup(nn->dm.dns[dn].uuid);
 	if (!uuid)
 		return -ENOMEM;
 	free(req->target);
 	req->target = uuid;
+	return dn;
+}
+
+int nn_admin_precheck(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *r)
+{
+	if (nn_safemode_refuses(nn, method))
+		return -DFS_ESAFEMODE;
+	if (method == DFS_M_DECOMMISSION) {
+		int dn = resolve_target(nn, req, r);
+		return dn < 0 ? dn : 0;
+	}
+	return 0;
+}
+
+static int decommission_call(struct nn *nn, Dfs__NsRequest *req, Dfs__NsReply *r)
+{
+	int dn = resolve_target(nn, req, r);
+	if (dn < 0)
+		return dn;
 	int rc = nn_apply(nn, DFS_M_DECOMMISSION, req, r);
 	if (rc == 0) {
 		decom_sync(nn);

@@ -27,5 +27,10 @@ int nn_handle_admin(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__Ns
 int nn_handle_bad_replica(struct nn *nn, const uint8_t *p, size_t len);
 /* True if manual safe mode refuses this method (a namespace mutation). */
 bool nn_safemode_refuses(const struct nn *nn, uint32_t method);
+/* Before a request is applied or proposed: -DFS_ESAFEMODE for a mutation
+ * in manual safe mode; DECOMMISSION: req->target (uuid or host:port) is
+ * replaced by the datanode's uuid, -ENOENT (r->message set) if unknown.
+ * 0 otherwise. */
+int nn_admin_precheck(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *r);
 
 #endif

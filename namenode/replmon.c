@@ -268,8 +268,15 @@ static bool scan(struct nn *nn, const struct pass *p)
 void replmon_run(struct nn *nn, int64_t now_ms)
 {
 	struct dnmgr *m = &nn->dm;
-	if (!nn->sm.started)
+	/* at start, and when this namenode (again) became the leader: the
+	 * monitor did not run for a while (standby), so re-learn first */
+	int64_t gap = 5 * nn->cfg.replication_check_ms;
+	if (gap < nn->cfg.datanode_dead_ms)
+		gap = nn->cfg.datanode_dead_ms;
+	if (!nn->sm.started ||
+	    (!nn->sm.manual && gap > 0 && now_ms - nn->sm.last_run_ms > gap))
 		start_safemode(nn, now_ms);
+	nn->sm.last_run_ms = now_ms;
 	decom_sync(nn);
 	uint32_t live = live_count(m);
 	/* the counts of the last full cycle (a fresh namespace needs none) */

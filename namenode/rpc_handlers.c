@@ -334,6 +334,8 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 		r.status = -EOPNOTSUPP;
 	else if (nn_wire_check_names(proto, h->proto_len) < 0)
 		r.status = -EINVAL;
+	else if ((r.status = nn_admin_precheck(nn, h->method, req, &r)) < 0)
+		; /* manual safe mode, unknown datanode (admin_handlers.c) */
 	else if (nn->raft && (rc = nn_raft_submit(nn, c, h->method, h->call_id, req)) == 0)
 		return 0; /* proposed or queued for a read index: req is taken */
 	else if (nn->raft && rc < 0)

@@ -38,6 +38,7 @@ struct safemode {
 	int64_t reached_ms;   /* conditions met since; -1: not met */
 	uint64_t total, reported; /* last evaluation */
 	uint32_t live;
+	int64_t last_run_ms;  /* last replication monitor pass (replmon.c) */
 };
 
 /* Parses a threshold ("0.999"); 0 or -EINVAL if not a number in [0, 1]. */
