@@ -50,3 +50,10 @@ tests_integration_bad_names_at_LDADD = common/libdfscommon.la libdfs/libdfs.la \
 check_PROGRAMS += tests/integration/raft-writer
 tests_integration_raft_writer_SOURCES = tests/integration/raft-writer.c
 tests_integration_raft_writer_LDADD = libdfs/libdfs.la -lpthread
+
+# The namenode heals the cluster (dead datanodes, safe mode, decommission).
+HEAL_TESTS = \
+	tests/integration/test-heal-dead-dn.sh \
+	tests/integration/test-heal-two-dead.sh
+TESTS += $(HEAL_TESTS)
+EXTRA_DIST += tests/integration/heal-lib.sh $(HEAL_TESTS)
