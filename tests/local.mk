@@ -57,3 +57,9 @@ HEAL_TESTS = \
 	tests/integration/test-heal-two-dead.sh
 TESTS += $(HEAL_TESTS)
 EXTRA_DIST += tests/integration/heal-lib.sh $(HEAL_TESTS)
+
+# Namenode Raft group tests (three namenodes; tests/integration/raft-lib.sh).
+RAFT_TESTS = \
+	tests/integration/test-raft-failover.sh
+TESTS += $(RAFT_TESTS)
+EXTRA_DIST += tests/integration/raft-lib.sh $(RAFT_TESTS)
