@@ -54,7 +54,9 @@ tests_integration_raft_writer_LDADD = libdfs/libdfs.la -lpthread
 # The namenode heals the cluster (dead datanodes, safe mode, decommission).
 HEAL_TESTS = \
 	tests/integration/test-heal-dead-dn.sh \
-	tests/integration/test-heal-two-dead.sh
+	tests/integration/test-heal-two-dead.sh \
+	tests/integration/test-safemode.sh \
+	tests/integration/test-decommission.sh
 TESTS += $(HEAL_TESTS)
 EXTRA_DIST += tests/integration/heal-lib.sh $(HEAL_TESTS)
 
