@@ -4,6 +4,7 @@
  * locations, dead datanodes, setrep up and down, orphans, stale
  * genstamps, freed blocks and the per-heartbeat command bound. Time is
  * passed to the monitor explicitly. */
+#include "namenode/heal.h"
 #include "namenode/nn.h"
 
 #include "common/errors.h"
@@ -331,6 +332,177 @@ static void test_command_bound(void **state)
 			 -DFS_EPROTOCOL);
 }
 
+static void test_safemode_arithmetic(void **state)
+{
+	(void)state;
+	struct safemode sm;
+	double th;
+	assert_int_equal(safemode_parse_threshold("0.999", &th), 0);
+	assert_int_equal(safemode_parse_threshold("1.5", &th), -EINVAL);
+	assert_int_equal(safemode_parse_threshold("x", &th), -EINVAL);
+	safemode_start(&sm, 0.999, 1000, 2, 0);
+	assert_true(sm.on);
+	assert_true(safemode_update(&sm, 1000, 998, 3, 10));  /* 99.8% < 99.9% */
+	assert_true(safemode_update(&sm, 1000, 999, 1, 20));  /* too few datanodes */
+	assert_true(safemode_update(&sm, 1000, 999, 2, 30));  /* extension starts */
+	assert_true(safemode_update(&sm, 1000, 999, 2, 1029));
+	assert_false(safemode_update(&sm, 1000, 999, 2, 1030)); /* left */
+	safemode_enter_manual(&sm, 2000);
+	assert_true(safemode_update(&sm, 1000, 1000, 9, 999999)); /* only leave ends it */
+	safemode_leave(&sm, 3000);
+	assert_false(sm.on);
+	safemode_start(&sm, 0.5, 0, 0, 0);
+	assert_false(safemode_update(&sm, 0, 0, 0, 0)); /* empty namespace */
+}
+
+/* Holds commands of kind for every datanode: count per datanode in n[]. */
+static void drain(struct fx *f, int kind, int *n)
+{
+	for (int i = 0; i < NDN; i++) {
+		Dfs__DnReply *r = hb(f, i);
+		n[i] = count_cmds(r, kind);
+		reply_free(r);
+	}
+}
+
+static void test_corrupt_replica(void **state)
+{
+	struct fx *f = *state;
+	int t[3], n[NDN];
+	for (int i = 0; i < NDN; i++)
+		reg(f, i, 1000);
+	Dfs__BlockRef b = written_block(f, "/f", 3, t);
+	int64_t now = nn_now_ms() + LATER_MS;
+	/* a reader reports the replica on t[0] bad */
+	Dfs__BadReplicaReport m = DFS__BAD_REPLICA_REPORT__INIT;
+	Dfs__BlockRef *bp = &b;
+	char *uu = f->uuid[t[0]];
+	m.n_blocks = m.n_datanode_uuids = 1;
+	m.blocks = &bp;
+	m.datanode_uuids = &uu;
+	uint8_t buf[1024];
+	size_t len = protobuf_c_message_pack(&m.base, buf);
+	assert_int_equal(nn_handle_bad_replica(&f->nn, buf, len), 0);
+	assert_int_equal(nlocs(f, "/f"), 2); /* never handed to readers */
+	replmon_run(&f->nn, now);
+	drain(f, DFS__DN_COMMAND__KIND__COPY, n);
+	assert_int_equal(n[0] + n[1] + n[2] + n[3], 1);
+	int spare = 0 + 1 + 2 + 3 - t[0] - t[1] - t[2];
+	/* no DELETE of the bad one before the copy arrived */
+	replmon_run(&f->nn, now + LATER_MS);
+	drain(f, DFS__DN_COMMAND__KIND__DELETE, n);
+	assert_int_equal(n[t[0]], 0);
+	report(f, spare, false, b.block_id, b.genstamp);
+	replmon_run(&f->nn, now + 2 * LATER_MS);
+	drain(f, DFS__DN_COMMAND__KIND__DELETE, n);
+	assert_int_equal(n[t[0]], 1);
+	assert_int_equal(nlocs(f, "/f"), 3);
+}
+
+static void test_all_corrupt_kept(void **state)
+{
+	struct fx *f = *state;
+	int t[3], n[NDN];
+	for (int i = 0; i < 3; i++)
+		reg(f, i, 1000);
+	Dfs__BlockRef b = written_block(f, "/f", 3, t);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(bm_mark_corrupt(&f->nn.dm, b.block_id, b.genstamp, t[i]), 1);
+	replmon_run(&f->nn, nn_now_ms() + LATER_MS);
+	drain(f, DFS__DN_COMMAND__KIND__DELETE, n);
+	assert_int_equal(n[0] + n[1] + n[2], 0); /* kept: the only copies */
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_GET_BLOCKS, "/f", 0, &r), 0);
+	assert_int_equal(r.blocks[0]->good_replicas, 0);
+	assert_int_equal(r.blocks[0]->n_corrupt, 3);
+	ns_reply_clear(&r);
+	/* a full report keeps the mark of a replica still held */
+	report(f, t[0], true, b.block_id, b.genstamp);
+	assert_int_equal(ns(f, DFS_M_GET_BLOCKS, "/f", 0, &r), 0);
+	assert_int_equal(r.blocks[0]->n_corrupt, 3);
+	ns_reply_clear(&r);
+}
+
+static void test_priority_and_bound(void **state)
+{
+	struct fx *f = *state;
+	int t[3], n[NDN];
+	for (int i = 0; i < NDN; i++)
+		reg(f, i, 1000);
+	f->nn.cfg.max_copies_per_datanode = 1;
+	Dfs__BlockRef b1 = written_block(f, "/one", 3, t);  /* will have 1 good */
+	int keep = t[0];
+	for (int i = 1; i < 3; i++)
+		assert_int_equal(bm_mark_corrupt(&f->nn.dm, b1.block_id, b1.genstamp, t[i]), 1);
+	Dfs__BlockRef b2 = written_block(f, "/two", 3, t);   /* will have 2 good */
+	(void)b2;
+	struct bm_block *bb = bm_find(&f->nn.dm, b2.block_id);
+	bool keep_holds = false;
+	for (uint32_t i = 0; i < bb->n; i++)
+		keep_holds |= bb->r[i].dn == keep;
+	int drop = keep_holds ? keep : t[0];
+	assert_int_equal(bm_mark_corrupt(&f->nn.dm, b2.block_id, b2.genstamp, drop), 1);
+	replmon_run(&f->nn, nn_now_ms() + LATER_MS);
+	/* the block with one good replica is copied first; its source keeps
+	 * one copy in flight at most */
+	struct bm_block *b = bm_find(&f->nn.dm, b1.block_id);
+	assert_int_equal(b->copy_src, keep);
+	assert_int_equal(f->nn.dm.dns[keep].copies, 1);
+	drain(f, DFS__DN_COMMAND__KIND__COPY, n);
+	assert_int_equal(n[keep], 1);
+}
+
+static void test_decommission_states(void **state)
+{
+	struct fx *f = *state;
+	int t[3], n[NDN];
+	for (int i = 0; i < NDN; i++)
+		reg(f, i, 1000);
+	Dfs__BlockRef b = written_block(f, "/f", 3, t);
+	for (int i = 0; i < NDN; i++)
+		report(f, i, true, i == t[0] || i == t[1] || i == t[2] ? b.block_id : 0,
+		       b.genstamp);
+	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	char spec[32];
+	snprintf(spec, sizeof(spec), "127.0.0.1:%u", 9000 + t[0]); /* by host:port */
+	q.target = strdup(spec);
+	assert_int_equal(nn_handle_ns(&f->nn, DFS_M_DECOMMISSION, &q, &r), 0);
+	free(q.target);
+	ns_reply_clear(&r);
+	assert_int_equal(f->nn.dm.dns[t[0]].admin, DN_ADMIN_DECOMMISSIONING);
+	int64_t now = nn_now_ms() + LATER_MS;
+	replmon_run(&f->nn, now);
+	assert_int_equal(f->nn.dm.dns[t[0]].admin, DN_ADMIN_DECOMMISSIONING);
+	drain(f, DFS__DN_COMMAND__KIND__COPY, n);
+	assert_int_equal(n[0] + n[1] + n[2] + n[3], 1);
+	int spare = 0 + 1 + 2 + 3 - t[0] - t[1] - t[2];
+	report(f, spare, false, b.block_id, b.genstamp);
+	replmon_run(&f->nn, now + LATER_MS);
+	assert_int_equal(f->nn.dm.dns[t[0]].admin, DN_ADMIN_DECOMMISSIONED);
+	drain(f, DFS__DN_COMMAND__KIND__DELETE, n);
+	assert_int_equal(n[t[0]], 0); /* its replica is kept, not counted */
+	/* no new blocks go there */
+	int t2[3];
+	written_block(f, "/g", 3, t2);
+	for (int i = 0; i < 3; i++)
+		assert_int_not_equal(t2[i], t[0]);
+	/* the list is namespace state: a fresh datanode table reloads it */
+	f->nn.dm.dns[t[0]].admin = DN_ADMIN_NORMAL;
+	f->nn.dm.decom_loaded_at = 0;
+	decom_sync(&f->nn);
+	assert_int_equal(f->nn.dm.dns[t[0]].admin, DN_ADMIN_DECOMMISSIONING);
+	/* recommission by uuid */
+	dfs__ns_request__init(&q);
+	q.target = strdup(f->uuid[t[0]]);
+	q.has_flags = true;
+	q.flags = 1;
+	assert_int_equal(nn_handle_ns(&f->nn, DFS_M_DECOMMISSION, &q, &r), 0);
+	free(q.target);
+	ns_reply_clear(&r);
+	assert_int_equal(f->nn.dm.dns[t[0]].admin, DN_ADMIN_NORMAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +511,11 @@ int main(void)
 		T(test_setrep_and_dead),
 		T(test_orphans_stale_freed),
 		T(test_command_bound),
+		T(test_safemode_arithmetic),
+		T(test_corrupt_replica),
+		T(test_all_corrupt_kept),
+		T(test_priority_and_bound),
+		T(test_decommission_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
