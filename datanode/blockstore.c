@@ -465,9 +465,9 @@ void dn_store_space(struct dn_store *s, uint64_t *capacity, uint64_t *used, uint
 
 int dn_store_pick_dir(struct dn_store *s)
 {
-	int best = -1, in_service = 0;
-	uint64_t best_free = 0;
-	for (size_t i = 0; i < s->n_dirs; i++) {
+	int in_service = 0;
+	for (size_t k = 0; k < s->n_dirs; k++) {
+		size_t i = (s->next_dir + k) % s->n_dirs;
 		struct statvfs v;
 		if (s->dir_failed[i])
 			continue;
@@ -475,14 +475,12 @@ int dn_store_pick_dir(struct dn_store *s)
 		if (statvfs(s->dirs[i], &v) < 0)
 			continue;
 		uint64_t f = (uint64_t)v.f_bavail * v.f_frsize;
-		if (f > s->reserved_bytes && (best < 0 || f > best_free)) {
-			best_free = f;
-			best = (int)i;
+		if (f > s->reserved_bytes) {
+			s->next_dir = i + 1;
+			return (int)i;
 		}
 	}
-	if (best < 0)
-		return in_service ? -ENOSPC : -EIO;
-	return best;
+	return in_service ? -ENOSPC : -EIO;
 }
 
 int dn_store_mark_corrupt(struct dn_store *s, uint64_t id, uint64_t genstamp)

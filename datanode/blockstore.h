@@ -73,6 +73,7 @@ struct dn_store {
 	uint8_t dir_failed[DN_DIRS_MAX]; /* taken out of service (under lock) */
 	size_t n_failed;
 	uint64_t reserved_bytes; /* a dir with less free space takes no new replica */
+	size_t next_dir;         /* round-robin placement (under lock) */
 };
 
 /* Opens the comma-separated data directories (created if missing), reads
@@ -134,8 +135,9 @@ int dn_store_dir_failed(struct dn_store *s, int dir);
 struct dn_replica *dn_store_find_locked(struct dn_store *s, uint64_t id);
 int dn_store_insert_locked(struct dn_store *s, struct dn_replica *r);
 void dn_store_remove_locked(struct dn_store *s, struct dn_replica *r);
-/* Index of the data dir in service with the most free space above
- * reserved_bytes, or -ENOSPC (none has room) / -EIO (none in service). */
+/* Index of the next data dir (round robin) in service with more free
+ * space than reserved_bytes, or -ENOSPC (none has room) / -EIO (none in
+ * service). Lock held. */
 int dn_store_pick_dir(struct dn_store *s);
 /* mkdir -p the directory holding a FINALIZED replica's files. */
 int dn_store_make_parent(const struct dn_store *s, int dir, uint64_t id);

@@ -19,7 +19,7 @@
 
 static const struct dfs_config_option options[] = {
 	OPT("data_dirs", DFS_CFG_STRING, "/var/lib/dfs/data", data_dirs,
-	    "comma-separated block directories (new replicas go to the one with most free space)",
+	    "comma-separated block directories (new replicas go round robin over those with room)",
 	    0, 0),
 	OPT("namenodes", DFS_CFG_STRING, "127.0.0.1:8020", namenodes,
 	    "comma-separated host:port of every namenode (all get heartbeats and reports)", 0, 0),
