@@ -320,9 +320,15 @@ int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, con
 	if (len > 0 && off + len > w->max_end)
 		w->max_end = off + len;
 	if (dfsc_bwriter_send(c, w, w->next_seq - 1, false, 0) < 0) {
-		/* recovery resends it with every other unacked packet */
-		w->bad_pos = 0;
-		w->bad_status = -EIO;
+		/* the acks already sent say which datanode failed and why (a
+		 * full disk ends the stream); recovery then resends this packet
+		 * with every other unacked one */
+		while (w->acked < w->next_seq && read_ack(c, w) == 0)
+			;
+		if (w->bad_pos < 0) {
+			w->bad_pos = 0;
+			w->bad_status = -EIO;
+		}
 		rc = recover(c, w);
 		if (rc < 0)
 			goto fail;
