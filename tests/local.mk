@@ -30,7 +30,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test-pipeline-kill.sh \
 	tests/integration/test-corrupt-read.sh \
 	tests/integration/test-scanner.sh \
-	tests/integration/test-disk-fail.sh
+	tests/integration/test-disk-fail.sh \
+	tests/integration/test-enospc.sh
 TESTS += $(INTEGRATION_TESTS)
 # The namenode Raft group: failover, restart, identical states.
 INTEGRATION_TESTS += tests/integration/test-raft-basic.sh
