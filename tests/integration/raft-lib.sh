@@ -23,7 +23,12 @@ raft_up() {
 	mkdir -p "$T/rw"
 }
 
-raft_status() { "$DFS" admin raft status 2>/dev/null; }
+# With short timeouts: a frozen namenode must not stall every poll.
+raft_status() {
+	{ cat "$CLUSTER/dfs.conf"; printf 'rpc_timeout_ms = 1000\nretry_total_ms = 3000\n'; } \
+		>"$T/status.conf"
+	DFS_CONF=$T/status.conf "$DFS" admin raft status 2>/dev/null
+}
 
 # The reachable member that calls itself leader in the highest term.
 leader_id() {
