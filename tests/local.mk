@@ -64,6 +64,7 @@ EXTRA_DIST += tests/integration/heal-lib.sh $(HEAL_TESTS)
 
 # Namenode Raft group tests (three namenodes; tests/integration/raft-lib.sh).
 RAFT_TESTS = \
+	tests/integration/test-raft-catchup.sh \
 	tests/integration/test-raft-failover.sh \
 	tests/integration/test-raft-sigstop.sh \
 	tests/integration/test-raft-partition.sh \
