@@ -66,6 +66,7 @@ EXTRA_DIST += tests/integration/heal-lib.sh $(HEAL_TESTS)
 RAFT_TESTS = \
 	tests/integration/test-raft-catchup.sh \
 	tests/integration/test-raft-failover.sh \
+	tests/integration/test-raft-membership.sh \
 	tests/integration/test-raft-sigstop.sh \
 	tests/integration/test-raft-partition.sh \
 	tests/integration/test-raft-restart-all.sh
