@@ -112,6 +112,7 @@ static int cmd_write(int argc, char **argv)
 	int in = open(argv[5], O_RDONLY);
 	*strchrnul(first, ',') = '\0';
 	int fd = connect_to(first);
+	free(first);
 	if (in < 0 || fd < 0 || n == 0)
 		return 2;
 	struct timespec t0, t1;
@@ -147,6 +148,10 @@ static int cmd_write(int argc, char **argv)
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	fprintf(stderr, "dn-probe: wrote %" PRIu64 " bytes in %.3f s (%.1f MB/s): %s\n", total, s,
 		(double)total / s / 1e6, rc == 0 ? "ok" : dfs_strerror(rc));
+	dfs_frame_release(&f);
+	free(buf);
+	close(in);
+	close(fd);
 	return rc == 0 ? 0 : 1;
 }
 
