@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-raft-restart-all: every namenode SIGKILLed at once and started
 # again: the namespace is intact (same tree, every acknowledged create
-# there) and the group takes writes again.
+# there), dfs-cluster status shows one leader and two followers, and the
+# group takes writes again.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/raft-lib.sh"
 
@@ -26,6 +27,10 @@ for i in $(awk '{print $1}' "$CLUSTER/nn-peers"); do
 done
 wait_until 30 eval '[ -n "$(leader_id)" ]' || fail "no leader after the restart: $(raft_status)"
 log "leader after restart: nn$(leader_id)"
+st=$("$DFS_CLUSTER" status --dir "$CLUSTER" 2>&1) || fail "dfs-cluster status: $st"
+expect_eq "leaders in dfs-cluster status" 1 "$(grep -c 'role=leader' <<<"$st")"
+wait_until 30 eval '[ "$("$DFS_CLUSTER" status --dir "$CLUSTER" | grep -c role=follower)" = 2 ]' ||
+	fail "dfs-cluster status does not show two followers: $("$DFS_CLUSTER" status --dir "$CLUSTER")"
 
 "$RW" tree / | sort >"$T/after" || fail "tree after"
 diff "$T/before" "$T/after" >"$T/diff" || fail "namespace changed: $(head "$T/diff")"
