@@ -9,6 +9,10 @@
 #                         deadline) until MNT is a mount point; FUSE_PID
 #   fuse_umount MNT       fusermount3 -u (falls back to -uz), waits for dfs-fuse
 #                         to exit
+# A watchdog SIGKILLs every dfs-fuse of the test after FUSE_TEST_DEADLINE
+# seconds (default 1200): a hung mount then fails each pending call with
+# ENOTCONN instead of hanging `make check` (plain cat/stat/echo cannot all
+# be wrapped in timeout).
 # Mounts are listed in FUSE_MNTS; dfs-fuse logs to $T/fuse-<n>.log.
 
 DFS_FUSE=${DFS_FUSE:-$DFS_BUILDDIR/fuse/dfs-fuse}
@@ -16,6 +20,8 @@ FUSE_MOUNT_TIMEOUT=${FUSE_MOUNT_TIMEOUT:-30}
 FUSE_MNTS=()
 FUSE_PIDS=()
 FUSE_PID=
+FUSE_TEST_DEADLINE=${FUSE_TEST_DEADLINE:-1200}
+FUSE_WATCHDOG_PID=
 
 fuse_available() {
 	[ -c /dev/fuse ] || return 1
@@ -35,8 +41,23 @@ fuse_unmount_one() {
 		log "could not unmount $mnt"
 }
 
+# The watchdog is one process (bash's read -t on a FIFO, no sleep child),
+# so killing it leaves nothing behind.
+fuse_watchdog_start() {
+	mkfifo "$T/watchdog.fifo" || fail "mkfifo"
+	(
+		read -r -t "$FUSE_TEST_DEADLINE" _ <>"$T/watchdog.fifo"
+		log "watchdog: ${FUSE_TEST_DEADLINE}s deadline passed; killing dfs-fuse" >&2
+		for f in "$T"/fuse-*.pid; do
+			[ -e "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+		done
+	) &
+	FUSE_WATCHDOG_PID=$!
+}
+
 fuse_cleanup() {
 	local rc=$? i pid
+	[ -n "$FUSE_WATCHDOG_PID" ] && kill -KILL "$FUSE_WATCHDOG_PID" 2>/dev/null
 	for i in ${FUSE_MNTS[@]+"${!FUSE_MNTS[@]}"}; do
 		fuse_unmount_one "${FUSE_MNTS[$i]}"
 	done
@@ -59,6 +80,7 @@ fuse_setup() {
 	fuse_available || skip "no usable /dev/fuse or fusermount3"
 	setup
 	trap fuse_cleanup EXIT
+	fuse_watchdog_start
 }
 
 # fuse_mount MNT [dfs-fuse args...]: mounts with the cluster's namenode.
@@ -68,6 +90,7 @@ fuse_mount() {
 	mkdir -p "$mnt"
 	"$DFS_FUSE" "$mnt" -f -o "namenodes=$(nn_addr)" "$@" >"$T/fuse-$n.log" 2>&1 &
 	FUSE_PID=$!
+	echo "$FUSE_PID" >"$T/fuse-$n.pid"
 	FUSE_PIDS+=("$FUSE_PID")
 	FUSE_MNTS+=("$mnt")
 	wait_until "$FUSE_MOUNT_TIMEOUT" fuse_mounted "$mnt" "$FUSE_PID"
