@@ -38,7 +38,7 @@ struct dfs_fuse_opts {
 	unsigned long long block_size; /* block_size=N for new files */
 	int writeback;           /* writeback: FUSE_CAP_WRITEBACK_CACHE (off) */
 	int debug;               /* debug / -d: log level debug */
-	int read_only;           /* ro: seen so create paths answer EROFS early */
+	int read_only;           /* ro (the kernel enforces it; logged at mount) */
 };
 
 struct dfs_fuse {

@@ -157,9 +157,10 @@ static void dfsf_init(void *userdata, struct fuse_conn_info *conn)
 	else
 		conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
 	fs->max_write_bytes = conn->max_write;
-	DFSF_LOG(DFSF_INFO, "kernel protocol %u.%u, max_write %u, max_readahead %u, writeback %s",
+	DFSF_LOG(DFSF_INFO, "kernel protocol %u.%u, max_write %u, max_readahead %u, writeback %s%s",
 		 conn->proto_major, conn->proto_minor, conn->max_write, conn->max_readahead,
-		 (conn->want & FUSE_CAP_WRITEBACK_CACHE) ? "on" : "off");
+		 (conn->want & FUSE_CAP_WRITEBACK_CACHE) ? "on" : "off",
+		 fs->opts.read_only ? ", read-only" : "");
 }
 
 static void dfsf_destroy(void *userdata)
