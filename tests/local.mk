@@ -71,4 +71,7 @@ RAFT_TESTS = \
 	tests/integration/test-raft-partition.sh \
 	tests/integration/test-raft-restart-all.sh
 TESTS += $(RAFT_TESTS)
-EXTRA_DIST += tests/integration/raft-lib.sh $(RAFT_TESTS)
+# Not in TESTS yet: fails until libdfs follows a NOT_LEADER hint to a
+# namenode outside its configured list (a member added after it connected).
+RAFT_TESTS_PENDING = tests/integration/test-raft-membership-leader.sh
+EXTRA_DIST += tests/integration/raft-lib.sh $(RAFT_TESTS) $(RAFT_TESTS_PENDING)
