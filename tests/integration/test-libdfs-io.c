@@ -8,7 +8,7 @@
  * files, truncate shrink and grow, append, read-your-writes in one handle.
  * It checks that blocks have three distinct replicas, SIGKILLs one
  * datanode and reads everything again. Random data comes from a printed
- * seed (DFS_TEST_SEED=N replays one).
+ * fixed seed (DFS_TEST_SEED=N runs another).
  *
  * Binaries: $DFS_BUILDDIR/namenode/dfs-namenode and
  * $DFS_BUILDDIR/datanode/dfs-datanode. Every process is killed and
@@ -562,35 +562,29 @@ static int first_replica_datanode(dfs_client *c, const char *path)
 	return found;
 }
 
-/* A datanode of an open pipeline dies: the write must fail with -EIO
- * (no pipeline recovery yet) within the timeouts, never hang. */
+/* A datanode of an open pipeline dies (every datanode holds a replica at
+ * replication 3 on three datanodes): pipeline recovery drops it and the
+ * write goes on with the others; fsync and close succeed and, checked by
+ * the final verify() of every model, not a byte is lost or duplicated. */
 static void test_pipeline_failure(dfs_client *c, int victim)
 {
 	const size_t len = 3 * BLOCK_SIZE / 2;
-	uint8_t *buf = malloc(len);
 	dfs_file *f;
-	CHECK(buf != NULL, "out of memory");
-	fill_random(buf, len);
-	CHECK_RC(dfs_open_ex(c, "/io/doomed", O_WRONLY | O_CREAT, 0644, 3, BLOCK_SIZE, &f),
-		 "doomed");
-	CHECK(dfs_write(f, buf, len) == (ssize_t)len, "doomed write");
-	CHECK_RC(dfs_fsync(f), "doomed fsync");
+	struct model *m = new_model("/io/recovered");
+	CHECK_RC(dfs_open_ex(c, m->path, O_WRONLY | O_CREAT, 0644, 3, BLOCK_SIZE, &f), m->path);
+	write_at(f, m, 0, len);
+	CHECK_RC(dfs_fsync(f), "fsync before the kill");
 	kill_reap(&dn_pid[victim]);
 	printf("killed datanode%d (first replica of /io/size-3670033)\n", victim);
 	int64_t t0 = now_ms();
-	int rc = 0;
-	for (int i = 0; i < 4 && rc >= 0; i++) {
-		ssize_t n = dfs_write(f, buf, len);
-		rc = n < 0 ? (int)n : 0;
-	}
-	if (rc >= 0)
-		rc = dfs_fsync(f);
-	int crc = dfs_close(f);
-	CHECK(rc == -EIO, "write into a dead pipeline: %d (%s), expected -EIO", rc,
-	      dfs_strerror(rc));
-	CHECK(crc == -EIO, "close after a failed write: %d, expected -EIO", crc);
-	CHECK(now_ms() - t0 < 15000, "failing the write took %lld ms", (long long)(now_ms() - t0));
-	free(buf);
+	for (int i = 1; i <= 4; i++)
+		write_at(f, m, i * len, len);
+	CHECK_RC(dfs_fsync(f), "fsync after the kill");
+	CHECK_RC(dfs_close(f), "close after the kill");
+	printf("pipeline recovery: %lld ms for %zu bytes after the kill\n",
+	       (long long)(now_ms() - t0), 4 * len);
+	CHECK(now_ms() - t0 < 30000, "writing past the dead datanode took %lld ms",
+	      (long long)(now_ms() - t0));
 }
 
 /* The namespace calls through the library (the namenode's own tests go
@@ -855,7 +849,7 @@ int main(void)
 		return 77;
 	}
 	const char *s = getenv("DFS_TEST_SEED");
-	seed = s != NULL ? strtoull(s, NULL, 10) : (uint64_t)time(NULL) ^ (uint64_t)getpid() << 16;
+	seed = s != NULL ? strtoull(s, NULL, 10) : 20261126; /* fixed: every run the same */
 	rng = seed != 0 ? seed : 1;
 	printf("seed %" PRIu64 "\n", seed);
 	fflush(stdout);
@@ -909,7 +903,7 @@ int main(void)
 
 	int victim = first_replica_datanode(c, "/io/size-3670033");
 	test_pipeline_failure(c, victim);
-	printf("ok write fails cleanly when a pipeline datanode dies\n");
+	printf("ok write goes on when a pipeline datanode dies\n");
 	for (int i = 0; i < n_files; i++)
 		verify(c, &files[i]);
 	printf("ok reads with one datanode down\n");
