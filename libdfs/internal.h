@@ -55,7 +55,10 @@ struct dfsc_addr {
 
 struct dfsc_settings {
 	struct dfsc_addr nn[DFSC_NAMENODES_MAX];
-	int n_nn;
+	/* Entries below n_nn never change; a namenode named as the leader but
+	 * missing from the list is appended (dfsc_learn_namenode), so n_nn only
+	 * grows, and an entry is written before the count that covers it. */
+	_Atomic int n_nn;
 	int rpc_timeout_ms;
 	int retry_total_ms; /* -1: one pass over the namenodes, no waiting */
 	unsigned replication; /* 0: the cluster's default */

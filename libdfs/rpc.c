@@ -190,6 +190,28 @@ static void sleep_ms(int ms)
 		;
 }
 
+/* Adds hostport (a leader some namenode named) to the client's namenode
+ * list if it is not there: a namenode added to the group after this client
+ * connected is reachable too. Returns its index, or -1 (malformed, or the
+ * list is full). Any thread. */
+static int learn_namenode(dfs_client *c, const char *hostport)
+{
+	struct dfsc_addr a;
+	if (hostport == NULL ||
+	    dfs_net_parse_hostport(hostport, a.host, sizeof(a.host), &a.port) < 0)
+		return -1;
+	pthread_mutex_lock(&c->pool_mu);
+	int idx = find_namenode(c, hostport);
+	if (idx < 0 && c->set.n_nn < DFSC_NAMENODES_MAX) {
+		idx = c->set.n_nn;
+		c->set.nn[idx] = a;
+		c->set.n_nn = idx + 1; /* atomic store, after the entry */
+		dfsc_log(c, DFS_LOG_INFO, "learnt namenode %s from a leader hint", hostport);
+	}
+	pthread_mutex_unlock(&c->pool_mu);
+	return idx;
+}
+
 /* A reply arrived: 1 = retry elsewhere (not leader), else the final rc. */
 static int handle_reply(dfs_client *c, int nn, uint32_t method, Dfs__NsReply *reply,
 			Dfs__NsReply **out)
@@ -197,6 +219,8 @@ static int handle_reply(dfs_client *c, int nn, uint32_t method, Dfs__NsReply *re
 	int status = reply->status;
 	if (status == -DFS_ENOTLEADER) {
 		int idx = find_namenode(c, reply->leader);
+		if (idx < 0)
+			idx = learn_namenode(c, reply->leader);
 		int want = idx >= 0 ? idx : (nn + 1) % c->set.n_nn;
 		atomic_compare_exchange_strong(&c->leader, &nn, want);
 		dfsc_log(c, DFS_LOG_DEBUG, "%s: namenode %s:%u is not the leader (leader: %s)",

@@ -67,11 +67,9 @@ RAFT_TESTS = \
 	tests/integration/test-raft-catchup.sh \
 	tests/integration/test-raft-failover.sh \
 	tests/integration/test-raft-membership.sh \
+	tests/integration/test-raft-membership-leader.sh \
 	tests/integration/test-raft-sigstop.sh \
 	tests/integration/test-raft-partition.sh \
 	tests/integration/test-raft-restart-all.sh
 TESTS += $(RAFT_TESTS)
-# Not in TESTS yet: fails until libdfs follows a NOT_LEADER hint to a
-# namenode outside its configured list (a member added after it connected).
-RAFT_TESTS_PENDING = tests/integration/test-raft-membership-leader.sh
-EXTRA_DIST += tests/integration/raft-lib.sh $(RAFT_TESTS) $(RAFT_TESTS_PENDING)
+EXTRA_DIST += tests/integration/raft-lib.sh $(RAFT_TESTS)
