@@ -224,6 +224,8 @@ struct dfsc_bwriter {
 	/* pipeline recovery */
 	struct dfsc_wpkt pk[DFSC_WRITE_WINDOW_MAX];
 	bool create;             /* the stream creates the replica */
+	uint64_t base_gs;        /* genstamp the replicas hold on disk until this
+				  * stream ends: what a recovery names as prev */
 	uint64_t cur_len;        /* replica length after the last packet sent */
 	uint64_t acked_len;      /* replica length after the last acked packet */
 	uint64_t ino, index;     /* the block's file and index (set by the caller) */

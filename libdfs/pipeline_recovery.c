@@ -4,8 +4,10 @@
  *   2. OPEN_BLOCK with exclude_nodes = it: the namenode bumps the block's
  *      genstamp, so the dropped replica is stale from now on;
  *   3. reopen the stream to the remaining datanodes with create = false,
- *      prev_genstamp = the genstamp being written (a new replica of which
- *      nothing was acked yet is simply created again);
+ *      prev_genstamp = the genstamp their replicas hold on disk (w->base_gs:
+ *      a rewrite's survivors may never have seen the failed stream's
+ *      header, e.g. when its first datanode was already dead; a new
+ *      replica of which nothing was acked yet is simply created again);
  *   4. resend every packet not yet acked by all, the first one truncating
  *      the replicas to the length the acked packets made (acked_len), so
  *      no byte is lost or duplicated and nothing unacked survives.
@@ -80,7 +82,7 @@ int dfsc_bwriter_recover(dfs_client *c, struct dfsc_bwriter *w)
 	}
 	w->blk.genstamp = gs;
 	bool create = w->create && w->acked == 0;
-	if (dfsc_bwriter_connect(c, w, create, prev) < 0) {
+	if (dfsc_bwriter_connect(c, w, create, w->base_gs) < 0) {
 		w->bad_pos = 0;
 		w->bad_status = -EHOSTUNREACH;
 		return 1;
