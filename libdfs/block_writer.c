@@ -281,17 +281,24 @@ int dfsc_bwriter_send(dfs_client *c, struct dfsc_bwriter *w, uint64_t seq, bool 
 	return rc;
 }
 
-/* Keeps packet next_seq in the window until it is acked. */
+/* Keeps packet next_seq in the window until it is acked: a copy of data,
+ * or with swap the caller's buffer *swap itself (no copy), *swap getting
+ * the slot's old one. */
 static int keep_packet(struct dfsc_bwriter *w, uint64_t off, const void *data, size_t len,
-		       bool sync, bool last)
+		       bool sync, bool last, uint8_t **swap)
 {
 	struct dfsc_wpkt *k = &w->pk[w->next_seq % DFSC_WRITE_WINDOW_MAX];
 	if (k->data == NULL && (k->data = malloc(DFSC_PACKET_DATA_MAX)) == NULL)
 		return -ENOMEM;
 	if (len > DFSC_PACKET_DATA_MAX)
 		return -EINVAL;
-	if (len > 0)
+	if (swap != NULL) {
+		uint8_t *mine = k->data;
+		k->data = *swap;
+		*swap = mine;
+	} else if (len > 0) {
 		memcpy(k->data, data, len);
+	}
 	k->off = off;
 	k->len = len;
 	k->sync = sync;
@@ -305,8 +312,23 @@ static int keep_packet(struct dfsc_bwriter *w, uint64_t off, const void *data, s
 	return 0;
 }
 
+static int send_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, const void *data,
+		       size_t len, bool sync, bool last, uint8_t **swap);
+
 int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, const void *data,
 			size_t len, bool sync, bool last)
+{
+	return send_packet(c, w, off, data, len, sync, last, NULL);
+}
+
+int dfsc_bwriter_packet_swap(dfs_client *c, struct dfsc_bwriter *w, uint64_t off,
+			     uint8_t **buf, size_t len, bool sync, bool last)
+{
+	return send_packet(c, w, off, *buf, len, sync, last, buf);
+}
+
+static int send_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, const void *data,
+		       size_t len, bool sync, bool last, uint8_t **swap)
 {
 	int rc;
 	if (w->fd < 0)
@@ -316,7 +338,7 @@ int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, con
 		if (rc < 0)
 			goto fail;
 	}
-	rc = keep_packet(w, off, data, len, sync, last);
+	rc = keep_packet(w, off, data, len, sync, last, swap);
 	if (rc < 0)
 		goto fail;
 	w->next_seq++;

@@ -104,7 +104,9 @@ static int add_pending(dfs_file *f)
 static int stream_packet(dfs_file *f, uint64_t boff, const void *data, size_t len, bool sync,
 			 bool last)
 {
-	int rc = dfsc_bwriter_packet(f->c, &f->bw, boff, data, len, sync, last);
+	int rc = data == f->wbuf && len > 0
+			 ? dfsc_bwriter_packet_swap(f->c, &f->bw, boff, &f->wbuf, len, sync, last)
+			 : dfsc_bwriter_packet(f->c, &f->bw, boff, data, len, sync, last);
 	if (rc < 0)
 		return rc;
 	if (!last)
@@ -187,7 +189,8 @@ static int ensure_stream(dfs_file *f, uint64_t idx)
 	return 0;
 }
 
-/* Sends the buffer as one packet of its block's stream. */
+/* Sends the buffer as one packet of its block's stream (the buffer itself
+ * goes into the stream's window; wbuf gets another one of the same size). */
 static int send_buffer(dfs_file *f, bool sync, bool last)
 {
 	uint64_t idx = f->wbuf_off / f->block_size;

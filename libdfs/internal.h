@@ -269,6 +269,13 @@ int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_l
  * sync/last as in WritePacket. On error the stream is closed. */
 int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, const void *data,
 			size_t len, bool sync, bool last);
+/* The same without a copy: *buf (DFSC_PACKET_DATA_MAX bytes from malloc)
+ * holds the data and, once the packet is in the window (whatever the
+ * result after that), is owned by w; *buf then gets a buffer of the same
+ * size in exchange (never NULL). If the packet never got into the window,
+ * *buf is left as it was. */
+int dfsc_bwriter_packet_swap(dfs_client *c, struct dfsc_bwriter *w, uint64_t off,
+			     uint8_t **buf, size_t len, bool sync, bool last);
 /* Waits for every outstanding ack. On error the stream is closed. */
 int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w);
 /* Closes the connection without waiting (after errors). */
