@@ -6,7 +6,9 @@
  * the connection reopened for the next frame. Incoming messages arrive on
  * the ordinary RPC port (rpc_server.c) as one-way DFS_M_RAFT_* frames.
  * Threads: nn_raft_tx_send/queued/start/stop from the loop thread; the
- * sender thread touches only its struct nn_raft_tx (lock tx->mu, leaf). */
+ * sender thread touches only its struct nn_raft_tx (lock tx->mu, leaf). The
+ * loop thread writes a frame itself (non-blocking, under mu) when the queue
+ * is empty and the thread idle on an open connection (try_send_now). */
 #include "namenode/raft_node.h"
 
 #include "common/errors.h"
@@ -16,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,8 @@ struct nn_raft_tx {
 	struct tx_frame *head, *tail; /* under mu */
 	size_t bytes, n;              /* under mu */
 	bool stop;                    /* under mu */
+	int fd;                       /* under mu: the connection, -1: none */
+	bool sending;                 /* under mu: the thread writes (fd is its own) */
 	atomic_bool connected;
 	char host[DFS_HOST_MAX];
 	uint16_t port;
@@ -66,6 +71,7 @@ static void *tx_main(void *arg)
 			t->tail = NULL;
 		t->bytes -= f->len;
 		t->n--;
+		t->sending = true;
 		pthread_mutex_unlock(&t->mu);
 		int rc = 0;
 		if (fd < 0) {
@@ -90,6 +96,8 @@ static void *tx_main(void *arg)
 		atomic_store(&t->connected, fd >= 0);
 		free(f);
 		pthread_mutex_lock(&t->mu);
+		t->sending = false;
+		t->fd = fd;
 		if (fd < 0) {
 			tx_clear(t); /* stale by the time we could send them */
 			pthread_mutex_unlock(&t->mu);
@@ -98,6 +106,7 @@ static void *tx_main(void *arg)
 		}
 	}
 	tx_clear(t);
+	t->fd = -1;
 	pthread_mutex_unlock(&t->mu);
 	if (fd >= 0)
 		close(fd);
@@ -114,6 +123,7 @@ int nn_raft_tx_start(struct nn_raft_peer *p)
 		return -EINVAL;
 	}
 	t->id = p->id;
+	t->fd = -1;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
 	int rc = pthread_create(&t->th, NULL, tx_main, t);
@@ -143,6 +153,25 @@ void nn_raft_tx_stop(struct nn_raft_peer *p)
 	p->tx = NULL;
 }
 
+/* Fast path (mu held): with nothing queued and the thread idle on an open
+ * connection, writes f at once without blocking, saving the wakeup of the
+ * sender thread on every Raft message. True if all of f left; otherwise f
+ * keeps what is left to send (in order: the queue is empty) for the thread,
+ * which also deals with any error. */
+static bool try_send_now(struct nn_raft_tx *t, struct tx_frame *f)
+{
+	if (t->head || t->sending || t->fd < 0)
+		return false;
+	ssize_t n = send(t->fd, f->b, f->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == (ssize_t)f->len)
+		return true;
+	if (n > 0) {
+		f->len -= (size_t)n;
+		memmove(f->b, f->b + n, f->len);
+	}
+	return false;
+}
+
 int nn_raft_tx_send(struct nn_raft_peer *p, uint32_t method, const ProtobufCMessage *msg)
 {
 	struct nn_raft_tx *t = p->tx;
@@ -160,6 +189,11 @@ int nn_raft_tx_send(struct nn_raft_peer *p, uint32_t method, const ProtobufCMess
 	f->len = DFS_FRAME_HEADER_SIZE + plen;
 	f->next = NULL;
 	pthread_mutex_lock(&t->mu);
+	if (try_send_now(t, f)) {
+		pthread_mutex_unlock(&t->mu);
+		free(f);
+		return 0;
+	}
 	if (t->bytes + f->len > NN_RAFT_TX_BYTES_MAX || t->n >= NN_RAFT_TX_FRAMES_MAX) {
 		pthread_mutex_unlock(&t->mu);
 		free(f);
