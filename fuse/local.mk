@@ -27,3 +27,7 @@ check_PROGRAMS += tests/fuse/fsx-dfs
 tests_fuse_fsx_dfs_SOURCES = tests/fuse/fsx-dfs.c
 TESTS += tests/integration/fuse-basic.sh tests/integration/fuse-fsx.sh
 EXTRA_DIST += tests/integration/fuse-basic.sh tests/integration/fuse-fsx.sh tests/fuse/lib-fuse.sh
+
+# Real programs (rsync, tar, git, sqlite3, flock) inside a mount.
+TESTS += tests/integration/fuse-programs.sh
+EXTRA_DIST += tests/integration/fuse-programs.sh
