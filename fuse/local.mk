@@ -31,3 +31,6 @@ EXTRA_DIST += tests/integration/fuse-basic.sh tests/integration/fuse-fsx.sh test
 # Real programs (rsync, tar, git, sqlite3, flock) inside a mount.
 TESTS += tests/integration/fuse-programs.sh
 EXTRA_DIST += tests/integration/fuse-programs.sh
+# Two mounts of one cluster: close-to-open and name changes both ways.
+TESTS += tests/integration/fuse-two-mounts.sh
+EXTRA_DIST += tests/integration/fuse-two-mounts.sh
