@@ -34,3 +34,6 @@ EXTRA_DIST += tests/integration/fuse-programs.sh
 # Two mounts of one cluster: close-to-open and name changes both ways.
 TESTS += tests/integration/fuse-two-mounts.sh
 EXTRA_DIST += tests/integration/fuse-two-mounts.sh
+# An unprivileged uid on an allow_other mount: EACCES / EPERM per POSIX.
+TESTS += tests/integration/fuse-perms.sh
+EXTRA_DIST += tests/integration/fuse-perms.sh
