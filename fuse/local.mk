@@ -37,3 +37,6 @@ EXTRA_DIST += tests/integration/fuse-two-mounts.sh
 # An unprivileged uid on an allow_other mount: EACCES / EPERM per POSIX.
 TESTS += tests/integration/fuse-perms.sh
 EXTRA_DIST += tests/integration/fuse-perms.sh
+# A datanode SIGKILLed while a 200 MiB file is written through the mount.
+TESTS += tests/integration/fuse-dn-kill.sh
+EXTRA_DIST += tests/integration/fuse-dn-kill.sh
