@@ -348,6 +348,25 @@ static void close_files(struct dn_writer *w)
 	w->data_fd = w->meta_fd = -1;
 }
 
+/* Makes a rename into path's directory durable: the replica was acked as
+ * durable, so its name must survive a crash too (ext4 commits the rbw/
+ * removal in the same journal transaction). */
+static int fsync_parent(const char *path)
+{
+	char dir[DN_PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return 0;
+	*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return DFS_ERRNO();
+	int rc = fsync(fd) < 0 ? DFS_ERRNO() : 0;
+	close(fd);
+	return rc;
+}
+
 /* Moves a create's rbw/ files into current/ (replacing an older version
  * in the same dir). */
 static int rename_into_place(struct dn_writer *w)
@@ -360,6 +379,8 @@ static int rename_into_place(struct dn_writer *w)
 		if (rename(from, to) < 0)
 			rc = DFS_ERRNO();
 	}
+	if (rc == 0)
+		rc = fsync_parent(to);
 	return rc;
 }
 
