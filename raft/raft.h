@@ -22,7 +22,12 @@
  *       2. if rd.n_entries: truncate stored log from rd.entries[0].index on,
  *          then append rd.entries.
  *       3. if rd.hs_changed: store rd.hs (term, vote).
- *          Steps 1-3 must be durable (fsync) before step 4.
+ *          Steps 1-3 must be durable (fsync) before step 4. One exception
+ *          (Raft thesis 10.2.1): a LEADER may send its append and heartbeat
+ *          messages before its own fsync of the same entries when this
+ *          ready has no snapshot and no hard-state change, because the core
+ *          counts the leader's own copy toward commit only after
+ *          raft_advance() says it is durable. dfs-namenode does this.
  *       4. send rd.msgs (in any order; they may be lost, never corrupted).
  *       5. apply rd.committed in order; answer rd.reads (a read with index
  *          i may be served once the local state machine has applied >= i).
