@@ -8,3 +8,11 @@ EXTRA_DIST += bench/run-bench.sh
 bench: bench/dfs-bench
 	DFS_BUILDDIR='$(abs_top_builddir)' DFS_SRCDIR='$(abs_top_srcdir)' \
 		$(SHELL) $(srcdir)/bench/run-bench.sh
+	$(MAKE) $(AM_MAKEFLAGS) bench-mount
+
+# The dfs-fuse mount beside the local disk (fio, metadata, small files, untar).
+EXTRA_DIST += bench/bench-mount.sh
+bench-mount: fuse/dfs-fuse
+	DFS_BUILDDIR='$(abs_top_builddir)' DFS_SRCDIR='$(abs_top_srcdir)' \
+		$(SHELL) $(srcdir)/bench/bench-mount.sh
+.PHONY: bench-mount
