@@ -227,6 +227,6 @@ if grep -q . "$work/fio.err" 2>/dev/null; then
 fi
 if grep -qE "WARN|ERR" "$work/fuse.log"; then
 	echo "dfs-fuse warnings: $(grep -cE "WARN|ERR" "$work/fuse.log"), first ones:"
-	grep -E "WARN|ERR" "$work/fuse.log" | head -n 3
+	grep -E "WARN|ERR" "$work/fuse.log" | head -n 3 || true
 fi
 echo "(local = $work/local on the same disk; dfs = dfs-fuse mount, replication 3; ratio dfs/local, for untar lower is better)"
