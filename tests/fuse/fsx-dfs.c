@@ -5,7 +5,8 @@
  *
  * Applies the same seeded random sequence of operations (write at the end,
  * pwrite at random offsets incl. past EOF, ftruncate grow/shrink, read,
- * close/reopen, mmap read, fsync) to TESTFILE (in the mount) and REFFILE (on
+ * close/reopen, mmap read, shared writable mmap write with or without
+ * msync, fsync) to TESTFILE (in the mount) and REFFILE (on
  * a local file system), keeps an in-memory model too, and after every
  * operation checks sizes; every read compares TESTFILE's bytes with the
  * model and REFFILE's. At the first difference it prints the offset, the
@@ -25,9 +26,12 @@
 
 #define FSX_HISTORY_MAX 32 /* operations printed on failure */
 
-enum fsx_op { OP_WRITE, OP_PWRITE, OP_TRUNCATE, OP_READ, OP_REOPEN, OP_MMAP_READ, OP_FSYNC };
+enum fsx_op {
+	OP_WRITE, OP_PWRITE, OP_TRUNCATE, OP_READ, OP_REOPEN, OP_MMAP_READ, OP_FSYNC,
+	OP_MMAP_WRITE
+};
 static const char *const op_names[] = {"write", "pwrite", "truncate", "read",
-				       "reopen", "mmapread", "fsync"};
+				       "reopen", "mmapread", "fsync", "mmapwrite"};
 
 struct fsx_hist {
 	uint64_t n;
@@ -208,6 +212,38 @@ static void do_mmap_read(struct fsx *f, uint64_t off, uint64_t len)
 	munmap(p, map_len);
 }
 
+/* Stores random bytes into [off, off+len) of the file (inside its size)
+ * through a MAP_SHARED, PROT_WRITE mapping; msync()s half of the time, so
+ * the other half reaches the file through the kernel's own writeback (or
+ * the page cache, for the reads that follow). */
+static void do_mmap_write(struct fsx *f, uint64_t off, uint64_t len)
+{
+	if (f->size == 0)
+		return;
+	if (off >= f->size)
+		off = rnd_below(f, f->size);
+	if (len > f->size - off)
+		len = f->size - off;
+	if (len == 0)
+		return;
+	int sync = (int)rnd_below(f, 2);
+	for (uint64_t i = 0; i < len; i++)
+		f->buf[i] = (uint8_t)(rnd(f) >> 32);
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t pg_off = off - off % (uint64_t)page;
+	size_t map_len = (size_t)(off + len - pg_off);
+	uint8_t *p = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, f->tfd, (off_t)pg_off);
+	if (p == MAP_FAILED)
+		fail(f, "mmap(test, rw, off %" PRIu64 ", len %zu): %s", pg_off, map_len,
+		     strerror(errno));
+	memcpy(p + (off - pg_off), f->buf, len);
+	if (sync && msync(p, map_len, MS_SYNC) < 0)
+		fail(f, "msync(test, off %" PRIu64 "): %s", pg_off, strerror(errno));
+	munmap(p, map_len);
+	pwrite_all(f, f->rfd, f->buf, len, off);
+	memcpy(f->model + off, f->buf, len);
+}
+
 static void check_size(struct fsx *f)
 {
 	struct stat st;
@@ -219,8 +255,9 @@ static void check_size(struct fsx *f)
 
 static enum fsx_op pick_op(struct fsx *f)
 {
-	/* weights: write 15, pwrite 30, truncate 10, read 30, reopen 5, mmap 7, fsync 3 */
-	static const unsigned weights[] = {15, 30, 10, 30, 5, 7, 3};
+	/* weights: write 15, pwrite 30, truncate 10, read 30, reopen 5, mmap read 7,
+	 * fsync 3, mmap write 6 */
+	static const unsigned weights[] = {15, 30, 10, 30, 5, 7, 3, 6};
 	unsigned total = 0, r;
 	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
 		total += weights[i];
@@ -257,6 +294,7 @@ static void step(struct fsx *f)
 		break;
 	case OP_READ:
 	case OP_MMAP_READ:
+	case OP_MMAP_WRITE:
 		off = rnd_below(f, f->size + 1 + f->maxoplen / 4);
 		break;
 	default:
@@ -272,6 +310,7 @@ static void step(struct fsx *f)
 	case OP_TRUNCATE: do_truncate(f, off); break;
 	case OP_READ: do_read(f, off, len); break;
 	case OP_MMAP_READ: do_mmap_read(f, off, len); break;
+	case OP_MMAP_WRITE: do_mmap_write(f, off, len); break;
 	case OP_REOPEN:
 		close_files(f);
 		open_files(f, 0);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # fuse-fsx: tests/fuse/fsx-dfs runs a seeded random sequence of writes,
-# pwrites at random offsets, truncates, reads, close/reopens and mmap reads
+# pwrites at random offsets, truncates, reads, close/reopens, mmap reads
+# and shared writable mmap writes (msync'ed or left to writeback)
 # (20,000 ops by default) against a file in a dfs-fuse mount and a local
 # reference file; any difference fails with the seed. The cluster uses
 # 1 MiB blocks so operations cross block boundaries all the time.
