@@ -47,14 +47,12 @@ bool safemode_update(struct safemode *sm, uint64_t total, uint64_t reported, uin
 	sm->live = live;
 	if (!sm->on || sm->manual)
 		return sm->on;
-	if (!safemode_met(sm, total, reported, live)) {
-		if (sm->reached_ms >= 0)
-			DFS_NOTICE("safe mode: threshold lost again (%llu of %llu blocks, %u "
-				   "datanodes)", (unsigned long long)reported,
-				   (unsigned long long)total, live);
-		sm->reached_ms = -1;
+	/* Once reached, the threshold stays reached: blocks that clients
+	 * allocate meanwhile are unreported until written, and under a steady
+	 * write load re-checking them kept startup safe mode on for a minute
+	 * and more (and logged a flip every pass). */
+	if (sm->reached_ms < 0 && !safemode_met(sm, total, reported, live))
 		return true;
-	}
 	if (sm->reached_ms < 0) {
 		sm->reached_ms = now_ms;
 		if (sm->extension_ms > 0)
