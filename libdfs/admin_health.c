@@ -75,7 +75,6 @@ static void health_from_pb(const Dfs__LocatedBlock *lb, struct dfs_block_health 
 int dfs_block_health(dfs_client *c, const char *path, unsigned *replication,
 		     struct dfs_block_health **out, size_t *count)
 {
-	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	Dfs__NsReply *reply;
 	struct dfs_stat st;
 	*out = NULL;
@@ -88,11 +87,7 @@ int dfs_block_health(dfs_client *c, const char *path, unsigned *replication,
 	*replication = st.replication;
 	if (st.size == 0)
 		return 0;
-	req.has_ino = req.has_offset = req.has_length = 1;
-	req.ino = st.ino;
-	req.offset = 0;
-	req.length = st.size;
-	rc = dfsc_call(c, DFS_M_GET_BLOCKS, &req, &reply);
+	rc = dfsc_get_all_blocks(c, &st, &reply);
 	if (rc < 0)
 		return rc;
 	struct dfs_block_health *v = calloc(reply->n_blocks + 1, sizeof(*v));

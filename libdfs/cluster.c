@@ -68,10 +68,19 @@ out:
 	return rc;
 }
 
+int dfsc_get_all_blocks(dfs_client *c, const struct dfs_stat *st, Dfs__NsReply **reply)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.has_ino = req.has_offset = req.has_length = 1;
+	req.ino = st->ino;
+	req.offset = 0;
+	req.length = st->size;
+	return dfsc_call(c, DFS_M_GET_BLOCKS, &req, reply);
+}
+
 int dfs_block_locations(dfs_client *c, const char *path, struct dfs_block_location **out,
 			size_t *count)
 {
-	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	Dfs__NsReply *reply;
 	struct dfs_stat st;
 	*out = NULL;
@@ -81,12 +90,7 @@ int dfs_block_locations(dfs_client *c, const char *path, struct dfs_block_locati
 		return rc;
 	if (S_ISDIR(st.mode))
 		return -EISDIR;
-	req.has_ino = 1;
-	req.ino = st.ino;
-	req.has_offset = req.has_length = 1;
-	req.offset = 0;
-	req.length = st.size;
-	rc = dfsc_call(c, DFS_M_GET_BLOCKS, &req, &reply);
+	rc = dfsc_get_all_blocks(c, &st, &reply);
 	if (rc < 0)
 		return rc;
 	struct dfs_block_location *v = calloc(reply->n_blocks + 1, sizeof(*v));

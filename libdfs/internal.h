@@ -182,6 +182,10 @@ struct dfsc_lblock {
 /* Copies a LocatedBlock into b. -DFS_EPROTOCOL if it has no BlockRef. */
 int dfsc_lblock_from_pb(const Dfs__LocatedBlock *lb, struct dfsc_lblock *b);
 
+/* GET_BLOCKS over the whole of the file st describes: 0 with *reply (free
+ * with dfs__ns_reply__free_unpacked), or a negative errno. (cluster.c) */
+int dfsc_get_all_blocks(dfs_client *c, const struct dfs_stat *st, Dfs__NsReply **reply);
+
 /* ---- block writer (block_writer.c) ---- */
 
 #define DFSC_PACKET_DATA_MAX (1u << 20) /* bytes of data per WRITE_PACKET */
