@@ -1,4 +1,5 @@
-/* handles.c: dfs-fuse's open-file table (see handles.h). */
+/* handles.c: dfs-fuse's open-file table and the writer each inode's
+ * writable handles share (see handles.h). */
 #include "fuse/handles.h"
 
 #include <errno.h>
@@ -13,12 +14,18 @@ static size_t bucket_of(uint64_t ino)
 	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 54) % DFSF_HANDLE_BUCKETS;
 }
 
+static int is_writable(int flags)
+{
+	return (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
+}
+
 void dfsf_handles_init(struct dfsf_handles *h, dfs_client *c)
 {
 	h->client = c;
 	pthread_mutex_init(&h->lock, NULL);
 	for (size_t i = 0; i < DFSF_HANDLE_BUCKETS; i++) {
 		h->buckets[i] = NULL;
+		h->writers[i] = NULL;
 		h->epochs[i] = 0;
 	}
 	h->count = 0;
@@ -29,33 +36,122 @@ uint64_t dfsf_handles_epoch(struct dfsf_handles *h, uint64_t ino)
 	return __atomic_load_n(&h->epochs[bucket_of(ino)], __ATOMIC_ACQUIRE);
 }
 
-void dfsf_handles_bump(struct dfsf_handles *h, uint64_t ino)
+uint64_t dfsf_handles_bump(struct dfsf_handles *h, uint64_t ino)
 {
-	__atomic_add_fetch(&h->epochs[bucket_of(ino)], 1, __ATOMIC_ACQ_REL);
+	return __atomic_add_fetch(&h->epochs[bucket_of(ino)], 1, __ATOMIC_ACQ_REL);
 }
 
-int dfsf_fh_refresh(struct dfsf_handles *h, dfs_client *c, struct dfsf_fh *fh)
+static void stream_init(struct dfsf_handles *h, struct dfsf_stream *s, dfs_file *f,
+			uint64_t ino, int flags)
 {
-	uint64_t epoch = dfsf_handles_epoch(h, fh->ino);
+	pthread_mutex_init(&s->lock, NULL);
+	s->f = f;
+	s->ino = ino;
+	s->flags = flags & ~O_TRUNC;
+	s->dirty = 0;
+	s->epoch = dfsf_handles_epoch(h, ino);
+}
+
+/* Closes s's file; a dirty stream's close publishes its writes. */
+static int stream_close(struct dfsf_handles *h, struct dfsf_stream *s)
+{
+	int rc = dfs_close(s->f);
+	s->f = NULL;
+	if (dfsf_stream_is_dirty(s))
+		dfsf_handles_bump(h, s->ino);
+	if (rc < 0)
+		dfsf_log_err(DFSF_WARN, rc, "close of inode %llu", (unsigned long long)s->ino);
+	pthread_mutex_destroy(&s->lock);
+	return rc;
+}
+
+int dfsf_stream_refresh(struct dfsf_handles *h, struct dfsf_stream *s)
+{
+	uint64_t epoch = dfsf_handles_epoch(h, s->ino);
 	dfs_file *nf = NULL;
-	if (dfsf_fh_is_dirty(fh) || epoch == fh->epoch)
+	if (dfsf_stream_is_dirty(s) || epoch == s->epoch)
 		return 0;
-	int rc = dfs_open_ino(c, fh->ino, fh->flags & ~O_TRUNC, &nf);
+	int rc = dfs_open_ino(h->client, s->ino, s->flags, &nf);
 	if (rc < 0)
 		return rc;
-	dfs_close(fh->f); /* clean: nothing to flush */
-	fh->f = nf;
-	fh->epoch = epoch;
+	dfs_close(s->f); /* clean: nothing to flush */
+	s->f = nf;
+	s->epoch = epoch;
 	return 0;
 }
 
-/* Another registered handle of ino, or NULL. Table lock held. */
+int dfsf_stream_sync_locked(struct dfsf_handles *h, struct dfsf_stream *s)
+{
+	if (!dfsf_stream_is_dirty(s))
+		return 0;
+	int rc = dfs_fsync(s->f);
+	if (rc < 0)
+		return rc;
+	dfsf_stream_set_dirty(s, 0);
+	/* Own bump: the stream saw its writes, it need not reopen for them. */
+	uint64_t before = s->epoch;
+	uint64_t now = dfsf_handles_bump(h, s->ino);
+	if (now == before + 1)
+		s->epoch = now;
+	return 0;
+}
+
+int dfsf_stream_sync(struct dfsf_handles *h, struct dfsf_stream *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = dfsf_stream_sync_locked(h, s);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* A registered handle of ino, or NULL. Table lock held. */
 static struct dfsf_fh *find_open(struct dfsf_handles *h, uint64_t ino)
 {
 	for (struct dfsf_fh *fh = h->buckets[bucket_of(ino)]; fh; fh = fh->next)
 		if (fh->ino == ino)
 			return fh;
 	return NULL;
+}
+
+/* The writer of ino, or NULL. Table lock held. */
+static struct dfsf_writer *find_writer(struct dfsf_handles *h, uint64_t ino)
+{
+	for (struct dfsf_writer *w = h->writers[bucket_of(ino)]; w; w = w->next)
+		if (w->s.ino == ino)
+			return w;
+	return NULL;
+}
+
+/* ino's writer with a reference taken, or NULL. */
+static struct dfsf_writer *writer_get(struct dfsf_handles *h, uint64_t ino)
+{
+	pthread_mutex_lock(&h->lock);
+	struct dfsf_writer *w = find_writer(h, ino);
+	if (w)
+		w->refs++;
+	pthread_mutex_unlock(&h->lock);
+	return w;
+}
+
+/* Drops a reference; the last one unchains and closes the writer. The
+ * caller must not hold the table lock. */
+static int writer_put(struct dfsf_handles *h, struct dfsf_writer *w)
+{
+	pthread_mutex_lock(&h->lock);
+	unsigned left = --w->refs;
+	if (left == 0) {
+		struct dfsf_writer **pp = &h->writers[bucket_of(w->s.ino)];
+		while (*pp && *pp != w)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = w->next;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (left > 0)
+		return 0;
+	int rc = stream_close(h, &w->s);
+	free(w);
+	return rc;
 }
 
 int dfsf_handles_is_open(struct dfsf_handles *h, uint64_t ino)
@@ -81,7 +177,8 @@ int dfsf_handles_hide(struct dfsf_handles *h, uint64_t ino, uint64_t dir, const 
 	return taken;
 }
 
-/* The last handle of a hidden inode removes its hidden name. */
+/* After fh left the table: the last handle of a hidden inode removes its
+ * hidden name. */
 static void unlink_hidden(struct dfsf_handles *h, struct dfsf_fh *fh)
 {
 	pthread_mutex_lock(&h->lock);
@@ -95,15 +192,11 @@ static void unlink_hidden(struct dfsf_handles *h, struct dfsf_fh *fh)
 			     (unsigned long long)fh->hidden_dir);
 }
 
+/* Closes fh's file (or its share of the writer) and frees fh. */
 static int fh_free(struct dfsf_handles *h, struct dfsf_fh *fh)
 {
-	int rc = dfs_close(fh->f);
+	int rc = fh->w ? writer_put(h, fh->w) : stream_close(h, &fh->own);
 	unlink_hidden(h, fh);
-	if (dfsf_fh_is_dirty(fh))
-		dfsf_handles_bump(h, fh->ino);
-	if (rc < 0)
-		dfsf_log_err(DFSF_WARN, rc, "close of inode %llu", (unsigned long long)fh->ino);
-	pthread_mutex_destroy(&fh->lock);
 	free(fh);
 	return rc;
 }
@@ -118,7 +211,6 @@ void dfsf_handles_fini(struct dfsf_handles *h)
 			fh_free(h, fh);
 			fh = next;
 		}
-		h->buckets[i] = NULL;
 	}
 	h->count = 0;
 	pthread_mutex_destroy(&h->lock);
@@ -127,32 +219,42 @@ void dfsf_handles_fini(struct dfsf_handles *h)
 struct dfsf_fh *dfsf_fh_new(struct dfsf_handles *h, dfs_file *f, uint64_t ino, int flags)
 {
 	struct dfsf_fh *fh = calloc(1, sizeof(*fh));
-	if (!fh) {
+	struct dfsf_writer *nw = is_writable(flags) ? calloc(1, sizeof(*nw)) : NULL;
+	if (!fh || (is_writable(flags) && !nw)) {
+		free(fh);
+		free(nw);
 		dfs_close(f);
 		return NULL;
 	}
-	pthread_mutex_init(&fh->lock, NULL);
-	fh->f = f;
 	fh->ino = ino;
 	fh->flags = flags;
-	fh->refs = 1;
-	fh->epoch = dfsf_handles_epoch(h, ino);
+	if (nw) /* O_APPEND is the handle's business: the writer writes at offsets */
+		stream_init(h, &nw->s, f, ino, flags & O_ACCMODE);
+	else
+		stream_init(h, &fh->own, f, ino, flags);
 	pthread_mutex_lock(&h->lock);
 	size_t b = bucket_of(ino);
+	if (nw) {
+		fh->w = find_writer(h, ino);
+		if (fh->w) {
+			fh->w->refs++;
+		} else {
+			nw->refs = 1;
+			nw->next = h->writers[b];
+			h->writers[b] = nw;
+			fh->w = nw;
+			nw = NULL;
+		}
+	}
 	fh->next = h->buckets[b];
 	h->buckets[b] = fh;
 	h->count++;
 	pthread_mutex_unlock(&h->lock);
+	if (nw) { /* joined the inode's writer: this file is not needed */
+		stream_close(h, &nw->s);
+		free(nw);
+	}
 	return fh;
-}
-
-/* Drops one reference; the caller must not hold the table lock. */
-static int fh_put(struct dfsf_handles *h, struct dfsf_fh *fh)
-{
-	pthread_mutex_lock(&h->lock);
-	unsigned left = --fh->refs;
-	pthread_mutex_unlock(&h->lock);
-	return left == 0 ? fh_free(h, fh) : 0;
 }
 
 int dfsf_fh_release(struct dfsf_handles *h, struct dfsf_fh *fh)
@@ -167,79 +269,37 @@ int dfsf_fh_release(struct dfsf_handles *h, struct dfsf_fh *fh)
 		h->count--;
 	}
 	pthread_mutex_unlock(&h->lock);
-	return fh_put(h, fh);
+	return fh_free(h, fh);
 }
 
-int dfsf_fh_sync(struct dfsf_handles *h, struct dfsf_fh *fh)
+int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino)
 {
-	int rc = 0;
-	pthread_mutex_lock(&fh->lock);
-	if (dfsf_fh_is_dirty(fh)) {
-		rc = dfs_fsync(fh->f);
-		if (rc == 0) {
-			dfsf_fh_set_dirty(fh, 0);
-			dfsf_handles_bump(h, fh->ino);
-		}
-	}
-	pthread_mutex_unlock(&fh->lock);
-	return rc;
-}
-
-/* Takes a reference on up to DFSF_HANDLES_PER_INO_MAX dirty handles of ino
- * (except `except`) into out; returns how many. */
-static size_t collect_dirty(struct dfsf_handles *h, uint64_t ino, struct dfsf_fh *except,
-			    struct dfsf_fh **out)
-{
-	size_t n = 0;
-	pthread_mutex_lock(&h->lock);
-	for (struct dfsf_fh *fh = h->buckets[bucket_of(ino)]; fh; fh = fh->next) {
-		if (fh->ino != ino || fh == except || !dfsf_fh_is_dirty(fh))
-			continue;
-		if (n == DFSF_HANDLES_PER_INO_MAX) {
-			DFSF_LOG(DFSF_WARN, "inode %llu: more than %d dirty handles",
-				 (unsigned long long)ino, DFSF_HANDLES_PER_INO_MAX);
-			break;
-		}
-		fh->refs++;
-		out[n++] = fh;
-	}
-	pthread_mutex_unlock(&h->lock);
-	return n;
-}
-
-int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino, struct dfsf_fh *except)
-{
-	struct dfsf_fh *list[DFSF_HANDLES_PER_INO_MAX];
-	size_t n = collect_dirty(h, ino, except, list);
-	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		int r = dfsf_fh_sync(h, list[i]);
-		if (r < 0 && rc == 0)
-			rc = r;
-		fh_put(h, list[i]);
-	}
-	return rc;
+	struct dfsf_writer *w = writer_get(h, ino);
+	if (!w)
+		return 0;
+	int rc = dfsf_stream_sync(h, &w->s);
+	int r = writer_put(h, w);
+	return rc < 0 ? rc : r;
 }
 
 int dfsf_handles_dirty_size(struct dfsf_handles *h, uint64_t ino, uint64_t *size)
 {
-	struct dfsf_fh *list[DFSF_HANDLES_PER_INO_MAX];
-	size_t n = collect_dirty(h, ino, NULL, list);
+	struct dfsf_writer *w = writer_get(h, ino);
 	int rc = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (rc == 0) {
-			struct dfs_stat st;
-			pthread_mutex_lock(&list[i]->lock);
-			int r = dfs_fstat(list[i]->f, &st);
-			pthread_mutex_unlock(&list[i]->lock);
-			if (r < 0) {
-				rc = r;
-			} else {
-				*size = st.size;
-				rc = 1;
-			}
+	if (!w)
+		return 0;
+	if (dfsf_stream_is_dirty(&w->s)) {
+		struct dfs_stat st;
+		pthread_mutex_lock(&w->s.lock);
+		int r = dfs_fstat(w->s.f, &st);
+		pthread_mutex_unlock(&w->s.lock);
+		if (r < 0) {
+			rc = r;
+		} else {
+			*size = st.size;
+			rc = 1;
 		}
-		fh_put(h, list[i]);
 	}
-	return rc;
+	int r = writer_put(h, w);
+	return rc != 0 ? rc : r;
 }

@@ -144,23 +144,23 @@ static void setattr_from_fuse(const struct stat *attr, int to_set, struct dfs_se
 	}
 }
 
-/* A size change: through the caller's handle when there is one (it keeps
- * its own view of the file consistent), after making every other dirty
- * handle of the inode durable so their buffered bytes land first. */
+/* A size change: through the caller's writable handle when there is one
+ * (the inode's writer keeps its own view of the file consistent), else
+ * after making the writer durable so its buffered bytes land first. */
 static int setattr_size(struct dfs_fuse *fs, uint64_t ino, struct dfsf_fh *fh, uint64_t size)
 {
-	int rc = dfsf_handles_sync_ino(&fs->handles, ino, fh);
-	if (rc < 0 || !fh)
-		return rc;
-	pthread_mutex_lock(&fh->lock);
-	rc = dfs_ftruncate(fh->f, size);
+	if (!fh || !fh->w)
+		return dfsf_handles_sync_ino(&fs->handles, ino);
+	struct dfsf_stream *s = &fh->w->s;
+	pthread_mutex_lock(&s->lock);
+	int rc = dfsf_stream_refresh(&fs->handles, s);
+	if (rc == 0) {
+		dfsf_stream_set_dirty(s, 1); /* the sync below publishes the size */
+		rc = dfs_ftruncate(s->f, size);
+	}
 	if (rc == 0)
-		rc = dfs_fsync(fh->f);
-	if (rc == 0)
-		dfsf_fh_set_dirty(fh, 0);
-	pthread_mutex_unlock(&fh->lock);
-	if (rc == 0)
-		dfsf_handles_bump(&fs->handles, ino);
+		rc = dfsf_stream_sync_locked(&fs->handles, s);
+	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
@@ -180,7 +180,7 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		rc = setattr_size(fs, ino, fh, sa.size);
 		if (rc < 0)
 			goto fail;
-		if (fh)
+		if (fh && fh->w)
 			sa.valid &= ~(unsigned)DFS_SET_SIZE;
 	}
 	if (sa.valid) {

@@ -45,6 +45,9 @@ static int open_flags(const struct dfs_fuse *fs, int flags)
 static int attach(struct dfs_fuse *fs, dfs_file *f, uint64_t ino, int flags,
 		  struct fuse_file_info *fi)
 {
+	/* A truncating open changed the file under the other streams. */
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)
+		dfsf_handles_bump(&fs->handles, ino);
 	struct dfsf_fh *fh = dfsf_fh_new(&fs->handles, f, ino, flags);
 	if (!fh)
 		return -ENOMEM;
@@ -61,7 +64,7 @@ void dfsf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int flags = open_flags(fs, fi->flags);
 	int rc = dfsf_set_cred(fs, req);
 	if (rc == 0 && (flags & O_TRUNC))
-		rc = dfsf_handles_sync_ino(&fs->handles, ino, NULL);
+		rc = dfsf_handles_sync_ino(&fs->handles, ino);
 	if (rc == 0)
 		rc = dfs_open_ino(fs->client, ino, flags, &f);
 	if (rc == 0)
@@ -112,14 +115,16 @@ void dfsf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fu
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* Bytes other handles of this inode buffered must be readable here. */
-	int rc = dfsf_handles_sync_ino(&fs->handles, ino, fh);
+	/* Bytes the inode's writer buffered must be readable here; a
+	 * writable handle reads through the writer itself. */
+	struct dfsf_stream *s = dfsf_fh_stream(fh);
+	int rc = fh->w ? 0 : dfsf_handles_sync_ino(&fs->handles, ino);
 	if (rc < 0)
 		goto fail;
-	pthread_mutex_lock(&fh->lock);
-	rc = dfsf_fh_refresh(&fs->handles, fs->client, fh);
+	pthread_mutex_lock(&s->lock);
+	rc = dfsf_stream_refresh(&fs->handles, s);
 	while (rc == 0 && got < size) {
-		ssize_t n = dfs_pread(fh->f, buf + got, size - got, (uint64_t)off + got);
+		ssize_t n = dfs_pread(s->f, buf + got, size - got, (uint64_t)off + got);
 		if (n < 0) {
 			rc = (int)n;
 			break;
@@ -128,7 +133,7 @@ void dfsf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fu
 			break;
 		got += (size_t)n;
 	}
-	pthread_mutex_unlock(&fh->lock);
+	pthread_mutex_unlock(&s->lock);
 	if (rc < 0)
 		goto fail;
 	fuse_reply_buf(req, buf, got);
@@ -142,24 +147,30 @@ fail:
 void dfsf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		struct fuse_file_info *fi)
 {
+	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfsf_fh *fh = fh_of(fi);
+	struct dfsf_stream *s = dfsf_fh_stream(fh);
 	size_t done = 0;
-	int rc = 0;
-	pthread_mutex_lock(&fh->lock);
-	dfsf_fh_set_dirty(fh, 1);
-	while (done < size) {
-		ssize_t n;
-		if (fh->flags & O_APPEND) /* at the real end, not the kernel's */
-			n = dfs_write(fh->f, buf + done, size - done);
+	pthread_mutex_lock(&s->lock);
+	int rc = dfsf_stream_refresh(&fs->handles, s);
+	if (rc == 0 && (fh->flags & O_APPEND)) { /* at the real end, not the kernel's */
+		int64_t end = dfs_lseek(s->f, 0, SEEK_END);
+		if (end < 0)
+			rc = (int)end;
 		else
-			n = dfs_pwrite(fh->f, buf + done, size - done, (uint64_t)off + done);
+			off = (off_t)end;
+	}
+	if (rc == 0)
+		dfsf_stream_set_dirty(s, 1);
+	while (rc == 0 && done < size) {
+		ssize_t n = dfs_pwrite(s->f, buf + done, size - done, (uint64_t)off + done);
 		if (n <= 0) {
 			rc = n < 0 ? (int)n : -EIO;
 			break;
 		}
 		done += (size_t)n;
 	}
-	pthread_mutex_unlock(&fh->lock);
+	pthread_mutex_unlock(&s->lock);
 	if (done == 0 && rc < 0) {
 		reply_fail(req, "write", ino, rc);
 		return;
@@ -171,7 +182,7 @@ void dfsf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* close(2): make the data durable and visible to the next open
 	 * (close-to-open), and report a failure to the closer. */
-	int rc = dfsf_fh_sync(&dfsf_of(req)->handles, fh_of(fi));
+	int rc = dfsf_stream_sync(&dfsf_of(req)->handles, dfsf_fh_stream(fh_of(fi)));
 	if (rc < 0)
 		reply_fail(req, "flush", ino, rc);
 	else
@@ -191,7 +202,7 @@ void dfsf_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void dfsf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	(void)datasync;
-	int rc = dfsf_fh_sync(&dfsf_of(req)->handles, fh_of(fi));
+	int rc = dfsf_stream_sync(&dfsf_of(req)->handles, dfsf_fh_stream(fh_of(fi)));
 	if (rc < 0)
 		reply_fail(req, "fsync", ino, rc);
 	else

@@ -2,7 +2,8 @@
 # fuse-basic: a real dfs-fuse mount over a real local cluster behaves like a
 # POSIX directory for everyday tools: cp, mkdir/rmdir, mv (also over an
 # existing target), ln / ln -s with link counts, chmod, touch -d, stat,
-# truncate, sparse holes, append, dd into the middle of a file, ls, find,
+# truncate, sparse holes, append, dd into the middle of a file, 16 writers
+# on one file at once, ls, find,
 # du, df, tar of a source tree with diff -r, and files written through the
 # mount are what the dfs CLI reads (and the other way round). Also mounts
 # through the mount.fuse.dfs helper (daemonized) and checks that a mount
@@ -118,6 +119,31 @@ done
 expect_eq "sha256 after random writes" "$(sha "$T/local-rw")" "$(sha "$M/rw")"
 check $TO "$DFS" get /rw "$T/rw-cli"
 expect_eq "CLI sees the random writes" "$(sha "$T/local-rw")" "$(sha "$T/rw-cli")"
+
+# --- 16 writers on one file at once, each its own region across blocks:
+# the mount shares one write pipeline per inode, so none makes another's
+# stale (each used to reopen the block with a newer genstamp: EIO) ---
+REGION=300000
+for i in $(seq 0 15); do
+	gen_data "$SEED-w$i" $REGION >"$T/w$i"
+	dd if="$T/w$i" of="$T/shared-want" bs=4096 seek=$((i * REGION)) oflag=seek_bytes \
+		conv=notrunc status=none
+done
+: >"$M/shared"
+wpids=()
+for i in $(seq 0 15); do
+	$TO dd if="$T/w$i" of="$M/shared" bs=4096 seek=$((i * REGION)) oflag=seek_bytes \
+		conv=notrunc status=none 2>"$T/w$i.err" &
+	wpids+=($!)
+done
+for i in $(seq 0 15); do
+	wait "${wpids[$i]}" || fail "writer $i of 16 failed: $(cat "$T/w$i.err")"
+done
+expect_eq "sha256 of a file 16 processes wrote at once" \
+	"$(sha "$T/shared-want")" "$(sha "$M/shared")"
+check $TO "$DFS" get /shared "$T/shared-cli"
+expect_eq "sha256 through the CLI of the file 16 processes wrote" \
+	"$(sha "$T/shared-want")" "$(sha "$T/shared-cli")"
 
 # --- unlink of an open file: the open descriptor keeps working ---
 gen_data "$SEED-open" 200000 >"$T/ou-src"
