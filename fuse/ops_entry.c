@@ -183,6 +183,14 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		if (fh && fh->w)
 			sa.valid &= ~(unsigned)DFS_SET_SIZE;
 	}
+	if (sa.valid & DFS_SET_MTIME) {
+		/* An explicit mtime (tar, cp -p, rsync -t, touch -d) must not be
+		 * overwritten by the close of data written before it: the
+		 * COMPLETE that publishes buffered writes stamps the time. */
+		rc = dfsf_handles_sync_ino(&fs->handles, ino);
+		if (rc < 0)
+			goto fail;
+	}
 	if (sa.valid) {
 		rc = dfs_setattr(fs->client, ino, NULL, &sa, &ds);
 		if (rc == 0 && (sa.valid & DFS_SET_SIZE))

@@ -184,6 +184,11 @@ start=$SECONDS
 check timeout 300 tar -C "$M/tree" -xf "$T/tree.tar"
 log "tar -x of $(tar -tf "$T/tree.tar" | wc -l) entries in $((SECONDS - start))s"
 check timeout 300 diff -r "$SRC_TREE" "$M/tree/$(basename "$SRC_TREE")"
+# tar sets each file's mtime and mode after writing it, before close: the
+# close must not stamp a new mtime over it.
+meta_list() { (cd "$1" && find . -printf '%y %m %T@ %p\n' | sort -k4); }
+expect_eq "type, mode and mtime of every entry after tar -x" \
+	"$(meta_list "$SRC_TREE")" "$(meta_list "$M/tree/$(basename "$SRC_TREE")")"
 check mkdir "$T/tree-out"
 check timeout 300 bash -c 'tar -C "$1" -cf - . | tar -C "$2" -xf -' _ "$M/tree" "$T/tree-out"
 check timeout 300 diff -r "$SRC_TREE" "$T/tree-out/$(basename "$SRC_TREE")"
