@@ -32,10 +32,20 @@ fuse_available() {
 	return 0
 }
 
+# fuse_in_mountinfo MNT: MNT is a mount point, asked of the kernel's
+# table. mountpoint(1) stats MNT, which fails while the daemon answers
+# EIO (no namenode) or is gone (ENOTCONN), so it calls such a mount "not
+# a mount point".
+fuse_in_mountinfo() {
+	local dir
+	dir=$(cd "$(dirname "$1")" 2>/dev/null && pwd -P) || return 1
+	awk -v m="$dir/$(basename "$1")" '$5 == m {f = 1} END {exit !f}' /proc/self/mountinfo
+}
+
 # Unmounts MNT: lazily if the plain unmount fails (busy, dead daemon).
 fuse_unmount_one() {
 	local mnt=$1
-	mountpoint -q "$mnt" 2>/dev/null || return 0
+	fuse_in_mountinfo "$mnt" || return 0
 	timeout 30 fusermount3 -u "$mnt" 2>/dev/null ||
 		timeout 10 fusermount3 -uz "$mnt" 2>/dev/null ||
 		log "could not unmount $mnt"
