@@ -26,7 +26,8 @@ static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, dfs_fil
 	f->size = st->size;
 	f->block_size = st->block_size != 0 ? st->block_size
 			: c->set.block_size != 0 ? c->set.block_size : DFSC_DEFAULT_BLOCK_SIZE;
-	dfsc_bwriter_init(&f->bw);
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++)
+		dfsc_bwriter_init(&f->bw[i]);
 	dfsc_breader_init(&f->br);
 	*out = f;
 	return 0;

@@ -1,6 +1,10 @@
 /* file_write.c: the write path of a dfs_file. Writes are gathered in a
  * buffer of one packet (contiguous bytes, never crossing a block
- * boundary), which is sent into the pipeline stream of its block. A new
+ * boundary), which is sent into the pipeline stream of its block. A handle
+ * keeps up to DFSC_STREAMS_MAX streams open, one per block, so a random
+ * writer does not end and reopen a block at every jump; the least
+ * recently used stream is ended for a new one, and a sequential writer's
+ * stream ends when it moves on past the end of its block. A new
  * block comes from ADD_BLOCK (create=true); an existing one is reopened
  * with OPEN_BLOCK (new genstamp, create=false, the first packet truncating
  * the replica to its recorded length so stale bytes never reappear).
@@ -9,8 +13,9 @@
  * lengths and the file size.
  *
  * Invariants: wbuf holds [wbuf_off, wbuf_off + wbuf_len) inside one block;
- * the stream f->bw, if open, is for block f->bw_index; every block in
- * f->pending was closed with last+sync and is acked by every replica. */
+ * an open stream f->bw[i] is for block f->bw_index[i], and no two open
+ * streams are for the same block; every block in f->pending was closed
+ * with last+sync and is acked by every replica. */
 #include "libdfs/internal.h"
 
 #include <errno.h>
@@ -19,14 +24,28 @@
 
 #include "common/log.h"
 
+static bool stream_open(const dfs_file *f, int i)
+{
+	return f->bw[i].fd >= 0;
+}
+
+static bool any_stream_open(const dfs_file *f)
+{
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++)
+		if (stream_open(f, i))
+			return true;
+	return false;
+}
+
 bool dfsc_file_dirty(const dfs_file *f)
 {
-	return f->wbuf_len > 0 || f->bw.fd >= 0 || f->n_pending > 0 || f->size_dirty;
+	return f->wbuf_len > 0 || any_stream_open(f) || f->n_pending > 0 || f->size_dirty;
 }
 
 void dfsc_file_write_free(dfs_file *f)
 {
-	dfsc_bwriter_free(&f->bw);
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++)
+		dfsc_bwriter_free(&f->bw[i]);
 	free(f->wbuf);
 	free(f->pending);
 	free(f->pending_idx);
@@ -44,20 +63,23 @@ static void block_ref_of_stream(const struct dfsc_bwriter *w, Dfs__BlockRef *r)
 	r->length = w->max_end > w->recorded_len ? w->max_end : w->recorded_len;
 }
 
-/* COMPLETE: the blocks in pending plus the open stream's, and the size. */
+/* COMPLETE: the blocks in pending plus the open streams', and the size.
+ * The open streams must be drained (every packet acked). */
 static int complete(dfs_file *f)
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
-	Dfs__BlockRef open_ref;
+	Dfs__BlockRef open_refs[DFSC_STREAMS_MAX];
 	size_t n = f->n_pending;
-	Dfs__BlockRef **refs = calloc(n + 1, sizeof(*refs));
+	Dfs__BlockRef **refs = calloc(n + DFSC_STREAMS_MAX, sizeof(*refs));
 	if (refs == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < f->n_pending; i++)
 		refs[i] = &f->pending[i];
-	if (f->bw.fd >= 0) {
-		block_ref_of_stream(&f->bw, &open_ref);
-		refs[n++] = &open_ref;
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++) {
+		if (!stream_open(f, i))
+			continue;
+		block_ref_of_stream(&f->bw[i], &open_refs[i]);
+		refs[n++] = &open_refs[i];
 	}
 	req.has_ino = 1;
 	req.ino = f->ino;
@@ -77,7 +99,8 @@ static int complete(dfs_file *f)
 	return 0;
 }
 
-static int add_pending(dfs_file *f)
+/* Records the ended stream i's block as written since the last COMPLETE. */
+static int add_pending(dfs_file *f, int i)
 {
 	if (f->n_pending == f->pending_cap) {
 		size_t cap = f->pending_cap == 0 ? 16 : f->pending_cap * 2;
@@ -91,35 +114,50 @@ static int add_pending(dfs_file *f)
 		f->pending_idx = q;
 		f->pending_cap = cap;
 	}
-	block_ref_of_stream(&f->bw, &f->pending[f->n_pending]);
-	f->pending_idx[f->n_pending] = f->bw_index;
+	block_ref_of_stream(&f->bw[i], &f->pending[f->n_pending]);
+	f->pending_idx[f->n_pending] = f->bw_index[i];
 	f->n_pending++;
 	if (f->n_pending >= DFSC_PENDING_MAX)
 		return complete(f);
 	return 0;
 }
 
-/* Sends one packet into the open stream; with last, the stream ends and
+/* Sends one packet into open stream i; with last, the stream ends and
  * its block joins pending. */
-static int stream_packet(dfs_file *f, uint64_t boff, const void *data, size_t len, bool sync,
-			 bool last)
+static int stream_packet(dfs_file *f, int i, uint64_t boff, const void *data, size_t len,
+			 bool sync, bool last)
 {
+	struct dfsc_bwriter *w = &f->bw[i];
 	int rc = data == f->wbuf && len > 0
-			 ? dfsc_bwriter_packet_swap(f->c, &f->bw, boff, &f->wbuf, len, sync, last)
-			 : dfsc_bwriter_packet(f->c, &f->bw, boff, data, len, sync, last);
+			 ? dfsc_bwriter_packet_swap(f->c, w, boff, &f->wbuf, len, sync, last)
+			 : dfsc_bwriter_packet(f->c, w, boff, data, len, sync, last);
 	if (rc < 0)
 		return rc;
+	f->bw_end[i] = boff + len;
 	if (!last)
 		return 0;
-	return add_pending(f);
+	return add_pending(f, i);
 }
 
-/* Ends the open stream durably (sync + last). */
-static int close_stream(dfs_file *f)
+/* Ends stream i, if open, durably (sync + last). */
+static int close_stream(dfs_file *f, int i)
 {
-	if (f->bw.fd < 0)
+	if (!stream_open(f, i))
 		return 0;
-	return stream_packet(f, f->bw.max_end, NULL, 0, true, true);
+	return stream_packet(f, i, f->bw[i].max_end, NULL, 0, true, true);
+}
+
+/* Waits until every packet of every open stream is acked. */
+static int drain_streams(dfs_file *f)
+{
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++) {
+		if (!stream_open(f, i))
+			continue;
+		int rc = dfsc_bwriter_drain(f->c, &f->bw[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static bool pending_has(const dfs_file *f, uint64_t idx)
@@ -151,15 +189,51 @@ static int block_op(dfs_file *f, uint32_t method, uint64_t idx, struct dfsc_lblo
 	return rc;
 }
 
-/* Makes the open stream the one of block idx. */
-static int ensure_stream(dfs_file *f, uint64_t idx)
+/* The open stream of block idx, or -1. */
+static int find_stream(const dfs_file *f, uint64_t idx)
+{
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++)
+		if (stream_open(f, i) && f->bw_index[i] == idx)
+			return i;
+	return -1;
+}
+
+/* A slot for a new stream of block idx: a free one, else the least
+ * recently used stream, ended. Ends first the stream of block idx - 1
+ * if its last packet reached the block's end: a sequential writer has
+ * moved on and that block is done. Returns the slot or a negative errno. */
+static int free_slot(dfs_file *f, uint64_t idx)
+{
+	int prev = idx > 0 ? find_stream(f, idx - 1) : -1;
+	if (prev >= 0 && f->bw_end[prev] == f->block_size) {
+		int rc = close_stream(f, prev);
+		if (rc < 0)
+			return rc;
+	}
+	int slot = -1;
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++) {
+		if (!stream_open(f, i))
+			return i;
+		if (slot < 0 || f->bw_used[i] < f->bw_used[slot])
+			slot = i;
+	}
+	int rc = close_stream(f, slot);
+	return rc < 0 ? rc : slot;
+}
+
+/* Opens stream slot i for block idx: ADD_BLOCK for a new block, else
+ * OPEN_BLOCK (a new genstamp) of the existing one. */
+static int open_stream(dfs_file *f, int i, uint64_t idx)
 {
 	struct dfsc_lblock old, blk;
-	if (f->bw.fd >= 0 && f->bw_index == idx)
-		return 0;
-	int rc = close_stream(f);
-	if (rc == 0 && pending_has(f, idx))
-		rc = complete(f); /* so the namenode knows the block's length */
+	struct dfsc_bwriter *w = &f->bw[i];
+	int rc = 0;
+	if (pending_has(f, idx)) {
+		/* so the namenode knows the block's length */
+		rc = drain_streams(f);
+		if (rc == 0)
+			rc = complete(f);
+	}
 	if (rc < 0)
 		return rc;
 	dfsc_file_cache_invalidate(f);
@@ -167,26 +241,42 @@ static int ensure_stream(dfs_file *f, uint64_t idx)
 	if (rc < 0)
 		return rc;
 	const struct dfsc_lblock *cached = dfsc_file_cached_block(f, idx);
-	f->bw.ino = f->ino; /* for pipeline recovery */
-	f->bw.index = idx;
+	w->ino = f->ino; /* for pipeline recovery */
+	w->index = idx;
 	if (cached == NULL) {
 		rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
 		if (rc == 0)
-			rc = dfsc_bwriter_open(f->c, &f->bw, &blk, true, 0, 0);
+			rc = dfsc_bwriter_open(f->c, w, &blk, true, 0, 0);
 	} else {
 		old = *cached;
 		rc = block_op(f, DFS_M_OPEN_BLOCK, idx, &blk);
 		if (rc == 0)
-			rc = dfsc_bwriter_open(f->c, &f->bw, &blk, false, old.genstamp,
-					       old.length);
-		f->bw.truncate_pending = true;
-		f->bw.truncate_to = old.length;
+			rc = dfsc_bwriter_open(f->c, w, &blk, false, old.genstamp, old.length);
+		w->truncate_pending = true;
+		w->truncate_to = old.length;
 	}
 	dfsc_file_cache_invalidate(f);
 	if (rc < 0)
 		return rc;
-	f->bw_index = idx;
+	f->bw_index[i] = idx;
+	f->bw_end[i] = 0;
 	return 0;
+}
+
+/* The open stream of block idx, opened if need be; slot or negative errno. */
+static int ensure_stream(dfs_file *f, uint64_t idx)
+{
+	int i = find_stream(f, idx);
+	if (i < 0) {
+		i = free_slot(f, idx);
+		if (i < 0)
+			return i;
+		int rc = open_stream(f, i, idx);
+		if (rc < 0)
+			return rc;
+	}
+	f->bw_used[i] = ++f->bw_tick;
+	return i;
 }
 
 /* Sends the buffer as one packet of its block's stream (the buffer itself
@@ -195,9 +285,8 @@ static int send_buffer(dfs_file *f, bool sync, bool last)
 {
 	uint64_t idx = f->wbuf_off / f->block_size;
 	uint64_t boff = f->wbuf_off % f->block_size;
-	int rc = ensure_stream(f, idx);
-	if (rc == 0)
-		rc = stream_packet(f, boff, f->wbuf, f->wbuf_len, sync, last);
+	int i = ensure_stream(f, idx);
+	int rc = i < 0 ? i : stream_packet(f, i, boff, f->wbuf, f->wbuf_len, sync, last);
 	f->wbuf_len = 0;
 	return rc;
 }
@@ -253,13 +342,19 @@ int dfsc_file_flush(dfs_file *f, bool sync, bool close_stream_too)
 	int rc = f->write_err;
 	if (rc < 0)
 		return rc;
-	if (f->wbuf_len > 0)
+	int sent = -1; /* the stream the buffer went into, with sync/last */
+	if (f->wbuf_len > 0) {
+		sent = find_stream(f, f->wbuf_off / f->block_size);
 		rc = send_buffer(f, sync, close_stream_too);
-	else if (f->bw.fd >= 0)
-		rc = stream_packet(f, f->bw.max_end, NULL, 0, sync, close_stream_too);
-	if (rc == 0 && f->bw.fd >= 0)
-		rc = dfsc_bwriter_drain(f->c, &f->bw);
-	if (rc == 0 && (f->n_pending > 0 || f->bw.fd >= 0 || f->size_dirty))
+		if (rc == 0 && sent < 0)
+			sent = find_stream(f, f->wbuf_off / f->block_size);
+	}
+	for (int i = 0; i < DFSC_STREAMS_MAX && rc == 0; i++)
+		if (i != sent && stream_open(f, i))
+			rc = stream_packet(f, i, f->bw[i].max_end, NULL, 0, sync, close_stream_too);
+	if (rc == 0)
+		rc = drain_streams(f);
+	if (rc == 0 && (f->n_pending > 0 || any_stream_open(f) || f->size_dirty))
 		rc = complete(f);
 	if (rc < 0) {
 		f->write_err = rc;

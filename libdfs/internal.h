@@ -332,6 +332,7 @@ int dfsc_verify_checksums(uint64_t off, const void *data, size_t len, const uint
 
 #define DFSC_BLOCKS_CACHE_MAX 1024   /* located blocks cached per handle */
 #define DFSC_PENDING_MAX 4096        /* blocks written since the last COMPLETE */
+#define DFSC_STREAMS_MAX 16          /* blocks a handle writes at once */
 
 struct dfs_file {
 	dfs_client *c;
@@ -346,8 +347,15 @@ struct dfs_file {
 	uint8_t *wbuf;
 	size_t wbuf_len;
 	uint64_t wbuf_off;
-	struct dfsc_bwriter bw;
-	uint64_t bw_index;    /* block index of the open stream */
+	/* open pipeline streams, one per block being written: a random
+	 * writer keeps several blocks open instead of ending a stream (and
+	 * reopening the block with OPEN_BLOCK) at every jump between blocks.
+	 * A slot is open while bw[i].fd >= 0. */
+	struct dfsc_bwriter bw[DFSC_STREAMS_MAX];
+	uint64_t bw_index[DFSC_STREAMS_MAX]; /* block index of each stream */
+	uint64_t bw_used[DFSC_STREAMS_MAX];  /* last use (bw_tick), for LRU */
+	uint64_t bw_end[DFSC_STREAMS_MAX];   /* block offset its last packet ended at */
+	uint64_t bw_tick;
 	/* blocks written since the last COMPLETE */
 	Dfs__BlockRef *pending;
 	uint64_t *pending_idx; /* block index of each pending entry */

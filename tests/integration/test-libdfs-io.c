@@ -436,6 +436,31 @@ static void test_random_writes(dfs_client *c)
 	verify(c, m);
 }
 
+/* Small random writes over more blocks than a handle keeps streams open
+ * (DFSC_STREAMS_MAX is 16): streams are ended for others and blocks
+ * written, ended and then written again are reopened, with an fsync in
+ * the middle and no read in between to end them early. */
+static void test_many_blocks(dfs_client *c)
+{
+	enum { BLOCKS = 40, WRITES = 3000 };
+	struct model *m = new_model("/io/many-blocks");
+	dfs_file *f;
+	CHECK_RC(dfs_open_ex(c, m->path, O_RDWR | O_CREAT | O_EXCL, 0644, 3, BLOCK_SIZE, &f),
+		 m->path);
+	write_at(f, m, 0, (size_t)BLOCKS * BLOCK_SIZE - 12345); /* every block exists */
+	CHECK_RC(dfs_close(f), "close after the sequential fill");
+	CHECK_RC(dfs_open(c, m->path, O_RDWR, 0, &f), m->path);
+	for (int i = 0; i < WRITES; i++) {
+		size_t off = (size_t)(next_rand() % ((size_t)BLOCKS * BLOCK_SIZE + 50000));
+		size_t len = 1 + (size_t)(next_rand() % 8192);
+		write_at(f, m, off, len);
+		if (i == WRITES / 2)
+			CHECK_RC(dfs_fsync(f), "fsync among random writes");
+	}
+	CHECK_RC(dfs_close(f), "close");
+	verify(c, m);
+}
+
 static void test_sparse(dfs_client *c)
 {
 	struct model *m = new_model("/io/sparse");
@@ -898,6 +923,7 @@ int main(void)
 	check_replicas(c, "/io/size-3670033", 3);
 	printf("ok replicas\n");
 	test_random_writes(c);
+	test_many_blocks(c);
 	printf("ok random writes\n");
 	test_sparse(c);
 	printf("ok sparse\n");
