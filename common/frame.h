@@ -54,6 +54,13 @@ enum dfs_method {
 	/* admin -> namenode: NsRequest, reply NsReply */
 	DFS_M_SAFEMODE = 24,     /* flags 0 get, 1 enter, 2 leave -> NsReply.safemode */
 	DFS_M_DECOMMISSION = 25, /* target = datanode uuid or host:port; flags 1: undo */
+	/* client -> namenode: extended attributes of an inode (ino or path),
+	 * NsRequest.xattr_name / xattr_value, NsReply.xattrs */
+	DFS_M_SETXATTR = 26,     /* flags NSF_XATTR_CREATE / NSF_XATTR_REPLACE */
+	DFS_M_GETXATTR = 27,     /* -> xattrs[0] = {name, value} */
+	DFS_M_LISTXATTR = 28,    /* -> xattrs = the names, no values */
+	DFS_M_REMOVEXATTR = 29,
+	DFS_M_NS_LAST = 29,      /* highest namespace method id (NsRequest) */
 	/* datanode -> namenode */
 	DFS_M_DN_REGISTER = 40,  /* DnRegister -> DnReply */
 	DFS_M_DN_HEARTBEAT = 41, /* DnHeartbeat -> DnReply (commands) */
