@@ -44,3 +44,6 @@ tests_unit_test_blockmgr_LDADD = $(NAMENODE_LIBS) $(CMOCKA_LIBS)
 namenode_libnamespace_a_SOURCES += namenode/ns_decom.h namenode/ns_decom.c
 namenode_libnamenode_a_SOURCES += namenode/safemode.h namenode/safemode.c \
 	namenode/heal.h namenode/decommission.c namenode/admin_handlers.c
+
+# extended attributes (user.*): x/<ino> records
+namenode_libnamespace_a_SOURCES += namenode/ns_xattr.c

@@ -7,10 +7,14 @@
  *   k/<block id>       -> be64 ino | be64 index (reverse map: block -> file)
  *   l/<ino>            -> symlink target bytes
  *   g/<ino>            -> "" : detached directory tree still being reclaimed
+ *   x/<ino>            -> extended attributes of the inode, all in one record:
+ *                         u8 version (1) | per attribute, in name order:
+ *                         u8 name length | name | be32 value length | value
+ *                         (no key when it has none; ns_xattr.c)
  *   r/..., q/...       -> the retry cache (ns_retry.c)
  *   m/<name>           -> meta: counters (be64), cluster id, layout version
  *   s/synced           -> group-commit marker (not part of the state)
- *   b0 d0 ... r0       -> "" : range-end sentinels (see ns_store.c)
+ *   b0 d0 ... x0       -> "" : range-end sentinels (see ns_store.c)
  * Root directory: inode 1 (DFS_ROOT_INO).
  *
  * Contract: one thread owns a struct ns (the namenode event loop). Every
@@ -37,6 +41,11 @@
 #define NS_GC_BUDGET 20000       /* keys reclaimed per DELETE/GC command */
 #define NS_REPLICATION_MAX 16
 #define NS_OVERLAY_MAX (1u << 22) /* keys one command stages with read-back */
+/* Extended attributes (user.* only), per inode: */
+#define NS_XATTR_NAME_MAX 255          /* bytes of a name, "user." included (ERANGE) */
+#define NS_XATTR_VALUE_MAX 65536       /* bytes of one value (E2BIG) */
+#define NS_XATTR_LIST_MAX 65536        /* names + their NULs, as listed (ENOSPC) */
+#define NS_XATTR_TOTAL_MAX (128u << 10) /* the whole x/<ino> record (ENOSPC) */
 
 /* Internal command (never on the wire as a request): reclaim a bounded part
  * of the detached trees left by a recursive DELETE. Issued by the server
@@ -119,7 +128,8 @@ int ns_is_mutation(uint32_t method);
 /* ---- ns_read.c ---- */
 
 /* Serves a read-only method (LOOKUP, GETATTR, READDIR, READLINK,
- * GET_BLOCKS without locations, STATFS namespace part). Returns status. */
+ * GET_BLOCKS without locations, STATFS namespace part, GETXATTR,
+ * LISTXATTR). Returns status. */
 int ns_read(struct ns *ns, uint32_t method, const Dfs__NsRequest *req, Dfs__NsReply *reply);
 
 /* Namespace view of a block for the block manager: its current genstamp,

@@ -252,7 +252,7 @@ int ns_is_mutation(uint32_t m)
 	case DFS_M_UNLINK: case DFS_M_RMDIR: case DFS_M_DELETE: case DFS_M_SYMLINK:
 	case DFS_M_LINK: case DFS_M_SETREP: case DFS_M_ADD_BLOCK: case DFS_M_OPEN_BLOCK:
 	case DFS_M_COMPLETE: case DFS_M_MKNOD: case NS_M_GC:
-	case DFS_M_DECOMMISSION:
+	case DFS_M_DECOMMISSION: case DFS_M_SETXATTR: case DFS_M_REMOVEXATTR:
 		return 1;
 	default:
 		return 0;
@@ -278,6 +278,8 @@ static ns_op_fn *op_for(uint32_t m)
 	case DFS_M_MKNOD: return ns_op_mknod;
 	case NS_M_GC: return ns_op_gc;
 	case DFS_M_DECOMMISSION: return ns_op_decommission;
+	case DFS_M_SETXATTR: return ns_op_setxattr;
+	case DFS_M_REMOVEXATTR: return ns_op_removexattr;
 	default: return NULL;
 	}
 }

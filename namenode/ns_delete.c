@@ -31,6 +31,7 @@ int ns_drop_link(struct ns_txn *t, struct ns_inode *in)
 		ns_key_link(&k, in->a.ino);
 		ns_txn_del(t, &k);
 	}
+	ns_xattr_drop(t, in->a.ino);
 	ns_key_inode(&k, in->a.ino);
 	ns_txn_del(t, &k);
 	if (t->c.inodes > 0)
@@ -43,6 +44,7 @@ static void drop_dir_inode(struct ns_txn *t, uint64_t dir)
 	struct ns_key k;
 	ns_key_inode(&k, dir);
 	ns_txn_del(t, &k);
+	ns_xattr_drop(t, dir);
 	if (t->c.inodes > 0)
 		t->c.inodes--;
 }

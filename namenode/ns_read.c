@@ -228,6 +228,8 @@ int ns_read(struct ns *ns, uint32_t method, const Dfs__NsRequest *req, Dfs__NsRe
 	case DFS_M_READLINK: rc = read_readlink(&t, req, &cr, reply); break;
 	case DFS_M_GET_BLOCKS: rc = read_get_blocks(&t, req, &cr, reply); break;
 	case DFS_M_STATFS: rc = read_statfs(&t, reply); break;
+	case DFS_M_GETXATTR: rc = ns_read_getxattr(&t, req, &cr, reply); break;
+	case DFS_M_LISTXATTR: rc = ns_read_listxattr(&t, req, &cr, reply); break;
 	case DFS_M_PING: rc = 0; break;
 	default: rc = -EOPNOTSUPP; break;
 	}

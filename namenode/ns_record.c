@@ -237,5 +237,6 @@ void ns_reply_clear(Dfs__NsReply *r)
 	free(r->leader);
 	free(r->message);
 	free(r->safemode);
+	ns_xattr_reply_clear(r);
 	dfs__ns_reply__init(r);
 }

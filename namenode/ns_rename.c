@@ -97,6 +97,7 @@ int ns_op_rename(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 			struct ns_key k;
 			ns_key_inode(&k, dst.ino);
 			ns_txn_del(t, &k);
+			ns_xattr_drop(t, dst.ino);
 			t->c.inodes--;
 			dst_delta--;
 		} else if ((rc = ns_drop_link(t, &dst.in)) < 0) {

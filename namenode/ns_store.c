@@ -187,7 +187,8 @@ static int db_open(struct ns *ns, const char *dir, int create)
 /* End sentinels: live keys right after each range ("b/..." < "b0"), so a
  * seek past the end of a range stops there instead of skipping the
  * tombstones of whatever range follows. Not part of the state proper. */
-static const char *const range_ends[] = {"b0", "d0", "g0", "i0", "k0", "l0", "q0", "r0"};
+static const char *const range_ends[] = {"b0", "d0", "g0", "i0", "k0", "l0", "q0", "r0",
+					 "x0"};
 
 static int put_sentinels(struct ns *ns)
 {

@@ -160,4 +160,15 @@ ns_op_fn ns_op_mkdir, ns_op_create, ns_op_mknod, ns_op_symlink, ns_op_link;
 ns_op_fn ns_op_setattr, ns_op_setrep, ns_op_add_block, ns_op_open_block, ns_op_complete;
 ns_op_fn ns_op_unlink, ns_op_rmdir, ns_op_delete, ns_op_gc, ns_op_rename;
 
+/* ---- ns_xattr.c: extended attributes (x/<ino>, see there) ---- */
+void ns_key_xattr(struct ns_key *k, uint64_t ino);
+/* Stages the removal of ino's extended attributes, if it has any (with
+ * its inode). A read error goes to t->err. */
+void ns_xattr_drop(struct ns_txn *t, uint64_t ino);
+/* Frees reply->xattrs (ns_reply_clear). */
+void ns_xattr_reply_clear(Dfs__NsReply *r);
+/* SETXATTR, REMOVEXATTR (mutations) and GETXATTR, LISTXATTR (reads,
+ * wb == NULL): same contract as the operations above. */
+ns_op_fn ns_op_setxattr, ns_op_removexattr, ns_read_getxattr, ns_read_listxattr;
+
 #endif

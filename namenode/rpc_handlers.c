@@ -330,7 +330,7 @@ int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,
 	Dfs__NsRequest *req = dfs__ns_request__unpack(NULL, h->proto_len, proto);
 	if (!req)
 		return -DFS_EPROTOCOL;
-	if (h->method == DFS_M_NONE || h->method > DFS_M_DECOMMISSION)
+	if (h->method == DFS_M_NONE || h->method > DFS_M_NS_LAST)
 		r.status = -EOPNOTSUPP;
 	else if (nn_wire_check_names(proto, h->proto_len) < 0)
 		r.status = -EINVAL;

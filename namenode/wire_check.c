@@ -35,6 +35,7 @@ static bool is_name_field(uint64_t field)
 	case 21: /* cookie */
 	case 29: /* exclude_nodes */
 	case 30: /* client_name */
+	case 31: /* xattr_name */
 		return true;
 	default:
 		return false;

@@ -1,6 +1,7 @@
 /* test-namespace.c: the namenode's namespace (namenode/ns*.c) on a real
  * LevelDB in a mkdtemp directory: every operation and its error codes,
  * readdir paging, rename rules, recursive delete, block genstamps,
+ * extended attributes (rules, bounds, freed with their inode),
  * determinism (same commands -> same key/value dump) and reopening. */
 #include "namenode/ns.h"
 
@@ -747,6 +748,378 @@ static void test_retry_cache(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* ---- extended attributes ---- */
+
+/* A request naming path (or ino when path is NULL) and attribute name,
+ * as caller uid (0: no caller, no checks). */
+static void xa_init(Dfs__NsRequest *req, const char *path, uint64_t ino, const char *name,
+		    uint32_t uid)
+{
+	dfs__ns_request__init(req);
+	req->path = (char *)path;
+	req->has_ino = path == NULL;
+	req->ino = ino;
+	req->xattr_name = (char *)name;
+	if (uid) {
+		req->has_caller_uid = req->has_caller_gid = true;
+		req->caller_uid = req->caller_gid = uid;
+	}
+}
+
+static int xa_set_as(struct fx *f, const char *path, const char *name, const void *v,
+		     size_t vl, uint32_t flags, uint32_t uid)
+{
+	Dfs__NsRequest req;
+	xa_init(&req, path, 0, name, uid);
+	req.has_xattr_value = true;
+	req.xattr_value.data = (uint8_t *)v;
+	req.xattr_value.len = vl;
+	req.has_flags = true;
+	req.flags = flags;
+	return op(f, DFS_M_SETXATTR, &req, NULL);
+}
+
+static int xa_set(struct fx *f, const char *path, const char *name, const char *v,
+		  uint32_t flags)
+{
+	return xa_set_as(f, path, name, v, strlen(v), flags, 0);
+}
+
+static int xa_rm(struct fx *f, const char *path, const char *name, uint32_t uid)
+{
+	Dfs__NsRequest req;
+	xa_init(&req, path, 0, name, uid);
+	return op(f, DFS_M_REMOVEXATTR, &req, NULL);
+}
+
+/* GETXATTR: the value's length (copied into buf, NUL-terminated if it
+ * fits) or the error. */
+static int xa_get_as(struct fx *f, const char *path, const char *name, char *buf, size_t cap,
+		     uint32_t uid)
+{
+	Dfs__NsRequest req;
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	xa_init(&req, path, 0, name, uid);
+	int rc = ns_read(f->ns, DFS_M_GETXATTR, &req, &r);
+	assert_int_equal(rc, r.status);
+	if (rc == 0) {
+		assert_int_equal(r.n_xattrs, 1);
+		assert_string_equal(r.xattrs[0]->name, name);
+		assert_true(r.xattrs[0]->has_value);
+		rc = (int)r.xattrs[0]->value.len;
+		if (buf && (size_t)rc < cap) {
+			memcpy(buf, r.xattrs[0]->value.data, (size_t)rc);
+			buf[rc] = '\0';
+		}
+	}
+	ns_reply_clear(&r);
+	return rc;
+}
+
+static int xa_get(struct fx *f, const char *path, const char *name, char *buf, size_t cap)
+{
+	return xa_get_as(f, path, name, buf, cap, 0);
+}
+
+/* LISTXATTR: the names joined with ',' into out; returns their count. */
+static int xa_list_as(struct fx *f, const char *path, char *out, size_t cap, uint32_t uid)
+{
+	Dfs__NsRequest req;
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	xa_init(&req, path, 0, NULL, uid);
+	int rc = ns_read(f->ns, DFS_M_LISTXATTR, &req, &r);
+	assert_int_equal(rc, r.status);
+	out[0] = '\0';
+	for (size_t i = 0; rc == 0 && i < r.n_xattrs; i++) {
+		assert_false(r.xattrs[i]->has_value);
+		snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? "," : "",
+			 r.xattrs[i]->name);
+	}
+	if (rc == 0)
+		rc = (int)r.n_xattrs;
+	ns_reply_clear(&r);
+	return rc;
+}
+
+static int xa_list(struct fx *f, const char *path, char *out, size_t cap)
+{
+	return xa_list_as(f, path, out, cap, 0);
+}
+
+static int count_xattr_keys(void *arg, const char *k, size_t kl, const char *v, size_t vl)
+{
+	(void)v;
+	(void)vl;
+	if (kl > 2 && k[0] == 'x' && k[1] == '/')
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+static size_t xattr_keys(struct fx *f)
+{
+	size_t n = 0;
+	assert_int_equal(ns_foreach(f->ns, count_xattr_keys, &n), 0);
+	return n;
+}
+
+static void test_xattr_set_get_list(void **state)
+{
+	struct fx *f = *state;
+	char buf[256], list[1024];
+	Dfs__Attr a0, a1;
+	assert_int_equal(creat_(f, "/f", 0), 0);
+	assert_int_equal(stat_(f, "/f", &a0), 0);
+	assert_int_equal(xa_list(f, "/f", list, sizeof(list)), 0);
+	assert_int_equal(xa_get(f, "/f", "user.a", buf, sizeof(buf)), -ENODATA);
+	assert_int_equal(xa_set(f, "/f", "user.a", "hello", 0), 0);
+	assert_int_equal(xa_get(f, "/f", "user.a", buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "hello");
+	assert_int_equal(stat_(f, "/f", &a1), 0);
+	assert_true(a1.ctime_ns > a0.ctime_ns); /* a change of the inode */
+	assert_int_equal(a1.mtime_ns, a0.mtime_ns);
+	/* create-only / replace-only */
+	assert_int_equal(xa_set(f, "/f", "user.a", "x", DFS__NS_FLAG__NSF_XATTR_CREATE), -EEXIST);
+	assert_int_equal(xa_set(f, "/f", "user.b", "x", DFS__NS_FLAG__NSF_XATTR_REPLACE),
+			 -ENODATA);
+	assert_int_equal(xa_set(f, "/f", "user.a", "bye", DFS__NS_FLAG__NSF_XATTR_REPLACE), 0);
+	assert_int_equal(xa_get(f, "/f", "user.a", buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "bye");
+	assert_int_equal(xa_set(f, "/f", "user.b", "", DFS__NS_FLAG__NSF_XATTR_CREATE), 0);
+	assert_int_equal(xa_get(f, "/f", "user.b", buf, sizeof(buf)), 0);
+	/* names come back sorted, whatever the order they were set in */
+	assert_int_equal(xa_set(f, "/f", "user.c", "3", 0), 0);
+	assert_int_equal(xa_set(f, "/f", "user.aa", "2", 0), 0);
+	assert_int_equal(xa_list(f, "/f", list, sizeof(list)), 4);
+	assert_string_equal(list, "user.a,user.aa,user.b,user.c");
+	/* binary values with NULs, by inode number too */
+	const char bin[] = {0, 1, 2, (char)0xff, 0, 'z'};
+	assert_int_equal(xa_set_as(f, "/f", "user.bin", bin, sizeof(bin), 0, 0), 0);
+	Dfs__NsRequest req;
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	xa_init(&req, NULL, a0.ino, "user.bin", 0);
+	assert_int_equal(ns_read(f->ns, DFS_M_GETXATTR, &req, &r), 0);
+	assert_int_equal(r.xattrs[0]->value.len, sizeof(bin));
+	assert_memory_equal(r.xattrs[0]->value.data, bin, sizeof(bin));
+	ns_reply_clear(&r);
+	/* remove */
+	assert_int_equal(xa_rm(f, "/f", "user.nope", 0), -ENODATA);
+	assert_int_equal(xa_rm(f, "/f", "user.aa", 0), 0);
+	assert_int_equal(xa_get(f, "/f", "user.aa", buf, sizeof(buf)), -ENODATA);
+	assert_int_equal(xa_list(f, "/f", list, sizeof(list)), 4);
+	assert_string_equal(list, "user.a,user.b,user.bin,user.c");
+	assert_int_equal(xattr_keys(f), 1);
+	const char *all[] = {"user.a", "user.b", "user.bin", "user.c"};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(xa_rm(f, "/f", all[i], 0), 0);
+	assert_int_equal(xa_list(f, "/f", list, sizeof(list)), 0);
+	assert_int_equal(xattr_keys(f), 0); /* the last one removed drops the key */
+	/* directories carry them too; a missing inode is ENOENT */
+	assert_int_equal(mkd(f, "/d"), 0);
+	assert_int_equal(xa_set(f, "/d", "user.dir", "yes", 0), 0);
+	assert_int_equal(xa_get(f, "/d", "user.dir", buf, sizeof(buf)), 3);
+	assert_int_equal(xa_set(f, "/none", "user.a", "x", 0), -ENOENT);
+	assert_int_equal(xa_get(f, "/none", "user.a", buf, sizeof(buf)), -ENOENT);
+}
+
+static void test_xattr_names_and_bounds(void **state)
+{
+	struct fx *f = *state;
+	char buf[64], name[NS_XATTR_NAME_MAX + 2];
+	assert_int_equal(creat_(f, "/f", 0), 0);
+	const char *other[] = {"trusted.x", "security.selinux", "system.posix_acl_access",
+			       "User.x", "user", "x"};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(xa_set(f, "/f", other[i], "v", 0), -EOPNOTSUPP);
+		assert_int_equal(xa_get(f, "/f", other[i], buf, sizeof(buf)), -EOPNOTSUPP);
+		assert_int_equal(xa_rm(f, "/f", other[i], 0), -EOPNOTSUPP);
+	}
+	assert_int_equal(xa_set(f, "/f", "user.", "v", 0), -EINVAL);
+	assert_int_equal(xa_set(f, "/f", "", "v", 0), -ERANGE);
+	assert_int_equal(xa_set(f, "/f", NULL, "v", 0), -EINVAL);
+	/* name length: 255 bytes in all, not more */
+	memcpy(name, "user.", 5);
+	memset(name + 5, 'n', sizeof(name) - 5);
+	name[NS_XATTR_NAME_MAX] = '\0';
+	assert_int_equal(xa_set(f, "/f", name, "v", 0), 0);
+	assert_int_equal(xa_get(f, "/f", name, buf, sizeof(buf)), 1);
+	name[NS_XATTR_NAME_MAX] = 'n';
+	name[NS_XATTR_NAME_MAX + 1] = '\0';
+	assert_int_equal(xa_set(f, "/f", name, "v", 0), -ERANGE);
+	assert_int_equal(xa_get(f, "/f", name, buf, sizeof(buf)), -ERANGE);
+	name[NS_XATTR_NAME_MAX] = '\0';
+	assert_int_equal(xa_rm(f, "/f", name, 0), 0);
+	/* value size: 64 KiB, not more; two of them fit, a third does not */
+	char *big = calloc(1, NS_XATTR_VALUE_MAX + 1);
+	assert_int_equal(xa_set_as(f, "/f", "user.big", big, NS_XATTR_VALUE_MAX + 1, 0, 0), -E2BIG);
+	assert_int_equal(xa_set_as(f, "/f", "user.big", big, NS_XATTR_VALUE_MAX, 0, 0), 0);
+	assert_int_equal(xa_get(f, "/f", "user.big", NULL, 0), NS_XATTR_VALUE_MAX);
+	assert_int_equal(xa_set_as(f, "/f", "user.big2", big, NS_XATTR_VALUE_MAX - 64, 0, 0), 0);
+	assert_int_equal(xa_set_as(f, "/f", "user.big3", big, 64, 0, 0), -ENOSPC);
+	/* replacing a value by one of the same size is not "more" */
+	assert_int_equal(xa_set_as(f, "/f", "user.big", big, NS_XATTR_VALUE_MAX, 0, 0), 0);
+	assert_int_equal(xa_rm(f, "/f", "user.big", 0), 0);
+	assert_int_equal(xa_rm(f, "/f", "user.big2", 0), 0);
+	free(big);
+	/* the name list (names + NULs) stays within 64 KiB: 256 names of 255 */
+	for (int i = 0;; i++) {
+		snprintf(name, sizeof(name), "user.%03d", i);
+		memset(name + 8, 'n', NS_XATTR_NAME_MAX - 8);
+		name[NS_XATTR_NAME_MAX] = '\0';
+		int rc = xa_set(f, "/f", name, "", 0);
+		if (i < NS_XATTR_LIST_MAX / (NS_XATTR_NAME_MAX + 1)) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_int_equal(rc, -ENOSPC);
+			break;
+		}
+	}
+	char *list = malloc(NS_XATTR_LIST_MAX + 1024);
+	assert_int_equal(xa_list(f, "/f", list, NS_XATTR_LIST_MAX + 1024), 256);
+	free(list);
+	/* other types: no attributes (EPERM to set, ENODATA to read) */
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = "/ln";
+	req.target = "/f";
+	assert_int_equal(op(f, DFS_M_SYMLINK, &req, NULL), 0);
+	assert_int_equal(xa_set(f, "/ln", "user.a", "v", 0), -EPERM);
+	assert_int_equal(xa_get(f, "/ln", "user.a", buf, sizeof(buf)), -ENODATA);
+	assert_int_equal(xa_rm(f, "/ln", "user.a", 0), -EPERM);
+	assert_int_equal(xa_list(f, "/ln", buf, sizeof(buf)), 0);
+}
+
+static void chmod_(struct fx *f, const char *path, uint32_t mode, uint32_t uid)
+{
+	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
+	s.path = (char *)path;
+	s.has_flags = true;
+	s.flags = DFS__NS_FLAG__NSF_SET_MODE | DFS__NS_FLAG__NSF_SET_UID;
+	s.has_mode = s.has_uid = true;
+	s.mode = mode;
+	s.uid = uid;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+}
+
+static void test_xattr_permissions(void **state)
+{
+	struct fx *f = *state;
+	char buf[64];
+	const uint32_t u = 1000;
+	assert_int_equal(creat_(f, "/pub", 0), 0); /* 0644, root's */
+	assert_int_equal(xa_set(f, "/pub", "user.a", "root", 0), 0);
+	assert_int_equal(xa_set_as(f, "/pub", "user.a", "u", 1, 0, u), -EACCES);
+	assert_int_equal(xa_rm(f, "/pub", "user.a", u), -EACCES);
+	assert_int_equal(xa_get_as(f, "/pub", "user.a", buf, sizeof(buf), u), 4);
+	assert_int_equal(xa_list_as(f, "/pub", buf, sizeof(buf), u), 1);
+	/* no read permission: get refused, list still allowed (as on Linux) */
+	chmod_(f, "/pub", 0600, 0);
+	assert_int_equal(xa_get_as(f, "/pub", "user.a", buf, sizeof(buf), u), -EACCES);
+	assert_int_equal(xa_list_as(f, "/pub", buf, sizeof(buf), u), 1);
+	/* write permission is enough, ownership is not needed */
+	chmod_(f, "/pub", 0666, 0);
+	assert_int_equal(xa_set_as(f, "/pub", "user.b", "u", 1, 0, u), 0);
+	assert_int_equal(xa_rm(f, "/pub", "user.a", u), 0);
+	/* the owner without write permission: EACCES as well */
+	chmod_(f, "/pub", 0444, u);
+	assert_int_equal(xa_set_as(f, "/pub", "user.c", "u", 1, 0, u), -EACCES);
+	/* a sticky directory: only its owner (or root) */
+	assert_int_equal(mkd(f, "/tmp"), 0);
+	chmod_(f, "/tmp", 01777, 0);
+	assert_int_equal(xa_set_as(f, "/tmp", "user.a", "u", 1, 0, u), -EPERM);
+	assert_int_equal(xa_set(f, "/tmp", "user.a", "root", 0), 0);
+	assert_int_equal(xa_rm(f, "/tmp", "user.a", u), -EPERM);
+	chmod_(f, "/tmp", 01777, u);
+	assert_int_equal(xa_set_as(f, "/tmp", "user.b", "u", 1, 0, u), 0);
+	/* search permission on the way */
+	assert_int_equal(mkd(f, "/closed"), 0);
+	assert_int_equal(creat_(f, "/closed/f", 0), 0);
+	chmod_(f, "/closed", 0700, 0);
+	assert_int_equal(xa_list_as(f, "/closed/f", buf, sizeof(buf), u), -EACCES);
+}
+
+static void test_xattr_freed_with_inode(void **state)
+{
+	struct fx *f = *state;
+	char buf[64];
+	/* hard links share the attributes; they go with the last link */
+	assert_int_equal(creat_(f, "/f", 0), 0);
+	assert_int_equal(xa_set(f, "/f", "user.a", "1", 0), 0);
+	assert_int_equal(two_path(f, DFS_M_LINK, "/f", "/g", 0), 0);
+	assert_int_equal(xa_get(f, "/g", "user.a", buf, sizeof(buf)), 1);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/f", 0, NULL), 0);
+	assert_int_equal(xattr_keys(f), 1);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/g", 0, NULL), 0);
+	assert_int_equal(xattr_keys(f), 0);
+	/* a file of the same name made again starts without any */
+	assert_int_equal(creat_(f, "/f", 0), 0);
+	assert_int_equal(xa_list(f, "/f", buf, sizeof(buf)), 0);
+	/* rmdir; rename over a file and over an empty directory */
+	assert_int_equal(mkd(f, "/d"), 0);
+	assert_int_equal(xa_set(f, "/d", "user.a", "1", 0), 0);
+	assert_int_equal(path_op(f, DFS_M_RMDIR, "/d", 0, NULL), 0);
+	assert_int_equal(xattr_keys(f), 0);
+	assert_int_equal(creat_(f, "/victim", 0), 0);
+	assert_int_equal(xa_set(f, "/victim", "user.a", "1", 0), 0);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/f", "/victim", 0), 0);
+	assert_int_equal(xattr_keys(f), 0);
+	assert_int_equal(mkd(f, "/d1"), 0);
+	assert_int_equal(mkd(f, "/d2"), 0);
+	assert_int_equal(xa_set(f, "/d2", "user.a", "1", 0), 0);
+	assert_int_equal(xa_set(f, "/d1", "user.keep", "1", 0), 0);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/d1", "/d2", 0), 0);
+	assert_int_equal(xattr_keys(f), 1);
+	assert_int_equal(xa_list(f, "/d2", buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "user.keep"); /* the renamed one's, not the replaced */
+	/* recursive delete of a tree, through GC batches */
+	assert_int_equal(mkdir_p(f, "/t/a/b"), 0);
+	char path[64];
+	for (int i = 0; i < 50; i++) {
+		snprintf(path, sizeof(path), "/t/a/b/f%d", i);
+		assert_int_equal(creat_(f, path, 0), 0);
+		assert_int_equal(xa_set(f, path, "user.n", "v", 0), 0);
+	}
+	assert_int_equal(xa_set(f, "/t/a", "user.n", "v", 0), 0);
+	assert_int_equal(path_op(f, DFS_M_DELETE, "/t", DFS__NS_FLAG__NSF_RECURSIVE, NULL), 0);
+	while (ns_gc_pending(f->ns)) {
+		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+		assert_int_equal(op(f, NS_M_GC, &req, NULL), 0);
+	}
+	assert_int_equal(xattr_keys(f), 1); /* /d2's */
+}
+
+static void test_xattr_retry(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(creat_(f, "/f", 0), 0);
+	Dfs__NsRequest req;
+	xa_init(&req, "/f", 0, "user.once", 0);
+	req.has_xattr_value = true;
+	req.xattr_value.data = (uint8_t *)"v";
+	req.xattr_value.len = 1;
+	req.has_flags = true;
+	req.flags = DFS__NS_FLAG__NSF_XATTR_CREATE;
+	req.has_client_id = true;
+	req.client_id.data = (uint8_t *)"client-0123456789";
+	req.client_id.len = 17;
+	req.has_seq = true;
+	req.seq = 7;
+	/* a create-only set retried after a lost reply: its first answer */
+	assert_int_equal(op(f, DFS_M_SETXATTR, &req, NULL), 0);
+	assert_int_equal(op(f, DFS_M_SETXATTR, &req, NULL), 0);
+	req.seq = 8;
+	assert_int_equal(op(f, DFS_M_SETXATTR, &req, NULL), -EEXIST);
+	/* and a remove retried is not ENODATA */
+	xa_init(&req, "/f", 0, "user.once", 0);
+	req.has_client_id = true;
+	req.client_id.data = (uint8_t *)"client-0123456789";
+	req.client_id.len = 17;
+	req.has_seq = true;
+	req.seq = 9;
+	assert_int_equal(op(f, DFS_M_REMOVEXATTR, &req, NULL), 0);
+	assert_int_equal(op(f, DFS_M_REMOVEXATTR, &req, NULL), 0);
+	req.seq = 10;
+	assert_int_equal(op(f, DFS_M_REMOVEXATTR, &req, NULL), -ENODATA);
+}
+
 /* ---- determinism and reopen ---- */
 
 struct dump {
@@ -785,6 +1158,10 @@ static void workload(struct fx *f)
 	op(f, DFS_M_SYMLINK, &req, NULL);
 	path_op(f, DFS_M_DELETE, "/x", DFS__NS_FLAG__NSF_RECURSIVE, NULL);
 	path_op(f, DFS_M_UNLINK, "/nothing", 0, NULL);
+	xa_set(f, "/a/f", "user.b", "2", 0);
+	xa_set(f, "/a/f", "user.a", "1", 0);
+	xa_set(f, "/a/f", "user.a", "1", DFS__NS_FLAG__NSF_XATTR_CREATE); /* fails */
+	xa_rm(f, "/a/f", "user.b", 0);
 }
 
 static void test_determinism(void **state)
@@ -816,6 +1193,9 @@ static void test_determinism(void **state)
 	assert_int_equal(a.nlink, 1);
 	assert_int_equal(stat_(f, "/x", NULL), -ENOENT);
 	assert_int_equal(stat_(f, "/ln", NULL), 0);
+	char xv[8];
+	assert_int_equal(xa_get(f, "/a/f", "user.a", xv, sizeof(xv)), 1);
+	assert_int_equal(xa_get(f, "/a/f", "user.b", xv, sizeof(xv)), -ENODATA);
 	d2 = (struct dump){0};
 	assert_int_equal(ns_foreach(f->ns, dump_kv, &d2), 0);
 	assert_int_equal(d1.len, d2.len);
@@ -844,6 +1224,8 @@ int main(void)
 		T(test_permissions), T(test_readdir_paging), T(test_rename),
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
 		T(test_symlink_link_mknod), T(test_blocks), T(test_retry_cache),
+		T(test_xattr_set_get_list), T(test_xattr_names_and_bounds),
+		T(test_xattr_permissions), T(test_xattr_freed_with_inode), T(test_xattr_retry),
 		T(test_determinism),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
