@@ -96,6 +96,11 @@ static void *conn_main(void *arg)
 		int rc = dfs_frame_recv(c->fd, &f);
 		if (rc == -ECONNRESET)
 			break; /* peer done */
+		if (rc == -EAGAIN || rc == -ETIMEDOUT) {
+			/* a client's pooled read connection left idle */
+			DFS_DEBUG("data connection idle for %" PRId64 " ms: closed", dn->cfg.io_timeout_ms);
+			break;
+		}
 		if (rc == 0)
 			rc = dispatch(dn, c->fd, &f);
 		if (rc < 0) {

@@ -22,13 +22,23 @@ void dfsc_breader_init(struct dfsc_breader *r)
 	r->fd = -1;
 }
 
-void dfsc_breader_close(struct dfsc_breader *r)
+void dfsc_breader_abort(struct dfsc_breader *r)
 {
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
 	r->pkt_len = 0;
 	r->done = false;
+}
+
+void dfsc_breader_close(struct dfsc_breader *r)
+{
+	/* A stream read to its last packet is at a request boundary. */
+	if (r->fd >= 0 && r->done && r->c != NULL) {
+		dfsc_dn_pool_put(r->c, r->fd, r->peer.host, r->peer.port);
+		r->fd = -1;
+	}
+	dfsc_breader_abort(r);
 }
 
 void dfsc_breader_free(struct dfsc_breader *r)
@@ -60,32 +70,61 @@ int dfsc_verify_checksums(uint64_t off, const void *data, size_t len, const uint
 	return 0;
 }
 
-int dfsc_breader_open(dfs_client *c, struct dfsc_breader *r, const struct dfsc_lblock *blk,
-		      int loc, uint64_t off, uint64_t end)
+/* A new connection to l with the reader's buffers and timeouts. */
+static int connect_to(const struct dfsc_loc *l, int timeout_ms)
 {
-	Dfs__ReadBlockRequest req = DFS__READ_BLOCK_REQUEST__INIT;
-	Dfs__BlockRef ref = DFS__BLOCK_REF__INIT;
-	const struct dfsc_loc *l = &blk->locs[loc];
-	dfsc_breader_close(r);
-	r->timeout_ms = c->set.rpc_timeout_ms;
-	int fd = dfs_net_connect(l->host, l->port, r->timeout_ms);
+	int fd = dfs_net_connect(l->host, l->port, timeout_ms);
 	if (fd < 0)
 		return fd;
 	dfs_net_set_buffers(fd, DFSC_READ_SOCKBUF_BYTES);
-	int rc = dfs_net_set_timeouts(fd, r->timeout_ms);
+	int rc = dfs_net_set_timeouts(fd, timeout_ms);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int send_request(int fd, const struct dfsc_lblock *blk, uint64_t off, uint64_t end)
+{
+	Dfs__ReadBlockRequest req = DFS__READ_BLOCK_REQUEST__INIT;
+	Dfs__BlockRef ref = DFS__BLOCK_REF__INIT;
 	ref.block_id = blk->block_id;
 	ref.genstamp = blk->genstamp;
 	ref.length = blk->length;
 	req.block = &ref;
 	req.offset = off;
 	req.length = end - off;
+	return dfs_frame_send(fd, DFS_M_READ_BLOCK, 0, &req.base, NULL, 0);
+}
+
+int dfsc_breader_open(dfs_client *c, struct dfsc_breader *r, const struct dfsc_lblock *blk,
+		      int loc, uint64_t off, uint64_t end)
+{
+	const struct dfsc_loc *l = &blk->locs[loc];
+	dfsc_breader_close(r);
+	r->timeout_ms = c->set.rpc_timeout_ms;
+	/* An idle pooled connection first; if the datanode dropped it
+	 * meanwhile, a new one. */
+	int fd = dfsc_dn_pool_get(c, l->host, l->port);
+	int rc = fd >= 0 ? dfs_net_set_timeouts(fd, r->timeout_ms) : -ENOTCONN;
 	if (rc == 0)
-		rc = dfs_frame_send(fd, DFS_M_READ_BLOCK, 0, &req.base, NULL, 0);
+		rc = send_request(fd, blk, off, end);
 	if (rc < 0) {
-		close(fd);
-		return rc;
+		if (fd >= 0)
+			close(fd);
+		fd = connect_to(l, r->timeout_ms);
+		if (fd < 0)
+			return fd;
+		rc = send_request(fd, blk, off, end);
+		if (rc < 0) {
+			close(fd);
+			return rc;
+		}
 	}
 	r->fd = fd;
+	r->c = c;
+	r->peer = *l;
 	r->block_id = blk->block_id;
 	r->genstamp = blk->genstamp;
 	r->loc = loc;

@@ -87,6 +87,11 @@ int dfs_connect(const struct dfs_options *opts, dfs_client **out)
 	rc = -pthread_mutex_init(&c->pool_mu, NULL);
 	if (rc < 0)
 		goto err_free;
+	rc = -pthread_mutex_init(&c->dn_pool_mu, NULL);
+	if (rc < 0) {
+		pthread_mutex_destroy(&c->pool_mu);
+		goto err_free;
+	}
 	rc = -pthread_key_create(&c->cred_key, cred_free);
 	if (rc < 0)
 		goto err_mutex;
@@ -99,6 +104,7 @@ err_key:
 	dfsc_pool_destroy(c);
 	pthread_key_delete(c->cred_key);
 err_mutex:
+	pthread_mutex_destroy(&c->dn_pool_mu);
 	pthread_mutex_destroy(&c->pool_mu);
 err_free:
 	free(c);
@@ -110,6 +116,8 @@ void dfs_disconnect(dfs_client *c)
 	if (c == NULL)
 		return;
 	dfsc_pool_destroy(c);
+	dfsc_dn_pool_destroy(c);
+	pthread_mutex_destroy(&c->dn_pool_mu);
 	/* Only the calling thread's credentials can be found here; other
 	 * threads' are freed when those threads exit. */
 	free(pthread_getspecific(c->cred_key));

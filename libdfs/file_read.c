@@ -127,7 +127,7 @@ static int read_replicas(dfs_file *f, const struct dfsc_lblock *b, uint64_t boff
 		dfsc_log(f->c, DFS_LOG_WARN, "block %llu: reading from %s:%u: %s",
 			 (unsigned long long)b->block_id, b->locs[loc].host, b->locs[loc].port,
 			 dfs_strerror(rc));
-		dfsc_breader_close(r);
+		dfsc_breader_abort(r);
 		same = false;
 		if (rc == -DFS_ECHECKSUM) {
 			bad_sum = true;

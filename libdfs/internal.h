@@ -114,6 +114,16 @@ struct dfsc_cred {
 	int ngroups;
 };
 
+/* An idle datanode connection at a request boundary (dn_pool.c). */
+#define DFSC_DN_POOL_MAX 32          /* idle datanode connections kept */
+#define DFSC_DN_POOL_IDLE_MS 10000   /* dropped after this long unused */
+struct dfsc_dn_conn {
+	int fd;
+	char host[DFS_HOST_MAX];
+	uint16_t port;
+	int64_t idle_since_ms;
+};
+
 struct dfs_client {
 	struct dfsc_settings set;
 	void (*log)(void *arg, int level, const char *msg);
@@ -128,7 +138,17 @@ struct dfs_client {
 	int n_idle;             /* under pool_mu */
 	pthread_key_t cred_key; /* struct dfsc_cred * of this thread, or NULL */
 	struct dfsc_cred default_cred;
+	pthread_mutex_t dn_pool_mu;
+	struct dfsc_dn_conn dn_pool[DFSC_DN_POOL_MAX]; /* under dn_pool_mu */
+	int n_dn_pool;                                /* under dn_pool_mu */
 };
+
+/* Idle datanode connections (dn_pool.c). get: a live idle connection to
+ * host:port taken out of the pool, or -1. put: gives fd (idle, at a
+ * request boundary) to the pool, which owns it from then on. Any thread. */
+int dfsc_dn_pool_get(dfs_client *c, const char *host, uint16_t port);
+void dfsc_dn_pool_put(dfs_client *c, int fd, const char *host, uint16_t port);
+void dfsc_dn_pool_destroy(dfs_client *c);
 
 /* Reports a diagnostic through the client's callback (no-op without one).
  * level: DFS_LOG_* of common/log.h (0 debug .. 4 error). Any thread. */
@@ -298,6 +318,8 @@ int dfsc_packet_checksums(uint64_t off, const void *data, size_t len, uint32_t *
  * its checksums before anything is copied out. */
 struct dfsc_breader {
 	int fd;
+	dfs_client *c;       /* whose pool gets the connection back */
+	struct dfsc_loc peer; /* the datanode fd is connected to */
 	uint64_t block_id;
 	uint64_t genstamp;
 	int loc;             /* which location it reads from */
@@ -321,7 +343,11 @@ int dfsc_breader_open(dfs_client *c, struct dfsc_breader *r, const struct dfsc_l
  * -DFS_ECHECKSUM on a bad packet, or another negative errno. */
 int dfsc_breader_read(dfs_client *c, struct dfsc_breader *r, uint64_t off, void *buf,
 		      size_t len);
+/* Ends the stream: a stream read to its last packet gives its connection
+ * to the client's pool, any other is closed. */
 void dfsc_breader_close(struct dfsc_breader *r);
+/* Closes the connection (after an error: it is in no known state). */
+void dfsc_breader_abort(struct dfsc_breader *r);
 void dfsc_breader_free(struct dfsc_breader *r);
 /* Verifies data (starting at block offset off) against checksums; 0 or
  * -DFS_ECHECKSUM. */

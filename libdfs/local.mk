@@ -24,7 +24,8 @@ libdfs_libdfsclient_la_SOURCES = \
 	libdfs/file_write.c \
 	libdfs/block_writer.c \
 	libdfs/file_read.c \
-	libdfs/block_reader.c
+	libdfs/block_reader.c \
+	libdfs/dn_pool.c
 libdfs_libdfsclient_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS)
 libdfs_libdfsclient_la_LIBADD = common/libdfscommon.la
 
