@@ -51,3 +51,6 @@ tests_integration_test_libdfs_io_LDADD = libdfs/libdfs.la -lpthread
 
 # cluster health admin calls (safe mode, decommission, fsck)
 libdfs_libdfsclient_la_SOURCES += libdfs/admin_health.c
+
+# extended attributes (user.*)
+libdfs_libdfsclient_la_SOURCES += libdfs/xattr.c

@@ -41,7 +41,7 @@ bool dfsc_method_mutates(uint32_t method)
 	case DFS_M_MKDIR: case DFS_M_CREATE: case DFS_M_SETATTR: case DFS_M_RENAME:
 	case DFS_M_UNLINK: case DFS_M_RMDIR: case DFS_M_DELETE: case DFS_M_SYMLINK:
 	case DFS_M_LINK: case DFS_M_SETREP: case DFS_M_ADD_BLOCK: case DFS_M_OPEN_BLOCK:
-	case DFS_M_COMPLETE: case DFS_M_MKNOD:
+	case DFS_M_COMPLETE: case DFS_M_MKNOD: case DFS_M_SETXATTR: case DFS_M_REMOVEXATTR:
 		return true;
 	default:
 		return false;

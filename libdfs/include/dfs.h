@@ -199,6 +199,45 @@ int dfs_link_at(dfs_client *c, uint64_t ino, uint64_t new_dir_ino, const char *n
 		struct dfs_stat *st);
 int dfs_link(dfs_client *c, const char *existing, const char *newpath);
 
+/* ---- extended attributes ---- */
+
+/* Extended attributes of regular files and directories, with the rules of
+ * setxattr(2) for the user.* namespace, the only one supported (any other
+ * name: -EOPNOTSUPP). A name is "user." and 1..250 more bytes (empty or
+ * longer: -ERANGE), a value 0..DFS_XATTR_SIZE_MAX bytes of any kind
+ * (longer: -E2BIG). Setting or removing one needs write permission on the
+ * inode (-EACCES) and, on a sticky directory, its ownership (-EPERM);
+ * getting one needs read permission; listing needs none. Other file types
+ * carry none: setting is -EPERM, getting -ENODATA. Per inode the names
+ * with their NULs stay within DFS_XATTR_LIST_MAX bytes and names plus
+ * values within 128 KiB (-ENOSPC). Attributes belong to the inode (all
+ * its hard links) and go with it. Changes are replicated like every
+ * namespace change and visible to every client at once (nothing caches
+ * them). ino 0: the entry at path, a final symlink not followed (like
+ * lsetxattr(2)). */
+#define DFS_XATTR_NAME_MAX 255   /* bytes of a name, "user." included */
+#define DFS_XATTR_SIZE_MAX 65536 /* bytes of a value */
+#define DFS_XATTR_LIST_MAX 65536 /* bytes of a dfs_listxattr list */
+#define DFS_XATTR_CREATE 0x1     /* setxattr: -EEXIST if it exists */
+#define DFS_XATTR_REPLACE 0x2    /* setxattr: -ENODATA if it does not */
+
+/* Sets attribute name to the size bytes at value. flags: 0 (create or
+ * replace), DFS_XATTR_CREATE or DFS_XATTR_REPLACE. Changes ctime. */
+int dfs_setxattr(dfs_client *c, uint64_t ino, const char *path, const char *name,
+		 const void *value, size_t size, int flags);
+/* Copies the value of attribute name into value and returns its length;
+ * size 0 returns the length only. -ERANGE if size is not 0 but too small,
+ * -ENODATA if the inode has no such attribute. */
+ssize_t dfs_getxattr(dfs_client *c, uint64_t ino, const char *path, const char *name,
+		     void *value, size_t size);
+/* Copies the attribute names, each followed by a NUL, in byte order, into
+ * list and returns their total length; size 0 returns the length only.
+ * -ERANGE if size is not 0 but too small. */
+ssize_t dfs_listxattr(dfs_client *c, uint64_t ino, const char *path, char *list, size_t size);
+/* Removes attribute name; -ENODATA if the inode has no such attribute.
+ * Changes ctime. */
+int dfs_removexattr(dfs_client *c, uint64_t ino, const char *path, const char *name);
+
 /* ---- directories ---- */
 
 struct dfs_dirent {

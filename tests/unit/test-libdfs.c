@@ -540,6 +540,48 @@ static void test_rpc_status_not_retried(void **state)
 	assert_null(fake_find(&k, DFS_M_GETATTR, 1));
 }
 
+/* Extended attributes: set and remove are mutations (a retry keeps the
+ * seq), get is a read; bad names and sizes never reach the namenode. */
+static void test_xattr_calls(void **state)
+{
+	(void)state;
+	struct fake_nn k;
+	char list[64], name[DFS_XATTR_NAME_MAX + 2];
+	dfs_client *c;
+	fake_start(&k, FAKE_DROP_FIRST_MUTATION);
+	snprintf(list, sizeof(list), "127.0.0.1:%u", k.port);
+	struct dfs_options o = { .namenodes = list, .retry_total_ms = 3000 };
+	assert_int_equal(dfs_connect(&o, &c), 0);
+	assert_int_equal(dfs_setxattr(c, 0, "/x", "user.a", "v", 1, DFS_XATTR_CREATE), 0);
+	assert_int_equal(dfs_removexattr(c, 5, NULL, "user.a"), 0);
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	assert_int_equal(dfs_setxattr(c, 5, NULL, name, "v", 1, 0), -ERANGE);
+	assert_int_equal(dfs_setxattr(c, 5, NULL, "", "v", 1, 0), -ERANGE);
+	assert_int_equal(dfs_setxattr(c, 5, NULL, "user.a", "v", DFS_XATTR_SIZE_MAX + 1, 0),
+			 -E2BIG);
+	assert_int_equal(dfs_setxattr(c, 5, NULL, "user.a", "v", 1, 4), -EINVAL);
+	assert_int_equal(dfs_setxattr(c, 0, "rel", "user.a", "v", 1, 0), -EINVAL);
+	assert_int_equal(dfs_getxattr(c, 5, NULL, name, NULL, 0), -ERANGE);
+	/* the fake's reply has no attribute in it: a protocol error */
+	assert_int_equal(dfs_getxattr(c, 5, NULL, "user.a", NULL, 0), -DFS_EPROTOCOL);
+	dfs_disconnect(c);
+	fake_stop(&k);
+	const struct fake_req *s1 = fake_find(&k, DFS_M_SETXATTR, 0);
+	const struct fake_req *s2 = fake_find(&k, DFS_M_SETXATTR, 1);
+	const struct fake_req *r1 = fake_find(&k, DFS_M_REMOVEXATTR, 0);
+	const struct fake_req *g1 = fake_find(&k, DFS_M_GETXATTR, 0);
+	assert_non_null(s1);
+	assert_non_null(s2);
+	assert_int_equal(s1->seq, s2->seq); /* the same call, retried */
+	assert_null(fake_find(&k, DFS_M_SETXATTR, 2));
+	assert_non_null(r1);
+	assert_true(r1->has_seq && r1->seq != s1->seq);
+	assert_non_null(g1);
+	assert_false(g1->has_seq);
+	assert_null(fake_find(&k, DFS_M_GETXATTR, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -554,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_rpc_follows_leader),
 		cmocka_unit_test(test_rpc_retry_keeps_seq),
 		cmocka_unit_test(test_rpc_status_not_retried),
+		cmocka_unit_test(test_xattr_calls),
 	};
 	if (mkdtemp(conf_dir) == NULL)
 		return 1;
