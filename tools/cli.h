@@ -113,6 +113,9 @@ int cmd_du(struct cli *cli, int argc, char **argv);
 int cmd_df(struct cli *cli, int argc, char **argv);
 int cmd_blocks(struct cli *cli, int argc, char **argv);
 int cmd_admin(struct cli *cli, int argc, char **argv);
+/* Extended attributes (cmd_xattr.c). */
+int cmd_getfattr(struct cli *cli, int argc, char **argv);
+int cmd_setfattr(struct cli *cli, int argc, char **argv);
 /* `admin raft ...` (argv[0] = "raft"), called by cmd_admin. */
 int cmd_raft(struct cli *cli, int argc, char **argv);
 /* fsck (cmd_fsck.c); `admin safemode ...`, `admin decommission|recommission

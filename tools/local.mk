@@ -17,7 +17,8 @@ tools_dfs_SOURCES = \
 	tools/cmd_admin.c \
 	tools/cmd_raft.c \
 	tools/cmd_fsck.c \
-	tools/cmd_safemode.c
+	tools/cmd_safemode.c \
+	tools/cmd_xattr.c
 tools_dfs_LDADD = libdfs/libdfs.la
 
 # Unit tests of the pure helpers (no cluster needed).
