@@ -113,4 +113,11 @@ void dfsf_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void dfsf_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dfsf_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 
+/* ops_xattr.c: extended attributes (user.* only). */
+void dfsf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		   size_t size, int flags);
+void dfsf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void dfsf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void dfsf_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
 #endif

@@ -11,6 +11,7 @@ fuse_dfs_fuse_SOURCES = \
 	fuse/ops_entry.c \
 	fuse/ops_file.c \
 	fuse/ops_dir.c \
+	fuse/ops_xattr.c \
 	fuse/main.c
 fuse_dfs_fuse_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fuse_dfs_fuse_LDADD = libdfs/libdfs.la $(FUSE_LIBS) -lpthread

@@ -199,6 +199,10 @@ static const struct fuse_lowlevel_ops dfsf_ops = {
 	.statfs = dfsf_statfs,
 	.access = dfsf_access,
 	.create = dfsf_create,
+	.setxattr = dfsf_setxattr,
+	.getxattr = dfsf_getxattr,
+	.listxattr = dfsf_listxattr,
+	.removexattr = dfsf_removexattr,
 };
 
 /* Background mode: forks; the parent waits for the child to report
