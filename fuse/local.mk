@@ -41,3 +41,7 @@ EXTRA_DIST += tests/integration/fuse-perms.sh
 # A datanode SIGKILLed while a 200 MiB file is written through the mount.
 TESTS += tests/integration/fuse-dn-kill.sh
 EXTRA_DIST += tests/integration/fuse-dn-kill.sh
+# user.* extended attributes: setfattr/getfattr, cp -a, rsync -X, another
+# uid, two mounts, and a leader failover with a snapshot catch-up.
+TESTS += tests/integration/fuse-xattr.sh
+EXTRA_DIST += tests/integration/fuse-xattr.sh

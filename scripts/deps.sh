@@ -4,7 +4,7 @@
 
 DFS_DEB_PACKAGES="build-essential autoconf automake libtool pkg-config libfuse3-dev fuse3
 libssl-dev libleveldb-dev libcmocka-dev libprotobuf-c-dev protobuf-c-compiler libisal-dev
-rsync git sqlite3 fio"
+rsync git sqlite3 fio attr"
 
 # Prints the packages of DFS_DEB_PACKAGES that are not installed.
 dfs_missing_packages() {
