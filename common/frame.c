@@ -104,14 +104,18 @@ int dfs_frame_send(int fd, uint32_t method, uint64_t call_id, const ProtobufCMes
 	return rc;
 }
 
+/* Grows *buf to hold need bytes; the old contents are not kept. Buffers
+ * are page-aligned so that a datanode can hand received packet data to
+ * an O_DIRECT write as it is. */
 static int ensure_cap(uint8_t **buf, size_t *cap, size_t need)
 {
 	if (need <= *cap && *buf != NULL)
 		return 0;
-	size_t n = need < 4096 ? 4096 : need;
-	uint8_t *p = realloc(*buf, n);
-	if (p == NULL)
+	size_t n = need < DFS_FRAME_BUF_ALIGN ? DFS_FRAME_BUF_ALIGN : need;
+	void *p = NULL;
+	if (posix_memalign(&p, DFS_FRAME_BUF_ALIGN, n) != 0)
 		return -ENOMEM;
+	free(*buf);
 	*buf = p;
 	*cap = n;
 	return 0;
@@ -132,15 +136,18 @@ int dfs_frame_recv_head(int fd, struct dfs_frame *f)
 	return dfs_net_read_full(fd, f->proto, f->h.proto_len);
 }
 
-int dfs_frame_recv(int fd, struct dfs_frame *f)
+int dfs_frame_recv_data(int fd, struct dfs_frame *f)
 {
-	int rc = dfs_frame_recv_head(fd, f);
-	if (rc < 0)
-		return rc;
-	rc = ensure_cap(&f->data, &f->data_cap, f->h.data_len);
+	int rc = ensure_cap(&f->data, &f->data_cap, f->h.data_len);
 	if (rc < 0)
 		return rc;
 	return dfs_net_read_full(fd, f->data, f->h.data_len);
+}
+
+int dfs_frame_recv(int fd, struct dfs_frame *f)
+{
+	int rc = dfs_frame_recv_head(fd, f);
+	return rc < 0 ? rc : dfs_frame_recv_data(fd, f);
 }
 
 void dfs_frame_release(struct dfs_frame *f)

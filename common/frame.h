@@ -101,6 +101,8 @@ int dfs_frame_send(int fd, uint32_t method, uint64_t call_id, const ProtobufCMes
 
 /* A received frame; its buffers are reused across dfs_frame_recv() calls
  * on the same struct and freed by dfs_frame_release(). Zero-initialise. */
+#define DFS_FRAME_BUF_ALIGN 4096 /* received proto and data buffers start on a page */
+
 struct dfs_frame {
 	struct dfs_frame_header h;
 	uint8_t *proto;    /* h.proto_len bytes */
@@ -116,6 +118,8 @@ int dfs_frame_recv(int fd, struct dfs_frame *f);
 /* Receives only the header and the protobuf part; the caller then reads
  * f->h.data_len payload bytes itself (e.g. straight into a user buffer). */
 int dfs_frame_recv_head(int fd, struct dfs_frame *f);
+/* After dfs_frame_recv_head: receives the payload into f->data. */
+int dfs_frame_recv_data(int fd, struct dfs_frame *f);
 
 void dfs_frame_release(struct dfs_frame *f);
 

@@ -73,6 +73,7 @@ struct dn_store {
 	uint8_t dir_failed[DN_DIRS_MAX]; /* taken out of service (under lock) */
 	size_t n_failed;
 	uint64_t reserved_bytes; /* a dir with less free space takes no new replica */
+	int direct_writes;       /* aligned packets go through O_DIRECT (replica_write.c) */
 	size_t next_dir;         /* round-robin placement (under lock) */
 };
 

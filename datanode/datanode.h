@@ -36,6 +36,7 @@ struct dn_config {
 	int64_t disk_check_ms;
 	int64_t min_data_dirs;
 	uint64_t reserved_bytes;
+	int direct_writes;
 	char *log_level;
 	char *log_file;
 };

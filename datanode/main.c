@@ -54,6 +54,9 @@ static const struct dfs_config_option options[] = {
 	    DN_DIRS_MAX),
 	OPT("reserved_bytes", DFS_CFG_SIZE, "0", reserved_bytes,
 	    "free space per data dir below which it takes no new replicas", 0, 0),
+	OPT("direct_writes", DFS_CFG_BOOL, "1", direct_writes,
+	    "write whole aligned packets with O_DIRECT (no page-cache copy; 0: always buffered)",
+	    0, 0),
 	OPT("log_level", DFS_CFG_STRING, "info", log_level, "debug, info, notice, warn or err",
 	    0, 0),
 	OPT("log_file", DFS_CFG_STRING, "", log_file, "log file (empty: stderr)", 0, 0),
@@ -89,6 +92,7 @@ static int store_init(void *ctx)
 		rc = -EINVAL;
 	}
 	dn->store.reserved_bytes = dn->cfg.reserved_bytes;
+	dn->store.direct_writes = dn->cfg.direct_writes;
 	return rc;
 }
 

@@ -13,10 +13,14 @@
 #include "common/log.h"
 #include "common/proto/datanode.pb-c.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+
+/* How far ahead of a long stream the replica is read into the cache. */
+#define READ_AHEAD_BYTES (8u << 20)
 
 /* Room for a ReadPacket's protobuf: 8M / 4K checksums of 4 bytes + fields. */
 #define READ_PROTO_MAX (8192 + 64)
@@ -83,6 +87,20 @@ static int send_packet(int fd, uint64_t call_id, struct dn_reader *r, uint64_t o
 	return rc;
 }
 
+/* Asks the kernel to read [*ahead, off + READ_AHEAD_BYTES) of a long
+ * stream into the page cache in the background (the disk's own readahead
+ * window is 128 KiB), half a window at a time. */
+static void read_ahead(const struct dn_reader *r, uint64_t off, uint64_t end, uint64_t *ahead)
+{
+	uint64_t want = end - off > READ_AHEAD_BYTES ? off + READ_AHEAD_BYTES : end;
+	if (want < *ahead + READ_AHEAD_BYTES / 2 && want < end)
+		return;
+	if (want > *ahead) /* advisory: a failure only costs speed */
+		(void)posix_fadvise(r->data_fd, (off_t)*ahead, (off_t)(want - *ahead),
+				    POSIX_FADV_WILLNEED);
+	*ahead = want > *ahead ? want : *ahead;
+}
+
 /* Sends [off, end) in packets of at most pkt bytes. */
 static int stream(struct datanode *dn, int fd, uint64_t call_id, struct dn_reader *r, uint64_t off,
 		  uint64_t end)
@@ -90,8 +108,11 @@ static int stream(struct datanode *dn, int fd, uint64_t call_id, struct dn_reade
 	size_t pkt = (size_t)dn->cfg.read_packet_size;
 	uint32_t *crcs = malloc(sizeof(uint32_t) * (pkt / DFS_CHUNK_SIZE));
 	int rc = crcs == NULL ? -ENOMEM : 0;
+	uint64_t ahead = off;
 	while (rc == 0 && off < end) {
 		size_t n = end - off < pkt ? (size_t)(end - off) : pkt;
+		if (end - off > pkt) /* a long stream, not a random read */
+			read_ahead(r, off, end, &ahead);
 		rc = dn_meta_read_crcs(r->meta_fd, off / DFS_CHUNK_SIZE, crcs,
 				       (size_t)dn_meta_chunks(n));
 		if (rc < 0) {

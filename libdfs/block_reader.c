@@ -135,11 +135,16 @@ int dfsc_breader_open(dfs_client *c, struct dfsc_breader *r, const struct dfsc_l
 	return 0;
 }
 
-/* Receives and verifies the next packet; it must continue the stream. */
-static int next_packet(dfs_client *c, struct dfsc_breader *r)
+/* Receives and verifies the next packet; it must continue the stream.
+ * A packet that starts exactly at dst_off and fits in dst_len bytes is
+ * received straight into dst (no copy through the packet buffer): then
+ * *direct is its length and the reader's window is empty at its end. */
+static int next_packet(dfs_client *c, struct dfsc_breader *r, uint8_t *dst, size_t dst_len,
+		       uint64_t dst_off, size_t *direct)
 {
 	uint64_t want = r->pkt_off + r->pkt_len;
-	int rc = dfs_frame_recv(r->fd, &r->rx);
+	*direct = 0;
+	int rc = dfs_frame_recv_head(r->fd, &r->rx);
 	if (rc < 0)
 		return rc == -EAGAIN ? -ETIMEDOUT : rc;
 	if (r->rx.h.method != DFS_M_READ_PACKET)
@@ -147,20 +152,29 @@ static int next_packet(dfs_client *c, struct dfsc_breader *r)
 	Dfs__ReadPacket *p = (Dfs__ReadPacket *)dfs_frame_unpack(&r->rx, &dfs__read_packet__descriptor);
 	if (p == NULL)
 		return -DFS_EPROTOCOL;
+	size_t n = r->rx.h.data_len;
 	if (p->status != 0) {
 		rc = p->status < 0 ? p->status : -EIO;
-	} else if (p->offset > want || p->offset + r->rx.h.data_len < want) {
-		dfsc_log(c, DFS_LOG_WARN, "block %llu: packet at %llu+%u, wanted %llu",
-			 (unsigned long long)r->block_id, (unsigned long long)p->offset,
-			 r->rx.h.data_len, (unsigned long long)want);
+	} else if (p->offset > want || p->offset + n < want) {
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: packet at %llu+%zu, wanted %llu",
+			 (unsigned long long)r->block_id, (unsigned long long)p->offset, n,
+			 (unsigned long long)want);
 		rc = -DFS_EPROTOCOL;
 	} else {
-		rc = dfsc_verify_checksums(p->offset, r->rx.data, r->rx.h.data_len, p->checksums,
-					   p->n_checksums);
+		bool straight = n > 0 && p->offset == dst_off && n <= dst_len;
+		uint8_t *into = straight ? dst : NULL;
+		rc = straight ? dfs_net_read_full(r->fd, dst, n) : dfs_frame_recv_data(r->fd, &r->rx);
+		if (rc == -EAGAIN)
+			rc = -ETIMEDOUT;
+		if (!straight)
+			into = r->rx.data;
+		if (rc == 0)
+			rc = dfsc_verify_checksums(p->offset, into, n, p->checksums, p->n_checksums);
 		if (rc == 0) {
-			r->pkt_off = p->offset;
-			r->pkt_len = r->rx.h.data_len;
+			r->pkt_off = straight ? p->offset + n : p->offset;
+			r->pkt_len = straight ? 0 : n;
 			r->done = p->last;
+			*direct = straight ? n : 0;
 		}
 	}
 	dfs__read_packet__free_unpacked(p, NULL);
@@ -187,9 +201,13 @@ int dfsc_breader_read(dfs_client *c, struct dfsc_breader *r, uint64_t off, void 
 			return -ESPIPE;
 		if (r->done)
 			return -EIO; /* the replica ended before the block's length */
-		int rc = next_packet(c, r);
+		size_t direct;
+		int rc = next_packet(c, r, dst, len, off, &direct);
 		if (rc < 0)
 			return rc;
+		dst += direct;
+		off += direct;
+		len -= direct;
 	}
 	return 0;
 }
