@@ -186,6 +186,9 @@ expect_eq "still there through the other link" '"v2"' "$(value "$A/f2" user.empt
 check rm "$A/f2"
 echo again >"$A/f"
 expect_eq "a new file of the same name has none" "" "$(xa list "$A/f")"
+# B may still hold the old name for entry_timeout (1 s): wait for the new inode
+wait_until 10 eval '[ "$(stat -c %i "$B/f")" = "$(stat -c %i "$A/f")" ]' ||
+	fail "the other mount does not see the new file"
 expect_eq "... seen from the other mount too" "" "$(xa list "$B/f")"
 check rmdir "$A/d"
 check mkdir "$A/d"
