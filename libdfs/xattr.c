@@ -48,7 +48,7 @@ int dfs_setxattr(dfs_client *c, uint64_t ino, const char *path, const char *name
 	if (flags & ~(DFS_XATTR_CREATE | DFS_XATTR_REPLACE))
 		return -EINVAL;
 	req.has_xattr_value = 1;
-	req.xattr_value.data = (uint8_t *)value;
+	req.xattr_value.data = (uint8_t *)(value != NULL ? value : ""); /* never NULL */
 	req.xattr_value.len = size;
 	req.has_flags = 1;
 	req.flags = ((flags & DFS_XATTR_CREATE) ? DFS__NS_FLAG__NSF_XATTR_CREATE : 0) |
