@@ -54,3 +54,11 @@ libdfs_libdfsclient_la_SOURCES += libdfs/admin_health.c
 
 # extended attributes (user.*)
 libdfs_libdfsclient_la_SOURCES += libdfs/xattr.c
+
+# How long a call takes to fail when the namenodes stop answering.
+check_PROGRAMS += tests/unit/test-libdfs-bounds
+TESTS += tests/unit/test-libdfs-bounds
+tests_unit_test_libdfs_bounds_SOURCES = tests/unit/test-libdfs-bounds.c
+tests_unit_test_libdfs_bounds_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_libdfs_bounds_LDADD = libdfs/libdfsclient.la $(CMOCKA_LIBS) $(PROTOBUF_C_LIBS) \
+	$(ISAL_LIBS) -lpthread

@@ -3,7 +3,10 @@
  * client; a call takes a connection, sends one NsRequest frame with a
  * unique call_id, reads the NsReply and returns the connection. Transport
  * failures close the connection and retry on the next namenode, NOT_LEADER
- * replies follow NsReply.leader, both until retry_total_ms has passed. */
+ * replies follow NsReply.leader, both until retry_total_ms has passed.
+ * A call that no namenode answers returns after at most retry_total_ms
+ * plus the attempt under way then (connect and reply, rpc_timeout_ms
+ * each). */
 #include "libdfs/internal.h"
 
 #include <errno.h>
@@ -242,7 +245,8 @@ static int handle_reply(dfs_client *c, int nn, uint32_t method, Dfs__NsReply *re
 
 int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply **out)
 {
-	int64_t deadline = dfsc_now_ms() + (c->set.retry_total_ms > 0 ? c->set.retry_total_ms : 0);
+	int64_t start = dfsc_now_ms();
+	int64_t deadline = start + (c->set.retry_total_ms > 0 ? c->set.retry_total_ms : 0);
 	int backoff_ms = DFSC_RETRY_BACKOFF_MIN_MS;
 	int last_err = -ECONNREFUSED;
 	int tries = 0;
@@ -264,8 +268,12 @@ int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply 
 				rc = -DFS_ENOTLEADER;
 			} else {
 				conn_close(k);
-				if (reused)
-					continue; /* went stale while idle: a fresh one */
+				/* Closed while idle (the namenode restarted): try a
+				 * fresh one at once. Not after a timeout: that is a
+				 * namenode not answering, and each idle connection
+				 * to it would cost rpc_timeout_ms again. */
+				if (reused && rc != -ETIMEDOUT)
+					continue;
 			}
 		}
 		last_err = rc;
@@ -288,8 +296,9 @@ int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply 
 					     ? DFSC_RETRY_BACKOFF_MAX_MS : backoff_ms * 2;
 		}
 	}
-	dfsc_log(c, DFS_LOG_WARN, "%s: no namenode answered: %s", dfs_method_name(method),
-		 dfs_strerror(last_err));
+	dfsc_log(c, DFS_LOG_WARN, "%s: namenodes unreachable for %lld ms (%d tries, %d namenodes), "
+		 "giving up: %s", dfs_method_name(method), (long long)(dfsc_now_ms() - start),
+		 tries, (int)c->set.n_nn, dfs_strerror(last_err));
 	return last_err;
 }
 
