@@ -8,6 +8,7 @@
  * The fork comes before libdfs starts any thread. */
 #include "fuse/dfs_fuse.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -50,15 +51,42 @@ static const struct fuse_opt dfsf_opt_spec[] = {
 	FUSE_OPT_END,
 };
 
+/* 1 if s is "host:port" (no '='). */
+static int is_hostport(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || colon[1] == '\0' || strchr(s, '='))
+		return 0;
+	for (const char *p = colon + 1; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+static int append_namenode(struct dfs_fuse_opts *o, const char *hostport)
+{
+	size_t len = strlen(o->namenodes) + strlen(hostport) + 2;
+	char *list = malloc(len);
+	if (!list)
+		return -1;
+	snprintf(list, len, "%s,%s", o->namenodes, hostport);
+	free(o->namenodes);
+	o->namenodes = list;
+	return 0;
+}
+
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
 	struct dfs_fuse_opts *o = data;
-	(void)arg;
 	(void)outargs;
 	if (key == KEY_RO)
 		o->read_only = 1;
 	else if (key == KEY_DEBUG)
 		o->debug = 1;
+	/* libfuse cuts "-o namenodes=a:1,b:2" at the commas: "b:2" is the
+	 * next namenode of the list, not an option. */
+	else if (key == FUSE_OPT_KEY_OPT && o->namenodes && is_hostport(arg))
+		return append_namenode(o, arg) < 0 ? -1 : 0;
 	return 1; /* keep everything else for libfuse */
 }
 
