@@ -59,8 +59,21 @@ static inline struct dfs_fuse *dfsf_of(fuse_req_t req)
 
 /* Turns a libdfs result (negative errno or DFS_E* code) into a positive
  * errno for fuse_reply_err: DFS_ENODATANODES -> ENOSPC, other DFS_E* ->
- * EIO. */
+ * EIO, socket errors (the cluster did not answer within libdfs's
+ * rpc_timeout_ms / retry_total_ms: ECONNREFUSED, ETIMEDOUT, ...) -> EIO. */
 int dfsf_errno(int dfs_err);
+/* 1 if dfs_err says the cluster did not answer (a socket error or no
+ * leader) once libdfs's retries ran out. */
+int dfsf_err_unreachable(int dfs_err);
+/* Logs a failed operation and returns the errno to reply with. what names
+ * the operation and its arguments ("lookup(1, name)"), nodes who may not
+ * have answered ("namenodes"). One line: a warning when the cluster was
+ * unreachable or for EIO/ENOSPC/ENOMEM, debug level for the expected
+ * errors (ENOENT, EACCES, ...). Any thread. */
+int dfsf_fail_errno(const char *what, int dfs_err, const char *nodes);
+#define DFSF_NODES_NS "namenodes"                   /* namespace operations */
+#define DFSF_NODES_DATA "namenodes or datanodes"    /* reads and writes */
+#define DFSF_FAIL_WHAT_MAX 320 /* "op(ino, name)" with a 255-byte name */
 
 /* Sets the calling thread's libdfs credential from the request (uid, gid,
  * supplementary groups). Returns 0 or a negative errno. */

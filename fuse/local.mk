@@ -45,3 +45,7 @@ EXTRA_DIST += tests/integration/fuse-dn-kill.sh
 # uid, two mounts, and a leader failover with a snapshot catch-up.
 TESTS += tests/integration/fuse-xattr.sh
 EXTRA_DIST += tests/integration/fuse-xattr.sh
+# Every namenode SIGKILLed, then frozen, under two mounts: each call fails
+# with EIO in bounded time, is logged, and works again afterwards.
+TESTS += tests/integration/fuse-nn-loss.sh
+EXTRA_DIST += tests/integration/fuse-nn-loss.sh

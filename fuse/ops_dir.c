@@ -11,6 +11,7 @@
 #include "fuse/dfs_fuse.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,8 +46,10 @@ void dfsf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc == 0)
 		rc = dfs_opendir(fs->client, ino, NULL, &dh->d);
 	if (rc < 0) {
+		char what[DFSF_FAIL_WHAT_MAX];
 		free(dh);
-		fuse_reply_err(req, dfsf_errno(rc));
+		snprintf(what, sizeof(what), "opendir(%llu)", (unsigned long long)ino);
+		fuse_reply_err(req, dfsf_fail_errno(what, rc, DFSF_NODES_NS));
 		return;
 	}
 	pthread_mutex_init(&dh->lock, NULL);
@@ -174,8 +177,9 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	return;
 fail:
 	free(buf);
-	dfsf_log_err(DFSF_DEBUG, rc, "readdir(%llu)", (unsigned long long)dh->ino);
-	fuse_reply_err(req, dfsf_errno(rc));
+	char what[DFSF_FAIL_WHAT_MAX];
+	snprintf(what, sizeof(what), "readdir(%llu)", (unsigned long long)dh->ino);
+	fuse_reply_err(req, dfsf_fail_errno(what, rc, DFSF_NODES_NS));
 }
 
 void dfsf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -16,15 +16,13 @@
 #define DFSF_HIDE_ATTEMPTS_MAX 4 /* hidden names tried per unlink */
 
 /* Replies with the error of a libdfs result, logging it: expected codes at
- * debug level, the others (EIO, DFS_E*) as warnings. */
+ * debug level, the others (EIO, DFS_E*, no namenode) as warnings. */
 static void reply_fail(fuse_req_t req, const char *op, uint64_t ino, const char *name, int rc)
 {
-	int e = dfsf_errno(rc);
-	enum dfsf_level lvl = (e == EIO || e == ENOSPC || e == ENOMEM) ? DFSF_WARN : DFSF_DEBUG;
-	if (lvl >= dfsf_log_get_level())
-		dfsf_log_err(lvl, rc, "%s(%llu%s%s)", op, (unsigned long long)ino,
-			     name ? ", " : "", name ? name : "");
-	fuse_reply_err(req, e);
+	char what[DFSF_FAIL_WHAT_MAX];
+	snprintf(what, sizeof(what), "%s(%llu%s%s)", op, (unsigned long long)ino,
+		 name ? ", " : "", name ? name : "");
+	fuse_reply_err(req, dfsf_fail_errno(what, rc, DFSF_NODES_NS));
 }
 
 /* Sets the request's credential; replies and returns -1 on failure. */

@@ -10,13 +10,49 @@
 
 #define DFSF_GROUPS_MAX 32 /* supplementary groups dfs_set_thread_cred takes */
 
+/* Socket errors: libdfs returns the last one when its retries ran out. */
+static int is_transport_errno(int e)
+{
+	switch (e) {
+	case ECONNREFUSED: case ECONNRESET: case ECONNABORTED: case ETIMEDOUT:
+	case EPIPE: case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN:
+	case EHOSTDOWN: case EADDRNOTAVAIL: case ENOTCONN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int dfsf_err_unreachable(int dfs_err)
+{
+	int e = dfs_err < 0 ? -dfs_err : dfs_err;
+	return e == DFS_ENOTLEADER || is_transport_errno(e);
+}
+
 int dfsf_errno(int dfs_err)
 {
 	int e = dfs_err < 0 ? -dfs_err : dfs_err;
 	if (e == DFS_ENODATANODES)
 		return ENOSPC;
-	if (e == 0 || e >= DFS_E_BASE)
+	/* A file system call has no business returning ECONNREFUSED; ENOTCONN
+	 * from a FUSE mount means "the daemon is gone", which it is not. */
+	if (e == 0 || e >= DFS_E_BASE || is_transport_errno(e))
 		return EIO;
+	return e;
+}
+
+int dfsf_fail_errno(const char *what, int dfs_err, const char *nodes)
+{
+	int e = dfsf_errno(dfs_err);
+	if (dfsf_err_unreachable(dfs_err)) {
+		dfsf_log_write(DFSF_WARN, "%s: %s unreachable (%s); replying %s", what, nodes,
+			       dfs_strerror(dfs_err), strerror(e));
+	} else {
+		enum dfsf_level lvl = (e == EIO || e == ENOSPC || e == ENOMEM) ? DFSF_WARN
+									   : DFSF_DEBUG;
+		if (lvl >= dfsf_log_get_level())
+			dfsf_log_err(lvl, dfs_err, "%s", what);
+	}
 	return e;
 }
 
