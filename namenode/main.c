@@ -56,6 +56,10 @@ static const struct dfs_config_option nn_options[] = {
 	    "election timeout in ticks (drawn from [n, 2n))", 2, 1000),
 	OPT("raft_heartbeat_ticks", DFS_CFG_INT, "1", raft_heartbeat_ticks,
 	    "leader heartbeat interval in ticks (< raft_election_ticks)", 1, 999),
+	OPT("raft_lease_reads", DFS_CFG_BOOL, "1", raft_lease_reads,
+	    "the leader answers reads from its heartbeat lease, without a round per read "
+	    "(assumes clocks run at the same rate within a quarter of the election timeout)",
+	    0, 0),
 	OPT("snapshot_entries", DFS_CFG_INT, "10000", snapshot_entries,
 	    "compact the Raft log after this many applied entries (0: never)", 0, INT64_MAX),
 	OPT("raft_drop_peers", DFS_CFG_STRING, "", raft_drop_peers,

@@ -37,6 +37,7 @@ struct nn_config {
 	int64_t raft_tick_ms;
 	int64_t raft_election_ticks;
 	int64_t raft_heartbeat_ticks;
+	int raft_lease_reads;
 	int64_t snapshot_entries;
 	char *raft_drop_peers;   /* fault hook: "2,3" */
 	char *log_level;

@@ -304,6 +304,7 @@ int nn_raft_open(struct nn *nn)
 	raft_options_default(&o, rn->id, (uint64_t)nn_now_ns() ^ rn->id);
 	o.election_ticks = rn->election_ticks;
 	o.heartbeat_ticks = (unsigned)nn->cfg.raft_heartbeat_ticks;
+	o.lease_reads = nn->cfg.raft_lease_reads != 0;
 	o.log_fn = raft_log;
 	rn->r = raft_new(&o);
 	rc = rn->r ? raft_restore(rn->r, &rec.snap, &rec.hs, rec.entries, rec.n) : -ENOMEM;
@@ -609,6 +610,8 @@ static void reads_request(struct nn *nn)
 	struct nn_raft *rn = nn->raft;
 	if (!rn->batch_open)
 		return;
+	if (nn_now_ms() - rn->next_tick_ms > rn->tick_ms)
+		raft_lease_drop(rn->r); /* ticks are behind: the lease may be over */
 	int rc = raft_read_index(rn->r, rn->read_batch);
 	if (rc == -RAFT_ENOTREADY)
 		return; /* new leader: retried next turn */
@@ -790,8 +793,10 @@ int nn_raft_tick(struct nn *nn, int64_t now)
 	struct nn_raft *rn = nn->raft;
 	if (rn->fatal)
 		return 1000;
-	if (now - rn->next_tick_ms > 10 * rn->tick_ms)
+	if (now - rn->next_tick_ms > 10 * rn->tick_ms) {
 		rn->next_tick_ms = now; /* the loop stalled: no burst of ticks */
+		raft_lease_drop(rn->r); /* and our clock lags: no lease reads */
+	}
 	while (now >= rn->next_tick_ms) {
 		raft_tick(rn->r);
 		rn->next_tick_ms += rn->tick_ms;

@@ -40,6 +40,10 @@ void raft_election_become_follower(struct raft *r, raft_term term, raft_id leade
  * they have heard from a leader within the minimum election timeout. */
 bool raft_election_in_lease(const struct raft *r)
 {
+	/* With lease reads a node that just started may have acknowledged
+	 * a leader's round before a crash: it waits out a lease first. */
+	if (r->o.check_quorum && r->o.lease_reads && r->now < r->o.election_ticks)
+		return true;
 	return r->o.check_quorum && r->leader != 0 &&
 	       r->election_elapsed < r->o.election_ticks;
 }
@@ -204,6 +208,7 @@ int raft_transfer(struct raft *r, raft_id target)
 		return 0;
 	r->transferee = target;
 	r->transfer_elapsed = 0;
+	r->lease_held = false; /* the target's election ignores leases */
 	raft_logf(r, RAFT_INFO, "%llu: transferring leadership to %llu",
 		  (unsigned long long)r->id, (unsigned long long)target);
 	if (pr->match == raft_log_last_index(&r->log))

@@ -204,6 +204,7 @@ bool raft_invariants(const struct raft *r)
 void raft_tick(struct raft *r)
 {
 	assert(!r->in_ready);
+	r->now++;
 	if (r->role == RAFT_LEADER)
 		raft_repl_tick(r);
 	else

@@ -78,6 +78,8 @@ const char *raft_strerror(int err);
 #define RAFT_INFLIGHT_MAX 64
 /* Named bound on ReadIndex requests a leader holds unconfirmed. */
 #define RAFT_PENDING_READS_MAX 1024
+/* Heartbeat rounds whose send tick a leader remembers (lease reads). */
+#define RAFT_HEARTBEAT_RING 64
 
 struct raft_config {
 	uint32_t n;
@@ -197,6 +199,15 @@ struct raft_options {
 	unsigned max_inflight;      /* <= RAFT_INFLIGHT_MAX */
 	bool pre_vote;
 	bool check_quorum; /* leader steps down without a quorum; lease */
+	/* With check_quorum: a leader whose heartbeat round sent at tick T
+	 * was acknowledged by a quorum answers reads at once (no heartbeat
+	 * round per read) until T + election_ticks - election_ticks / 4:
+	 * those voters refuse other candidates until election_ticks after
+	 * they heard it, and a node refuses votes for election_ticks after
+	 * it starts. Assumes the nodes' ticks run at the same rate within
+	 * that quarter; a leader whose clock may have stalled calls
+	 * raft_lease_drop. Off by default. */
+	bool lease_reads;
 	uint64_t seed;     /* seeds the internal PRNG */
 	raft_log_fn log_fn;
 	void *log_ctx;
@@ -261,6 +272,9 @@ int raft_transfer(struct raft *r, raft_id target);
  * -RAFT_ENOTREADY (leader has not committed in its term yet), -RAFT_EBUSY
  * (RAFT_PENDING_READS_MAX reads pending), -ENOMEM. */
 int raft_read_index(struct raft *r, uint64_t id);
+/* Forgets the leader's read lease (its ticks may lag real time); reads
+ * take a heartbeat round until the next one is acknowledged. */
+void raft_lease_drop(struct raft *r);
 
 /* The embedder took a snapshot of its state machine at index (<= applied
  * and durable): the core drops log entries <= index.  term/conf must be the

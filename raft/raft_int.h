@@ -112,7 +112,12 @@ struct raft {
 	/* read index (read_index.c) */
 	struct raft_pending_read *reads_pending;
 	size_t n_reads_pending;
-	uint64_t read_seq;
+	uint64_t read_seq;       /* seq of the last heartbeat round sent */
+	uint64_t now;            /* ticks since raft_new */
+	uint64_t hb_sent[RAFT_HEARTBEAT_RING]; /* tick round seq was sent, by seq % ring */
+	uint64_t lease_seq;      /* newest round acknowledged by a quorum */
+	uint64_t lease_start;    /* the tick it was sent */
+	bool lease_held;         /* lease_start is of this term's rounds */
 	struct raft_read_state *reads_ready;
 	size_t n_reads_ready, cap_reads_ready;
 

@@ -40,6 +40,46 @@ static void complete(struct raft *r, raft_id from, uint64_t id,
 	raft_send(r, &m);
 }
 
+/* Lease reads (see raft_options.lease_reads): the newest heartbeat round
+ * acknowledged by a quorum, and whether its lease still runs. */
+static bool lease_valid(const struct raft *r)
+{
+	unsigned margin = r->o.election_ticks / 4 ? r->o.election_ticks / 4 : 1;
+	return r->o.lease_reads && r->o.check_quorum && r->role == RAFT_LEADER &&
+	       r->lease_held && r->transferee == 0 &&
+	       r->now + margin < r->lease_start + r->o.election_ticks;
+}
+
+static int cmp_desc_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void lease_on_ack(struct raft *r)
+{
+	uint64_t acked[RAFT_VOTERS_MAX];
+	unsigned n = 0, q = raft_quorum(r);
+	for (unsigned k = 0; k < r->n_prs; k++) {
+		const struct raft_progress *pr = &r->prs[k];
+		acked[n++] = pr->id == r->id ? r->read_seq : pr->read_acked;
+	}
+	if (q == 0 || n < q)
+		return;
+	qsort(acked, n, sizeof(acked[0]), cmp_desc_u64);
+	uint64_t seq = acked[q - 1];
+	if (seq <= r->lease_seq || r->read_seq - seq >= RAFT_HEARTBEAT_RING)
+		return;
+	r->lease_seq = seq;
+	r->lease_start = r->hb_sent[seq % RAFT_HEARTBEAT_RING];
+	r->lease_held = true;
+}
+
+void raft_lease_drop(struct raft *r)
+{
+	r->lease_held = false;
+}
+
 static int forward(struct raft *r, uint64_t id)
 {
 	if (r->leader == 0)
@@ -58,7 +98,7 @@ int raft_read_index_request(struct raft *r, raft_id from, uint64_t id)
 	 * committed an entry of its own term (its no-op). */
 	if (r->commit < r->term_start)
 		return -RAFT_ENOTREADY;
-	if (raft_config_has(&r->conf, r->id) && raft_quorum(r) == 1) {
+	if ((raft_config_has(&r->conf, r->id) && raft_quorum(r) == 1) || lease_valid(r)) {
 		complete(r, from, id, r->commit);
 		return 0;
 	}
@@ -105,6 +145,7 @@ static bool confirmed(const struct raft *r, uint64_t seq)
 /* Pending reads have increasing seq: release the confirmed prefix. */
 void raft_read_index_on_ack(struct raft *r)
 {
+	lease_on_ack(r);
 	size_t k = 0;
 	while (k < r->n_reads_pending &&
 	       confirmed(r, r->reads_pending[k].seq)) {

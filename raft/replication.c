@@ -41,6 +41,8 @@ void raft_repl_become_leader(struct raft *r)
 	r->heartbeat_elapsed = 0;
 	raft_transfer_abort(r);
 	raft_read_index_reset(r);
+	r->lease_held = false;
+	r->lease_seq = r->read_seq; /* rounds of this term only */
 	r->n_prs = 0;
 	for (uint32_t k = 0; k < r->conf.n; k++) {
 		r->prs[r->n_prs].id = r->conf.voters[k];
@@ -167,6 +169,7 @@ void raft_repl_broadcast_append(struct raft *r)
 
 void raft_repl_broadcast_heartbeat(struct raft *r, uint64_t ctx)
 {
+	r->hb_sent[ctx % RAFT_HEARTBEAT_RING] = r->now;
 	for (unsigned k = 0; k < r->n_prs; k++) {
 		struct raft_progress *pr = &r->prs[k];
 		if (pr->id == r->id)
@@ -212,7 +215,8 @@ void raft_repl_tick(struct raft *r)
 		raft_snapshot_tick(r, &r->prs[k]);
 	if (r->heartbeat_elapsed >= r->o.heartbeat_ticks) {
 		r->heartbeat_elapsed = 0;
-		raft_repl_broadcast_heartbeat(r, r->read_seq);
+		/* a fresh round: its send tick dates what its acks prove */
+		raft_repl_broadcast_heartbeat(r, ++r->read_seq);
 	}
 }
 
@@ -430,7 +434,7 @@ void raft_repl_recv_heartbeat_resp(struct raft *r, const struct raft_msg *m)
 	}
 	if (pr->match < raft_log_last_index(&r->log))
 		raft_repl_send_append(r, pr, true);
-	if (m->ctx > pr->read_acked) {
+	if (m->ctx > pr->read_acked && m->ctx <= r->read_seq) {
 		pr->read_acked = m->ctx;
 		raft_read_index_on_ack(r);
 	}

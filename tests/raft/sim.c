@@ -180,6 +180,7 @@ static void node_boot(struct sim *s, struct sim_node *n)
 	o.max_inflight = 1 + rnd(s, 8);
 	o.pre_vote = s->pre_vote;
 	o.check_quorum = s->check_quorum;
+	o.lease_reads = s->lease_reads;
 	o.log_fn = core_log;
 	o.log_ctx = s;
 	n->r = raft_new(&o);
@@ -782,6 +783,8 @@ static bool run_seed(uint64_t seed, unsigned steps, bool verbose)
 	s.dup_pct = rnd(&s, 10);
 	s.pre_vote = rnd(&s, 4) != 0;
 	s.check_quorum = rnd(&s, 4) != 0;
+	/* from the seed, not the stream: older seeds replay as before */
+	s.lease_reads = s.check_quorum && seed % 2 == 0;
 	s.n_props = s.n_reads = 1; /* id 0 means "none" */
 	s.cap_props = s.cap_reads = 0;
 	s.props = xrealloc(NULL, sizeof(*s.props));
@@ -807,12 +810,12 @@ static bool run_seed(uint64_t seed, unsigned steps, bool verbose)
 		       (unsigned long long)seed);
 	} else if (verbose) {
 		printf("seed %llu: ok: %u nodes, pre-vote %d, check-quorum "
-		       "%d, %u elections, %u acked, "
+		       "%d, lease reads %d, %u elections, %u acked, "
 		       "%u reads, %u snapshots, %u compactions, %u conf "
 		       "changes, %u transfers, %u crashes, %u partitions, "
 		       "%u msgs\n",
 		       (unsigned long long)seed, s.n_init, s.pre_vote,
-		       s.check_quorum, s.stats.elections,
+		       s.check_quorum, s.lease_reads, s.stats.elections,
 		       s.stats.acked, s.stats.reads, s.stats.snapshots,
 		       s.stats.compactions, s.stats.conf_changes,
 		       s.stats.transfers, s.stats.crashes, s.stats.partitions,

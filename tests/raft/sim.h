@@ -91,7 +91,7 @@ struct sim {
 	unsigned n_init;
 	unsigned steps;
 	bool verbose;
-	bool pre_vote, check_quorum;
+	bool pre_vote, check_quorum, lease_reads;
 	unsigned now;
 	bool healing;
 	struct sim_node nodes[SIM_NODES_MAX + 1]; /* by id; [0] unused */

@@ -34,13 +34,14 @@ struct cluster {
 	struct raft_snapshot_meta installed[NODES_MAX + 1];
 };
 
-static struct raft *new_core(raft_id id, unsigned n_voters, uint64_t seed,
-			     bool pre_vote, bool check_quorum)
+static struct raft *new_core_lease(raft_id id, unsigned n_voters, uint64_t seed,
+				   bool pre_vote, bool check_quorum, bool lease_reads)
 {
 	struct raft_options o;
 	raft_options_default(&o, id, seed);
 	o.pre_vote = pre_vote;
 	o.check_quorum = check_quorum;
+	o.lease_reads = lease_reads;
 	o.max_inflight = 4;
 	struct raft *r = raft_new(&o);
 	assert_non_null(r);
@@ -50,6 +51,12 @@ static struct raft *new_core(raft_id id, unsigned n_voters, uint64_t seed,
 	struct raft_hard_state hs = {0};
 	assert_int_equal(raft_restore(r, &snap, &hs, NULL, 0), 0);
 	return r;
+}
+
+static struct raft *new_core(raft_id id, unsigned n_voters, uint64_t seed,
+			     bool pre_vote, bool check_quorum)
+{
+	return new_core_lease(id, n_voters, seed, pre_vote, check_quorum, false);
 }
 
 static struct cluster *cluster_new(unsigned n, bool pre_vote, bool cq)
@@ -640,6 +647,70 @@ static void test_read_index_on_leader_waits_for_quorum(void **state)
 	cluster_free(c);
 }
 
+/* Dissertation 6.4: "...the leader could use the normal heartbeat
+ * mechanism to maintain a lease... it would then respond to read-only
+ * queries without waiting" (lease_reads): a read is answered at once while
+ * a quorum acknowledged a round sent less than election_ticks - margin
+ * ago, and waits for a round once the lease ran out or a transfer began. */
+static void test_lease_read_answered_at_once_while_held(void **state)
+{
+	(void)state;
+	struct cluster *c = calloc(1, sizeof(*c));
+	c->n = 3;
+	for (raft_id id = 1; id <= 3; id++)
+		c->r[id] = new_core_lease(id, 3, 1000 + id, true, true, true);
+	raft_id l = 0;
+	for (unsigned k = 0; k < 100 && l == 0; k++) {
+		tick_all(c, 1);
+		for (raft_id id = 1; id <= 3; id++)
+			if (raft_role(c->r[id]) == RAFT_LEADER)
+				l = id;
+	}
+	assert_true(l != 0);
+	tick_all(c, 3); /* the no-op commits, a round is acknowledged */
+	size_t before = c->n_reads[l];
+	assert_int_equal(raft_read_index(c->r[l], 7), 0);
+	flush(c, l); /* no message delivered: answered from the lease */
+	assert_int_equal(c->n_reads[l], before + 1);
+	assert_int_equal(c->reads[l][before].id, 7);
+	assert_int_equal(c->reads[l][before].index, raft_commit_index(c->r[l]));
+
+	/* cut off: once the lease runs out a read needs a round */
+	isolate(c, l, true);
+	tick(c, l, 8); /* 10 election ticks minus a margin of 2 */
+	before = c->n_reads[l];
+	raft_read_index(c->r[l], 8);
+	flush(c, l);
+	assert_int_equal(c->n_reads[l], before);
+	drop_queue(c);
+
+	/* a fresh leader (or the same one) holds a lease again... */
+	isolate(c, l, false);
+	l = 0;
+	for (unsigned k = 0; k < 100 && l == 0; k++) {
+		tick_all(c, 1);
+		for (raft_id id = 1; id <= 3; id++)
+			if (raft_role(c->r[id]) == RAFT_LEADER && raft_commit_index(c->r[id]) > 0)
+				l = id;
+	}
+	assert_true(l != 0);
+	tick_all(c, 3);
+	before = c->n_reads[l];
+	assert_int_equal(raft_read_index(c->r[l], 9), 0);
+	flush(c, l);
+	assert_int_equal(c->n_reads[l], before + 1);
+	/* ...but not while it hands leadership over */
+	raft_id to = l == 1 ? 2 : 1;
+	isolate(c, to, true);
+	assert_int_equal(raft_transfer(c->r[l], to), 0);
+	flush(c, l);
+	before = c->n_reads[l];
+	assert_int_equal(raft_read_index(c->r[l], 10), 0);
+	flush(c, l);
+	assert_int_equal(c->n_reads[l], before);
+	cluster_free(c);
+}
+
 /* Dissertation 6.4: "followers ... issue a request to the leader to learn
  * the current readIndex". */
 static void test_read_index_forwarded_by_follower(void **state)
@@ -764,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_leader_transfer),
 		cmocka_unit_test(test_read_index_on_leader_waits_for_quorum),
 		cmocka_unit_test(test_read_index_forwarded_by_follower),
+		cmocka_unit_test(test_lease_read_answered_at_once_while_held),
 		cmocka_unit_test(test_read_index_not_ready_before_noop_commits),
 		cmocka_unit_test(test_restore_bumps_term_to_log),
 		cmocka_unit_test(test_single_node_cluster),
