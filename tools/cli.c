@@ -102,6 +102,27 @@ int cli_remote(const struct cli *cli, const char *arg, char out[CLI_PATH_MAX])
 	return CLI_OK;
 }
 
+int cli_each_operand(struct cli *cli, char **ops, int n, cli_operand_fn fn, void *ctx)
+{
+	dfs_client *c = cli_client(cli);
+	if (c == NULL)
+		return CLI_FAIL;
+	int status = CLI_OK;
+	for (int i = 0; i < n; i++) {
+		char path[CLI_PATH_MAX];
+		if (cli_remote(cli, ops[i], path) != CLI_OK) {
+			status = CLI_FAIL;
+			continue;
+		}
+		int rc = fn(cli, c, ops[i], path, ctx);
+		if (rc < 0)
+			status = cli_error(cli, ops[i], rc);
+		else if (rc != 0)
+			status = CLI_FAIL;
+	}
+	return status;
+}
+
 void cli_getopt_reset(void)
 {
 	optind = 0; /* glibc: 0 re-initialises getopt completely */

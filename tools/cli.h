@@ -62,6 +62,15 @@ const char *cli_usage_of(const char *cmd);
  * the error itself. */
 int cli_remote(const struct cli *cli, const char *arg, char out[CLI_PATH_MAX]);
 
+/* What a command does to one operand: arg as typed, path normalised.
+ * Returns 0, a negative errno (reported against arg), or CLI_FAIL when it
+ * reported the failure itself. */
+typedef int (*cli_operand_fn)(struct cli *cli, dfs_client *c, const char *arg,
+			      const char *path, void *ctx);
+/* Connects and runs fn on each of the n operands, going on after
+ * failures. Returns CLI_OK or CLI_FAIL (some operand failed). */
+int cli_each_operand(struct cli *cli, char **ops, int n, cli_operand_fn fn, void *ctx);
+
 /* How many symlinks cli_resolve follows before -ELOOP. */
 #define CLI_SYMLINK_MAX 8
 

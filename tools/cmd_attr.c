@@ -184,6 +184,17 @@ static int create_empty(struct cli *cli, const char *path)
 	return dfs_close(f);
 }
 
+static int touch_one(struct cli *cli, dfs_client *c, const char *arg, const char *path,
+		     void *ctx)
+{
+	const int *no_create = ctx;
+	(void)arg;
+	int rc = dfs_utimens(c, path, NULL);
+	if (rc == -ENOENT)
+		rc = *no_create ? 0 : create_empty(cli, path);
+	return rc;
+}
+
 int cmd_touch(struct cli *cli, int argc, char **argv)
 {
 	int no_create = 0, ch;
@@ -195,63 +206,60 @@ int cmd_touch(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage(cli, "missing operand");
-	dfs_client *c = cli_client(cli);
-	if (c == NULL)
-		return CLI_FAIL;
-	int status = CLI_OK;
-	for (int i = optind; i < argc; i++) {
-		char path[CLI_PATH_MAX];
-		if (cli_remote(cli, argv[i], path) != CLI_OK) {
-			status = CLI_FAIL;
-			continue;
-		}
-		int rc = dfs_utimens(c, path, NULL);
-		if (rc == -ENOENT)
-			rc = no_create ? 0 : create_empty(cli, path);
-		if (rc < 0)
-			status = cli_error(cli, argv[i], rc);
-	}
-	return status;
+	return cli_each_operand(cli, argv + optind, argc - optind, touch_one, &no_create);
+}
+
+static int touchz_one(struct cli *cli, dfs_client *c, const char *arg, const char *path,
+		      void *ctx)
+{
+	struct dfs_stat st;
+	(void)ctx;
+	int rc = dfs_stat(c, path, &st);
+	if (rc == -ENOENT)
+		return create_empty(cli, path);
+	if (rc < 0)
+		return rc;
+	if (S_ISDIR(st.mode))
+		return -EISDIR;
+	if (st.size > 0)
+		return cli_errorf(cli, "%s: Not a zero-length file", arg);
+	return dfs_utimens(c, path, NULL);
 }
 
 int cmd_touchz(struct cli *cli, int argc, char **argv)
 {
 	if (argc < 2)
 		return cli_usage(cli, "missing operand");
-	dfs_client *c = cli_client(cli);
-	if (c == NULL)
-		return CLI_FAIL;
-	int status = CLI_OK;
-	for (int i = 1; i < argc; i++) {
-		char path[CLI_PATH_MAX];
-		struct dfs_stat st;
-		if (cli_remote(cli, argv[i], path) != CLI_OK) {
-			status = CLI_FAIL;
-			continue;
-		}
-		int rc = dfs_stat(c, path, &st);
-		if (rc == 0 && S_ISDIR(st.mode))
-			rc = -EISDIR;
-		else if (rc == 0 && st.size > 0)
-			status = cli_errorf(cli, "%s: Not a zero-length file", argv[i]);
-		else if (rc == 0)
-			rc = dfs_utimens(c, path, NULL);
-		else if (rc == -ENOENT)
-			rc = create_empty(cli, path);
-		if (rc < 0)
-			status = cli_error(cli, argv[i], rc);
-	}
-	return status;
+	return cli_each_operand(cli, argv + 1, argc - 1, touchz_one, NULL);
+}
+
+struct truncate_ctx {
+	uint64_t size;
+	int no_create;
+};
+
+static int truncate_one(struct cli *cli, dfs_client *c, const char *arg, const char *path,
+			void *ctx)
+{
+	const struct truncate_ctx *t = ctx;
+	(void)arg;
+	int rc = dfs_truncate(c, path, t->size);
+	if (rc != -ENOENT)
+		return rc;
+	if (t->no_create)
+		return 0;
+	rc = create_empty(cli, path);
+	return rc < 0 ? rc : dfs_truncate(c, path, t->size);
 }
 
 int cmd_truncate(struct cli *cli, int argc, char **argv)
 {
-	uint64_t size = 0;
-	int have_size = 0, no_create = 0, ch;
+	struct truncate_ctx t = { 0 };
+	int have_size = 0, ch;
 	while ((ch = getopt(argc, argv, "s:c")) != -1) {
 		if (ch == 'c') {
-			no_create = 1;
-		} else if (ch == 's' && cli_parse_size(optarg, &size) == 0) {
+			t.no_create = 1;
+		} else if (ch == 's' && cli_parse_size(optarg, &t.size) == 0) {
 			have_size = 1;
 		} else {
 			return cli_usage(cli, ch == 's' ? "invalid size '%s'" : NULL, optarg);
@@ -259,28 +267,7 @@ int cmd_truncate(struct cli *cli, int argc, char **argv)
 	}
 	if (!have_size || optind >= argc)
 		return cli_usage(cli, have_size ? "missing operand" : "-s SIZE is required");
-	dfs_client *c = cli_client(cli);
-	if (c == NULL)
-		return CLI_FAIL;
-	int status = CLI_OK;
-	for (int i = optind; i < argc; i++) {
-		char path[CLI_PATH_MAX];
-		if (cli_remote(cli, argv[i], path) != CLI_OK) {
-			status = CLI_FAIL;
-			continue;
-		}
-		int rc = dfs_truncate(c, path, size);
-		if (rc == -ENOENT && !no_create) {
-			rc = create_empty(cli, path);
-			if (rc == 0)
-				rc = dfs_truncate(c, path, size);
-		} else if (rc == -ENOENT) {
-			rc = 0;
-		}
-		if (rc < 0)
-			status = cli_error(cli, argv[i], rc);
-	}
-	return status;
+	return cli_each_operand(cli, argv + optind, argc - optind, truncate_one, &t);
 }
 
 /* ---- setrep ---- */

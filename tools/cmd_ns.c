@@ -8,6 +8,20 @@
 
 #include "tools/cli.h"
 
+struct mkdir_ctx {
+	uint32_t mode;
+	unsigned flags;
+};
+
+static int mkdir_one(struct cli *cli, dfs_client *c, const char *arg, const char *path,
+		     void *ctx)
+{
+	const struct mkdir_ctx *m = ctx;
+	(void)cli;
+	(void)arg;
+	return dfs_mkdir(c, path, m->mode, m->flags);
+}
+
 int cmd_mkdir(struct cli *cli, int argc, char **argv)
 {
 	unsigned flags = 0;
@@ -25,25 +39,16 @@ int cmd_mkdir(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage(cli, "missing operand");
-	dfs_client *c = cli_client(cli);
-	if (c == NULL)
-		return CLI_FAIL;
-	int status = CLI_OK;
-	for (int i = optind; i < argc; i++) {
-		char path[CLI_PATH_MAX];
-		if (cli_remote(cli, argv[i], path) != CLI_OK) {
-			status = CLI_FAIL;
-			continue;
-		}
-		int rc = dfs_mkdir(c, path, mode, flags);
-		if (rc < 0)
-			status = cli_error(cli, argv[i], rc);
-	}
-	return status;
+	struct mkdir_ctx m = { .mode = mode, .flags = flags };
+	return cli_each_operand(cli, argv + optind, argc - optind, mkdir_one, &m);
 }
 
-/* Removes one path for rm; returns 0 or a negative errno. */
-static int rm_one(dfs_client *c, const char *path, int recursive)
+struct rm_ctx {
+	int recursive, force;
+};
+
+/* Removes one path; returns 0 or a negative errno. */
+static int rm_path(dfs_client *c, const char *path, int recursive)
 {
 	struct dfs_stat st;
 	int rc = dfs_stat(c, path, &st);
@@ -54,6 +59,15 @@ static int rm_one(dfs_client *c, const char *path, int recursive)
 	if (S_ISDIR(st.mode) && !recursive)
 		return -EISDIR;
 	return dfs_delete(c, path, recursive);
+}
+
+static int rm_one(struct cli *cli, dfs_client *c, const char *arg, const char *path, void *ctx)
+{
+	const struct rm_ctx *r = ctx;
+	(void)cli;
+	(void)arg;
+	int rc = rm_path(c, path, r->recursive);
+	return r->force && rc == -ENOENT ? 0 : rc;
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv)
@@ -68,21 +82,8 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return force ? CLI_OK : cli_usage(cli, "missing operand");
-	dfs_client *c = cli_client(cli);
-	if (c == NULL)
-		return CLI_FAIL;
-	int status = CLI_OK;
-	for (int i = optind; i < argc; i++) {
-		char path[CLI_PATH_MAX];
-		if (cli_remote(cli, argv[i], path) != CLI_OK) {
-			status = CLI_FAIL;
-			continue;
-		}
-		int rc = rm_one(c, path, recursive);
-		if (rc < 0 && !(force && rc == -ENOENT))
-			status = cli_error(cli, argv[i], rc);
-	}
-	return status;
+	struct rm_ctx r = { .recursive = recursive, .force = force };
+	return cli_each_operand(cli, argv + optind, argc - optind, rm_one, &r);
 }
 
 int cmd_rmdir(struct cli *cli, int argc, char **argv)
