@@ -79,6 +79,21 @@ int dfsf_fail_errno(const char *what, int dfs_err, const char *nodes);
  * supplementary groups). Returns 0 or a negative errno. */
 int dfsf_set_cred(struct dfs_fuse *fs, fuse_req_t req);
 
+/* Attributes of ino as this mount sees them: with the size written
+ * through a dirty writer (not yet on the namenode). 0 or a negative errno.
+ * Every attribute reply must carry such sizes: the kernel takes the size
+ * of any attribute reply (getattr, lookup, readdirplus, setattr, link)
+ * as the file's, so a namenode size sent while a file is being written
+ * made stat through the same mount go back (to 0 for a new file) once
+ * the name's entry_timeout had passed. */
+int dfsf_stat_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds);
+/* ds came from the namenode (lookup, listing, setattr, link), read after
+ * dfsf_handles_changes() returned changes_before: if ds is a regular file
+ * open for writing here, or one whose writer published meanwhile (its
+ * close may have ended between the namenode's answer and now), replaces
+ * *ds with dfsf_stat_live. 0 or a negative errno (*ds then unchanged). */
+int dfsf_attr_live(struct dfs_fuse *fs, struct dfs_stat *ds, uint64_t changes_before);
+
 /* Fills a struct stat from a dfs_stat. */
 void dfsf_stat_to_posix(const struct dfs_stat *ds, struct stat *st);
 /* Replies to an entry request (lookup, mkdir, ...) with ds. */

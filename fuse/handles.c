@@ -27,7 +27,9 @@ void dfsf_handles_init(struct dfsf_handles *h, dfs_client *c)
 		h->buckets[i] = NULL;
 		h->writers[i] = NULL;
 		h->epochs[i] = 0;
+		h->bumped_at[i] = 0;
 	}
+	h->changes = 0;
 	h->count = 0;
 }
 
@@ -38,7 +40,23 @@ uint64_t dfsf_handles_epoch(struct dfsf_handles *h, uint64_t ino)
 
 uint64_t dfsf_handles_bump(struct dfsf_handles *h, uint64_t ino)
 {
-	return __atomic_add_fetch(&h->epochs[bucket_of(ino)], 1, __ATOMIC_ACQ_REL);
+	size_t b = bucket_of(ino);
+	uint64_t now = __atomic_add_fetch(&h->changes, 1, __ATOMIC_ACQ_REL);
+	uint64_t seen = __atomic_load_n(&h->bumped_at[b], __ATOMIC_ACQUIRE);
+	while (seen < now && !__atomic_compare_exchange_n(&h->bumped_at[b], &seen, now, 0,
+							  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		; /* keep the highest */
+	return __atomic_add_fetch(&h->epochs[b], 1, __ATOMIC_ACQ_REL);
+}
+
+uint64_t dfsf_handles_changes(struct dfsf_handles *h)
+{
+	return __atomic_load_n(&h->changes, __ATOMIC_ACQUIRE);
+}
+
+int dfsf_handles_changed_since(struct dfsf_handles *h, uint64_t ino, uint64_t changes_before)
+{
+	return __atomic_load_n(&h->bumped_at[bucket_of(ino)], __ATOMIC_ACQUIRE) > changes_before;
 }
 
 static void stream_init(struct dfsf_handles *h, struct dfsf_stream *s, dfs_file *f,
@@ -282,24 +300,28 @@ int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino)
 	return rc < 0 ? rc : r;
 }
 
-int dfsf_handles_dirty_size(struct dfsf_handles *h, uint64_t ino, uint64_t *size)
+int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st)
 {
 	struct dfsf_writer *w = writer_get(h, ino);
 	int rc = 0;
 	if (!w)
 		return 0;
+	/* Clean: the last sync published everything. Dirty: under the lock
+	 * a sync under way ends first (then fstat reads its result). */
 	if (dfsf_stream_is_dirty(&w->s)) {
-		struct dfs_stat st;
 		pthread_mutex_lock(&w->s.lock);
-		int r = dfs_fstat(w->s.f, &st);
+		int r = dfs_fstat(w->s.f, st);
 		pthread_mutex_unlock(&w->s.lock);
-		if (r < 0) {
-			rc = r;
-		} else {
-			*size = st.size;
-			rc = 1;
-		}
+		rc = r < 0 ? r : 1;
 	}
 	int r = writer_put(h, w);
 	return rc != 0 ? rc : r;
+}
+
+int dfsf_handles_has_writer(struct dfsf_handles *h, uint64_t ino)
+{
+	pthread_mutex_lock(&h->lock);
+	int has = find_writer(h, ino) != NULL;
+	pthread_mutex_unlock(&h->lock);
+	return has;
 }

@@ -80,6 +80,8 @@ struct dfsf_handles {
 	struct dfsf_fh *buckets[DFSF_HANDLE_BUCKETS];
 	struct dfsf_writer *writers[DFSF_HANDLE_BUCKETS];
 	uint64_t epochs[DFSF_HANDLE_BUCKETS]; /* write epochs (atomic) */
+	uint64_t changes;                     /* bumps of any epoch (atomic) */
+	uint64_t bumped_at[DFSF_HANDLE_BUCKETS]; /* changes at a bucket's last bump */
 	size_t count;
 };
 
@@ -136,9 +138,20 @@ int dfsf_stream_sync(struct dfsf_handles *h, struct dfsf_stream *s);
 /* Makes ino's writer durable if it is dirty. 0 or a negative errno. */
 int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino);
 
-/* If ino's writer is dirty, stores its size (what was written through it,
- * not yet on the namenode) in *size and returns 1; 0 if not; or a negative
- * errno. */
-int dfsf_handles_dirty_size(struct dfsf_handles *h, uint64_t ino, uint64_t *size);
+/* If ino's writer is dirty, fills *st with ino's attributes (dfs_fstat:
+ * the namenode's, with the size written through the writer, not yet on
+ * the namenode) and returns 1; 0 if ino has no dirty writer; or a
+ * negative errno. A writer found clean has published every write: the
+ * namenode's attributes read after this call are at least as new. */
+int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st);
+
+/* 1 if ino has a writer (a writable handle open in this mount). */
+int dfsf_handles_has_writer(struct dfsf_handles *h, uint64_t ino);
+
+/* A counter that every dfsf_handles_bump advances, and whether ino's
+ * epoch was bumped since the counter read changes_before: if not, no
+ * writer of this mount published ino's data (or set its size) since. */
+uint64_t dfsf_handles_changes(struct dfsf_handles *h);
+int dfsf_handles_changed_since(struct dfsf_handles *h, uint64_t ino, uint64_t changes_before);
 
 #endif

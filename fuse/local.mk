@@ -49,3 +49,7 @@ EXTRA_DIST += tests/integration/fuse-xattr.sh
 # with EIO in bounded time, is logged, and works again afterwards.
 TESTS += tests/integration/fuse-nn-loss.sh
 EXTRA_DIST += tests/integration/fuse-nn-loss.sh
+# The size of a file being written through a pipe, as stat and ls -l show
+# it through the same mount: never back, final at once after close.
+TESTS += tests/integration/fuse-size-live.sh
+EXTRA_DIST += tests/integration/fuse-size-live.sh

@@ -120,9 +120,10 @@ static int dirh_seek(struct dfsf_dirh *dh, uint64_t off)
 }
 
 /* Adds the entry to buf; returns its size, or more than rem if it does
- * not fit (nothing added then). */
+ * not fit (nothing added then). changes: dfsf_handles_changes() before
+ * the entry was read from the namenode. */
 static size_t add_entry(struct dfs_fuse *fs, fuse_req_t req, int plus, char *buf, size_t rem,
-			const struct dir_entry *ent, off_t next)
+			const struct dir_entry *ent, off_t next, uint64_t changes)
 {
 	if (!plus) {
 		struct stat st;
@@ -132,7 +133,11 @@ static size_t add_entry(struct dfs_fuse *fs, fuse_req_t req, int plus, char *buf
 		return fuse_add_direntry(req, buf, rem, ent->name, &st, next);
 	}
 	struct fuse_entry_param e;
-	dfsf_fill_entry(fs, &ent->st, &e);
+	struct dfs_stat st = ent->st;
+	/* A file being written here: its size, not the namenode's (the
+	 * kernel takes it as the file's). On failure the listing's. */
+	dfsf_attr_live(fs, &st, changes);
+	dfsf_fill_entry(fs, &st, &e);
 	if (strcmp(ent->name, ".") == 0 || strcmp(ent->name, "..") == 0) {
 		/* No lookup reference for the dot entries. */
 		e.ino = 0;
@@ -154,6 +159,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		rc = dfsf_set_cred(fs, req);
 	if (rc < 0)
 		goto fail;
+	/* (entries of a page fetched by an earlier call are older than this) */
+	uint64_t changes = dfsf_handles_changes(&fs->handles);
 	pthread_mutex_lock(&dh->lock);
 	rc = dirh_seek(dh, (uint64_t)off);
 	while (rc >= 0) {
@@ -162,7 +169,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 		if (rc <= 0)
 			break;
 		size_t n = add_entry(fs, req, plus, buf + used, size - used, &ent,
-				     (off_t)(dh->pos + 1));
+				     (off_t)(dh->pos + 1), changes);
 		if (n > size - used)
 			break; /* kept as pending for the next call */
 		used += n;

@@ -42,7 +42,10 @@ void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct dfs_stat ds;
 	if (begin(fs, req, "lookup"))
 		return;
+	uint64_t changes = dfsf_handles_changes(&fs->handles);
 	int rc = dfs_lookup(fs->client, parent, name, &ds);
+	if (rc == 0)
+		rc = dfsf_attr_live(fs, &ds, changes);
 	if (rc == -ENOENT && fs->opts.negative_timeout > 0) {
 		/* A negative entry: the kernel caches the absence. */
 		struct fuse_entry_param e;
@@ -74,23 +77,6 @@ void dfsf_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *fo
 	fuse_reply_none(req);
 }
 
-/* Attributes of ino with the size of a dirty open handle, if any. */
-static int stat_ino_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds)
-{
-	int rc = dfs_stat_ino(fs->client, ino, ds);
-	if (rc < 0)
-		return rc;
-	if (S_ISREG(ds->mode)) {
-		uint64_t size;
-		int r = dfsf_handles_dirty_size(&fs->handles, ino, &size);
-		if (r < 0)
-			return r;
-		if (r == 1)
-			ds->size = size;
-	}
-	return 0;
-}
-
 void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
@@ -99,7 +85,7 @@ void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)fi;
 	if (begin(fs, req, "getattr"))
 		return;
-	int rc = stat_ino_live(fs, ino, &ds);
+	int rc = dfsf_stat_live(fs, ino, &ds);
 	if (rc < 0) {
 		reply_fail(req, "getattr", ino, NULL, rc);
 		return;
@@ -190,11 +176,15 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			goto fail;
 	}
 	if (sa.valid) {
+		uint64_t changes = dfsf_handles_changes(&fs->handles);
 		rc = dfs_setattr(fs->client, ino, NULL, &sa, &ds);
 		if (rc == 0 && (sa.valid & DFS_SET_SIZE))
 			dfsf_handles_bump(&fs->handles, ino);
+		else if (rc == 0) /* chmod of a file being written: its size (done
+				     even if that fails: then the namenode's) */
+			dfsf_attr_live(fs, &ds, changes);
 	} else {
-		rc = stat_ino_live(fs, ino, &ds);
+		rc = dfsf_stat_live(fs, ino, &ds);
 	}
 	if (rc < 0)
 		goto fail;
@@ -363,7 +353,10 @@ void dfsf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char 
 	struct dfs_stat ds;
 	if (begin(fs, req, "link"))
 		return;
+	uint64_t changes = dfsf_handles_changes(&fs->handles);
 	int rc = dfs_link_at(fs->client, ino, newparent, newname, &ds);
+	if (rc == 0) /* linked even if this fails: then the namenode's size */
+		dfsf_attr_live(fs, &ds, changes);
 	if (rc < 0) {
 		reply_fail(req, "link", ino, newname, rc);
 		return;

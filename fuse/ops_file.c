@@ -91,7 +91,9 @@ void dfsf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 	int rc = dfsf_set_cred(fs, req);
 	if (rc == 0)
 		rc = dfs_create_at(fs->client, parent, name, flags | O_CREAT, mode & 07777, &f, &ds);
-	if (rc == -EEXIST && !(flags & O_EXCL)) {
+	int existed = rc == -EEXIST && !(flags & O_EXCL);
+	uint64_t changes = dfsf_handles_changes(&fs->handles);
+	if (existed) {
 		/* Lost a race with another creator: open what is there. */
 		rc = dfs_lookup(fs->client, parent, name, &ds);
 		if (rc == 0)
@@ -99,6 +101,8 @@ void dfsf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 	}
 	if (rc == 0)
 		rc = attach(fs, f, ds.ino, flags, fi);
+	if (rc == 0 && existed && !(flags & O_TRUNC)) /* it may be being written here */
+		dfsf_attr_live(fs, &ds, changes);
 	if (rc < 0) {
 		reply_fail(req, "create", parent, name, rc, DFSF_NODES_NS);
 		return;

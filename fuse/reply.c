@@ -100,6 +100,32 @@ void dfsf_stat_to_posix(const struct dfs_stat *ds, struct stat *st)
 	ts_copy(&st->st_ctim, &ds->ctime);
 }
 
+int dfsf_stat_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds)
+{
+	/* The writer first: a clean one has published its writes, so the
+	 * namenode's answer that follows is at least as new. (Namenode first
+	 * could pair a size read before a close's COMPLETE with a writer
+	 * that became clean since: an old, smaller size.) */
+	int r = dfsf_handles_dirty_stat(&fs->handles, ino, ds);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	return dfs_stat_ino(fs->client, ino, ds);
+}
+
+int dfsf_attr_live(struct dfs_fuse *fs, struct dfs_stat *ds, uint64_t changes_before)
+{
+	if (!S_ISREG(ds->mode))
+		return 0;
+	if (!dfsf_handles_has_writer(&fs->handles, ds->ino) &&
+	    !dfsf_handles_changed_since(&fs->handles, ds->ino, changes_before))
+		return 0;
+	struct dfs_stat live;
+	int rc = dfsf_stat_live(fs, ds->ino, &live);
+	if (rc == 0)
+		*ds = live;
+	return rc;
+}
+
 void dfsf_fill_entry(struct dfs_fuse *fs, const struct dfs_stat *ds, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
