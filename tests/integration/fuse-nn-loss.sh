@@ -148,11 +148,12 @@ check touch "$M/d/a" "$M/d/b"
 # Through C: an open reader that has located the first 16 blocks only
 # (1 MiB blocks), an open writer with nothing written (in w/: a create
 # makes the kernel ask for its directory's attributes again), and keep
-# looked up (cached).
+# looked up and held open, so that its name stays cached (an unused
+# entry may be reclaimed, and then an open starts with a lookup).
 exec 7<"$C/big"
 check timeout 60 dd bs=64k count=1 status=none of=/dev/null <&7
 exec 8>"$C/w/wfile"
-check stat "$C/keep"
+exec 6<"$C/keep"
 
 # --- every namenode SIGKILLed: each call fails in bounded time ---
 kill_namenodes
@@ -167,6 +168,7 @@ expect_unreachable "read of blocks not located yet" python3 -c "$PREAD_FD7"
 logged_last 'WARN: read\([0-9]+\): namenodes or datanodes unreachable'
 expect_unreachable "open" cat "$C/keep"
 logged_last 'WARN: open\([0-9]+\): namenodes unreachable'
+exec 6<&-
 # 100 kB fit in dfs-fuse's write buffer: the write succeeds, the close
 # (FUSE flush) needs the namenode and must report the failure.
 expect_unreachable "write then close" python3 -c "$WRITE_CLOSE_FD8" "$T/small"
