@@ -102,10 +102,11 @@ static void serve_one(struct mute_nn *m, int i)
 	if (atomic_load(&m->mode) == MUTE_GATE) {
 		m->pend[m->n_pend++] = (struct pending){ m->fds[i], f.h.method, f.h.call_id };
 		if (m->n_pend == m->gate_n) {
+			/* open before replying: the callers check it on return */
+			atomic_store(&m->mode, MUTE_SERVE);
 			for (int k = 0; k < m->n_pend; k++)
 				reply_dir(m->pend[k].fd, m->pend[k].method, m->pend[k].call_id);
 			m->n_pend = 0;
-			atomic_store(&m->mode, MUTE_SERVE);
 		}
 	} else {
 		reply_dir(m->fds[i], f.h.method, f.h.call_id);
