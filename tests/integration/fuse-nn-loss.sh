@@ -19,9 +19,9 @@
 
 RPC_MS=1000
 RETRY_MS=3000
-# One call of libdfs gives up after retry_total_ms plus at most two RPC
-# timeouts (a stale pooled connection, then a fresh one); one syscall may
-# cost the kernel two requests (a failed revalidation, then a lookup).
+# One request gives up after retry_total_ms plus the attempt under way
+# (rpc_timeout_ms to connect, rpc_timeout_ms for the reply); a program may
+# make two calls that each wait (touch: open, then utimensat).
 BOUND_S=$(((2 * (RETRY_MS + 2 * RPC_MS) + 999) / 1000 + 20))
 HANG_S=$((BOUND_S + 30)) # timeout(1) of each call: only a hang reaches it
 ERRNO_RE='Input/output error|Transport endpoint is not connected'
