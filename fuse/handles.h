@@ -13,9 +13,10 @@
  * A dfs_file buffers writes until dfs_fsync/dfs_close, so the namenode's
  * size of a file being written lags behind what was written through the
  * mount. The table lets the other operations of the same inode see those
- * writes: getattr takes the size from a dirty writer, and reads through
- * read-only handles, truncates and renames over the file first make the
- * writer durable (dfsf_handles_sync_ino).
+ * writes: every attribute reply takes the size from a dirty writer
+ * (dfsf_handles_dirty_stat, through dfsf_stat_live / dfsf_attr_live), and
+ * reads through read-only handles, truncates and renames over the file
+ * first make the writer durable (dfsf_handles_sync_ino).
  *
  * Epochs: a stream knows the file size from its open (and its own
  * writes). So that it sees what else changed the file since, each inode
