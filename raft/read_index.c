@@ -146,6 +146,8 @@ static bool confirmed(const struct raft *r, uint64_t seq)
 void raft_read_index_on_ack(struct raft *r)
 {
 	lease_on_ack(r);
+	if (r->n_reads_pending == 0)
+		return; /* every heartbeat round is acknowledged, most without reads */
 	size_t k = 0;
 	while (k < r->n_reads_pending &&
 	       confirmed(r, r->reads_pending[k].seq)) {

@@ -33,15 +33,21 @@ rbw_holders() {
 		ls "$CLUSTER/dn$i/data/rbw/" 2>/dev/null | grep -q '^blk_[0-9]*$' && echo "$i"
 	done
 }
-pipeline_busy() { [ "$(rbw_holders | wc -l)" -ge 2 ]; }
+# pick_victim: sets vi to the second datanode found writing a replica, from
+# one look at the datanodes (a block may end between two looks).
+pick_victim() {
+	local holders
+	holders=$(rbw_holders)
+	[ "$(wc -l <<<"$holders")" -ge 2 ] || return 1
+	vi=$(sed -n 2p <<<"$holders")
+}
 
 t0=$SECONDS
 "$DFS" -v put "$T/src" /f 2>"$T/put.err" &
 put_pid=$!
 TEST_PIDS+=("$put_pid")
-wait_until 60 pipeline_busy || fail "no write pipeline ever appeared on the datanodes"
-# the victim: the second datanode found writing a replica
-vi=$(rbw_holders | sed -n 2p)
+vi=
+wait_until 60 pick_victim || fail "no write pipeline ever appeared on the datanodes"
 victim=$(dn_addr "$vi")
 line="rbw: $(ls "$CLUSTER/dn$vi/data/rbw/" | tr '\n' ' ')"
 log "SIGKILL datanode $vi ($victim) while writing: $line"
