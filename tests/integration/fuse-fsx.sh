@@ -2,14 +2,15 @@
 # fuse-fsx: tests/fuse/fsx-dfs runs a seeded random sequence of writes,
 # pwrites at random offsets, truncates, reads, close/reopens, mmap reads
 # and shared writable mmap writes (msync'ed or left to writeback)
-# (20,000 ops by default) against a file in a dfs-fuse mount and a local
-# reference file; any difference fails with the seed. The cluster uses
+# (100,000 ops by default, as the FUSE issue asks; about 5 minutes) against
+# a file in a dfs-fuse mount and a local reference file; any difference
+# fails with the seed. The cluster uses
 # 1 MiB blocks so operations cross block boundaries all the time.
 . "$(dirname "$0")/lib.sh"
 . "$DFS_SRCDIR/tests/fuse/lib-fuse.sh"
 
 FSX=$DFS_BUILDDIR/tests/fuse/fsx-dfs
-FSX_OPS=${DFS_FSX_OPS:-20000}
+FSX_OPS=${DFS_FSX_OPS:-100000}
 [ -x "$FSX" ] || fail "$FSX is not built"
 
 fuse_setup
