@@ -75,6 +75,14 @@ int dfsf_fail_errno(const char *what, int dfs_err, const char *nodes);
 #define DFSF_NODES_DATA "namenodes or datanodes"    /* reads and writes */
 #define DFSF_FAIL_WHAT_MAX 320 /* "op(ino, name)" with a 255-byte name */
 
+/* Replies to a failed request as dfsf_fail_errno decides, naming it
+ * "op(ino)" or "op(ino, name)" (name may be NULL). nodes: who may not have
+ * answered (DFSF_NODES_*). */
+void dfsf_reply_fail(fuse_req_t req, const char *op, uint64_t ino, const char *name, int rc,
+		     const char *nodes);
+/* Sets the request's credential; on failure replies and returns -1. */
+int dfsf_begin(struct dfs_fuse *fs, fuse_req_t req, const char *op);
+
 /* Sets the calling thread's libdfs credential from the request (uid, gid,
  * supplementary groups). Returns 0 or a negative errno. */
 int dfsf_set_cred(struct dfs_fuse *fs, fuse_req_t req);

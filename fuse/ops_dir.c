@@ -46,10 +46,8 @@ void dfsf_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc == 0)
 		rc = dfs_opendir(fs->client, ino, NULL, &dh->d);
 	if (rc < 0) {
-		char what[DFSF_FAIL_WHAT_MAX];
 		free(dh);
-		snprintf(what, sizeof(what), "opendir(%llu)", (unsigned long long)ino);
-		fuse_reply_err(req, dfsf_fail_errno(what, rc, DFSF_NODES_NS));
+		dfsf_reply_fail(req, "opendir", ino, NULL, rc, DFSF_NODES_NS);
 		return;
 	}
 	pthread_mutex_init(&dh->lock, NULL);
@@ -184,9 +182,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off, struct fuse_file_
 	return;
 fail:
 	free(buf);
-	char what[DFSF_FAIL_WHAT_MAX];
-	snprintf(what, sizeof(what), "readdir(%llu)", (unsigned long long)dh->ino);
-	fuse_reply_err(req, dfsf_fail_errno(what, rc, DFSF_NODES_NS));
+	dfsf_reply_fail(req, "readdir", dh->ino, NULL, rc, DFSF_NODES_NS);
 }
 
 void dfsf_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -15,32 +15,11 @@
 
 #define DFSF_HIDE_ATTEMPTS_MAX 4 /* hidden names tried per unlink */
 
-/* Replies with the error of a libdfs result, logging it: expected codes at
- * debug level, the others (EIO, DFS_E*, no namenode) as warnings. */
-static void reply_fail(fuse_req_t req, const char *op, uint64_t ino, const char *name, int rc)
-{
-	char what[DFSF_FAIL_WHAT_MAX];
-	snprintf(what, sizeof(what), "%s(%llu%s%s)", op, (unsigned long long)ino,
-		 name ? ", " : "", name ? name : "");
-	fuse_reply_err(req, dfsf_fail_errno(what, rc, DFSF_NODES_NS));
-}
-
-/* Sets the request's credential; replies and returns -1 on failure. */
-static int begin(struct dfs_fuse *fs, fuse_req_t req, const char *op)
-{
-	int rc = dfsf_set_cred(fs, req);
-	if (rc < 0) {
-		reply_fail(req, op, 0, NULL, rc);
-		return -1;
-	}
-	return 0;
-}
-
 void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
-	if (begin(fs, req, "lookup"))
+	if (dfsf_begin(fs, req, "lookup"))
 		return;
 	uint64_t changes = dfsf_handles_changes(&fs->handles);
 	int rc = dfs_lookup(fs->client, parent, name, &ds);
@@ -56,7 +35,7 @@ void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (rc < 0) {
-		reply_fail(req, "lookup", parent, name, rc);
+		dfsf_reply_fail(req, "lookup", parent, name, rc, DFSF_NODES_NS);
 		return;
 	}
 	dfsf_reply_entry(fs, req, &ds);
@@ -83,11 +62,11 @@ void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dfs_stat ds;
 	struct stat st;
 	(void)fi;
-	if (begin(fs, req, "getattr"))
+	if (dfsf_begin(fs, req, "getattr"))
 		return;
 	int rc = dfsf_stat_live(fs, ino, &ds);
 	if (rc < 0) {
-		reply_fail(req, "getattr", ino, NULL, rc);
+		dfsf_reply_fail(req, "getattr", ino, NULL, rc, DFSF_NODES_NS);
 		return;
 	}
 	dfsf_stat_to_posix(&ds, &st);
@@ -157,7 +136,7 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct dfs_stat ds;
 	struct stat st;
 	int rc;
-	if (begin(fs, req, "setattr"))
+	if (dfsf_begin(fs, req, "setattr"))
 		return;
 	setattr_from_fuse(attr, to_set, &sa);
 	if (sa.valid & DFS_SET_SIZE) {
@@ -192,18 +171,18 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	fuse_reply_attr(req, &st, fs->opts.attr_timeout);
 	return;
 fail:
-	reply_fail(req, "setattr", ino, NULL, rc);
+	dfsf_reply_fail(req, "setattr", ino, NULL, rc, DFSF_NODES_NS);
 }
 
 void dfsf_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	char buf[PATH_MAX + 1];
-	if (begin(fs, req, "readlink"))
+	if (dfsf_begin(fs, req, "readlink"))
 		return;
 	int rc = dfs_readlink(fs->client, ino, NULL, buf, sizeof(buf));
 	if (rc < 0) {
-		reply_fail(req, "readlink", ino, NULL, rc);
+		dfsf_reply_fail(req, "readlink", ino, NULL, rc, DFSF_NODES_NS);
 		return;
 	}
 	if ((size_t)rc >= sizeof(buf)) {
@@ -219,7 +198,7 @@ void dfsf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
 	int rc;
-	if (begin(fs, req, "mknod"))
+	if (dfsf_begin(fs, req, "mknod"))
 		return;
 	if (S_ISREG(mode)) {
 		/* mknod(2) of a regular file: create it and close it at once. */
@@ -232,7 +211,7 @@ void dfsf_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		rc = dfs_mknod_at(fs->client, parent, name, mode, (uint64_t)rdev, &ds);
 	}
 	if (rc < 0) {
-		reply_fail(req, "mknod", parent, name, rc);
+		dfsf_reply_fail(req, "mknod", parent, name, rc, DFSF_NODES_NS);
 		return;
 	}
 	dfsf_reply_entry(fs, req, &ds);
@@ -242,11 +221,11 @@ void dfsf_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
-	if (begin(fs, req, "mkdir"))
+	if (dfsf_begin(fs, req, "mkdir"))
 		return;
 	int rc = dfs_mkdir_at(fs->client, parent, name, mode & 07777, 0, &ds);
 	if (rc < 0) {
-		reply_fail(req, "mkdir", parent, name, rc);
+		dfsf_reply_fail(req, "mkdir", parent, name, rc, DFSF_NODES_NS);
 		return;
 	}
 	dfsf_reply_entry(fs, req, &ds);
@@ -287,7 +266,7 @@ static int unlink_open(struct dfs_fuse *fs, uint64_t parent, const char *name)
 void dfsf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
-	if (begin(fs, req, "unlink"))
+	if (dfsf_begin(fs, req, "unlink"))
 		return;
 	int rc = unlink_open(fs, parent, name);
 	if (rc == 0)
@@ -295,7 +274,7 @@ void dfsf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	else if (rc == 1)
 		rc = 0;
 	if (rc < 0)
-		reply_fail(req, "unlink", parent, name, rc);
+		dfsf_reply_fail(req, "unlink", parent, name, rc, DFSF_NODES_NS);
 	else
 		fuse_reply_err(req, 0);
 }
@@ -303,11 +282,11 @@ void dfsf_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 void dfsf_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
-	if (begin(fs, req, "rmdir"))
+	if (dfsf_begin(fs, req, "rmdir"))
 		return;
 	int rc = dfs_rmdir_at(fs->client, parent, name);
 	if (rc < 0)
-		reply_fail(req, "rmdir", parent, name, rc);
+		dfsf_reply_fail(req, "rmdir", parent, name, rc, DFSF_NODES_NS);
 	else
 		fuse_reply_err(req, 0);
 }
@@ -316,11 +295,11 @@ void dfsf_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const cha
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
-	if (begin(fs, req, "symlink"))
+	if (dfsf_begin(fs, req, "symlink"))
 		return;
 	int rc = dfs_symlink_at(fs->client, link, parent, name, &ds);
 	if (rc < 0) {
-		reply_fail(req, "symlink", parent, name, rc);
+		dfsf_reply_fail(req, "symlink", parent, name, rc, DFSF_NODES_NS);
 		return;
 	}
 	dfsf_reply_entry(fs, req, &ds);
@@ -338,11 +317,11 @@ void dfsf_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t
 	}
 	if (flags & RENAME_NOREPLACE)
 		dflags |= DFS_RENAME_NOREPLACE;
-	if (begin(fs, req, "rename"))
+	if (dfsf_begin(fs, req, "rename"))
 		return;
 	int rc = dfs_rename_at(fs->client, parent, name, newparent, newname, dflags);
 	if (rc < 0)
-		reply_fail(req, "rename", parent, name, rc);
+		dfsf_reply_fail(req, "rename", parent, name, rc, DFSF_NODES_NS);
 	else
 		fuse_reply_err(req, 0);
 }
@@ -351,14 +330,14 @@ void dfsf_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char 
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
-	if (begin(fs, req, "link"))
+	if (dfsf_begin(fs, req, "link"))
 		return;
 	uint64_t changes = dfsf_handles_changes(&fs->handles);
 	int rc = dfs_link_at(fs->client, ino, newparent, newname, &ds);
 	if (rc == 0) /* linked even if this fails: then the namenode's size */
 		dfsf_attr_live(fs, &ds, changes);
 	if (rc < 0) {
-		reply_fail(req, "link", ino, newname, rc);
+		dfsf_reply_fail(req, "link", ino, newname, rc, DFSF_NODES_NS);
 		return;
 	}
 	dfsf_reply_entry(fs, req, &ds);
@@ -373,11 +352,11 @@ void dfsf_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct dfs_statfs sf;
 	struct statvfs sv;
 	(void)ino;
-	if (begin(fs, req, "statfs"))
+	if (dfsf_begin(fs, req, "statfs"))
 		return;
 	int rc = dfs_statfs(fs->client, &sf);
 	if (rc < 0) {
-		reply_fail(req, "statfs", ino, NULL, rc);
+		dfsf_reply_fail(req, "statfs", ino, NULL, rc, DFSF_NODES_NS);
 		return;
 	}
 	memset(&sv, 0, sizeof(sv));
@@ -419,13 +398,13 @@ void dfsf_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
-	if (begin(fs, req, "access"))
+	if (dfsf_begin(fs, req, "access"))
 		return;
 	int rc = dfs_stat_ino(fs->client, ino, &ds);
 	if (rc == 0)
 		rc = access_check(fuse_req_ctx(req), &ds, mask);
 	if (rc < 0)
-		reply_fail(req, "access", ino, NULL, rc);
+		dfsf_reply_fail(req, "access", ino, NULL, rc, DFSF_NODES_NS);
 	else
 		fuse_reply_err(req, 0);
 }

@@ -19,17 +19,6 @@ static struct dfsf_fh *fh_of(struct fuse_file_info *fi)
 	return (struct dfsf_fh *)(uintptr_t)fi->fh;
 }
 
-/* Replies with the error of a libdfs result and logs it (see
- * dfsf_fail_errno). nodes: who may not have answered. */
-static void reply_fail(fuse_req_t req, const char *op, uint64_t ino, const char *name, int rc,
-		       const char *nodes)
-{
-	char what[DFSF_FAIL_WHAT_MAX];
-	snprintf(what, sizeof(what), "%s(%llu%s%s)", op, (unsigned long long)ino,
-		 name ? ", " : "", name ? name : "");
-	fuse_reply_err(req, dfsf_fail_errno(what, rc, nodes));
-}
-
 /* The flags libdfs gets for an open(2) with `flags`. With the writeback
  * cache the kernel reads pages of write-only files and handles O_APPEND
  * itself, so files are opened read-write and without O_APPEND. */
@@ -73,7 +62,7 @@ void dfsf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc == 0)
 		rc = attach(fs, f, ino, flags, fi);
 	if (rc < 0) {
-		reply_fail(req, "open", ino, NULL, rc, DFSF_NODES_NS);
+		dfsf_reply_fail(req, "open", ino, NULL, rc, DFSF_NODES_NS);
 		return;
 	}
 	if (fuse_reply_open(req, fi) != 0) /* interrupted: nobody owns it */
@@ -104,7 +93,7 @@ void dfsf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 	if (rc == 0 && existed && !(flags & O_TRUNC)) /* it may be being written here */
 		dfsf_attr_live(fs, &ds, changes);
 	if (rc < 0) {
-		reply_fail(req, "create", parent, name, rc, DFSF_NODES_NS);
+		dfsf_reply_fail(req, "create", parent, name, rc, DFSF_NODES_NS);
 		return;
 	}
 	dfsf_fill_entry(fs, &ds, &e);
@@ -148,7 +137,7 @@ void dfsf_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fu
 	return;
 fail:
 	free(buf);
-	reply_fail(req, "read", ino, NULL, rc, DFSF_NODES_DATA);
+	dfsf_reply_fail(req, "read", ino, NULL, rc, DFSF_NODES_DATA);
 }
 
 void dfsf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -179,7 +168,7 @@ void dfsf_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, of
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (done == 0 && rc < 0) {
-		reply_fail(req, "write", ino, NULL, rc, DFSF_NODES_DATA);
+		dfsf_reply_fail(req, "write", ino, NULL, rc, DFSF_NODES_DATA);
 		return;
 	}
 	fuse_reply_write(req, done);
@@ -191,7 +180,7 @@ void dfsf_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * (close-to-open), and report a failure to the closer. */
 	int rc = dfsf_stream_sync(&dfsf_of(req)->handles, dfsf_fh_stream(fh_of(fi)));
 	if (rc < 0)
-		reply_fail(req, "flush", ino, NULL, rc, DFSF_NODES_DATA);
+		dfsf_reply_fail(req, "flush", ino, NULL, rc, DFSF_NODES_DATA);
 	else
 		fuse_reply_err(req, 0);
 }
@@ -211,7 +200,7 @@ void dfsf_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_i
 	(void)datasync;
 	int rc = dfsf_stream_sync(&dfsf_of(req)->handles, dfsf_fh_stream(fh_of(fi)));
 	if (rc < 0)
-		reply_fail(req, "fsync", ino, NULL, rc, DFSF_NODES_DATA);
+		dfsf_reply_fail(req, "fsync", ino, NULL, rc, DFSF_NODES_DATA);
 	else
 		fuse_reply_err(req, 0);
 }

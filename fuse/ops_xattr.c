@@ -25,29 +25,6 @@
 
 #define DFSF_XATTR_USER_PREFIX "user."
 
-/* Replies with the error of a libdfs result, logging it: expected codes
- * (ENODATA, EACCES, ERANGE, ...) at debug level, the others as warnings. */
-static void reply_fail(fuse_req_t req, const char *op, fuse_ino_t ino, const char *name, int rc)
-{
-	int e = dfsf_errno(rc);
-	enum dfsf_level lvl = (e == EIO || e == ENOSPC || e == ENOMEM) ? DFSF_WARN : DFSF_DEBUG;
-	if (lvl >= dfsf_log_get_level())
-		dfsf_log_err(lvl, rc, "%s(%llu%s%s)", op, (unsigned long long)ino,
-			     name ? ", " : "", name ? name : "");
-	fuse_reply_err(req, e);
-}
-
-/* Sets the request's credential; replies and returns -1 on failure. */
-static int begin(struct dfs_fuse *fs, fuse_req_t req, const char *op)
-{
-	int rc = dfsf_set_cred(fs, req);
-	if (rc < 0) {
-		reply_fail(req, op, 0, NULL, rc);
-		return -1;
-	}
-	return 0;
-}
-
 static int is_user_name(const char *name)
 {
 	return strncmp(name, DFSF_XATTR_USER_PREFIX, sizeof(DFSF_XATTR_USER_PREFIX) - 1) == 0;
@@ -57,7 +34,7 @@ void dfsf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char 
 		   size_t size, int flags)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
-	if (begin(fs, req, "setxattr"))
+	if (dfsf_begin(fs, req, "setxattr"))
 		return;
 	if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) {
 		fuse_reply_err(req, EINVAL);
@@ -67,7 +44,7 @@ void dfsf_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char 
 		     ((flags & XATTR_REPLACE) ? DFS_XATTR_REPLACE : 0);
 	int rc = dfs_setxattr(fs->client, ino, NULL, name, value, size, dflags);
 	if (rc < 0)
-		reply_fail(req, "setxattr", ino, name, rc);
+		dfsf_reply_fail(req, "setxattr", ino, name, rc, DFSF_NODES_NS);
 	else
 		fuse_reply_err(req, 0);
 }
@@ -89,7 +66,7 @@ void dfsf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
-	if (begin(fs, req, "getxattr"))
+	if (dfsf_begin(fs, req, "getxattr"))
 		return;
 	if (size > DFS_XATTR_SIZE_MAX)
 		size = DFS_XATTR_SIZE_MAX;
@@ -100,7 +77,7 @@ void dfsf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size
 	}
 	ssize_t n = dfs_getxattr(fs->client, ino, NULL, name, buf, size);
 	if (n < 0)
-		reply_fail(req, "getxattr", ino, name, (int)n);
+		dfsf_reply_fail(req, "getxattr", ino, name, (int)n, DFSF_NODES_NS);
 	else
 		reply_bytes(req, buf, n);
 	free(buf);
@@ -109,7 +86,7 @@ void dfsf_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size
 void dfsf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
-	if (begin(fs, req, "listxattr"))
+	if (dfsf_begin(fs, req, "listxattr"))
 		return;
 	if (size > DFS_XATTR_LIST_MAX)
 		size = DFS_XATTR_LIST_MAX;
@@ -120,7 +97,7 @@ void dfsf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	}
 	ssize_t n = dfs_listxattr(fs->client, ino, NULL, buf, size);
 	if (n < 0)
-		reply_fail(req, "listxattr", ino, NULL, (int)n);
+		dfsf_reply_fail(req, "listxattr", ino, NULL, (int)n, DFSF_NODES_NS);
 	else
 		reply_bytes(req, buf, n);
 	free(buf);
@@ -129,11 +106,11 @@ void dfsf_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 void dfsf_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
-	if (begin(fs, req, "removexattr"))
+	if (dfsf_begin(fs, req, "removexattr"))
 		return;
 	int rc = dfs_removexattr(fs->client, ino, NULL, name);
 	if (rc < 0)
-		reply_fail(req, "removexattr", ino, name, rc);
+		dfsf_reply_fail(req, "removexattr", ino, name, rc, DFSF_NODES_NS);
 	else
 		fuse_reply_err(req, 0);
 }

@@ -3,6 +3,7 @@
 #include "fuse/dfs_fuse.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -141,4 +142,23 @@ void dfsf_reply_entry(struct dfs_fuse *fs, fuse_req_t req, const struct dfs_stat
 	struct fuse_entry_param e;
 	dfsf_fill_entry(fs, ds, &e);
 	fuse_reply_entry(req, &e);
+}
+
+void dfsf_reply_fail(fuse_req_t req, const char *op, uint64_t ino, const char *name, int rc,
+		     const char *nodes)
+{
+	char what[DFSF_FAIL_WHAT_MAX];
+	snprintf(what, sizeof(what), "%s(%llu%s%s)", op, (unsigned long long)ino,
+		 name ? ", " : "", name ? name : "");
+	fuse_reply_err(req, dfsf_fail_errno(what, rc, nodes));
+}
+
+int dfsf_begin(struct dfs_fuse *fs, fuse_req_t req, const char *op)
+{
+	int rc = dfsf_set_cred(fs, req);
+	if (rc < 0) {
+		dfsf_reply_fail(req, op, 0, NULL, rc, DFSF_NODES_NS);
+		return -1;
+	}
+	return 0;
 }
