@@ -174,6 +174,10 @@ int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply 
  * the reply's Attr (-DFS_EPROTOCOL if the reply has none but st wants it). */
 int dfsc_call_attr(dfs_client *c, uint32_t method, Dfs__NsRequest *req, struct dfs_stat *st);
 
+/* Names an inode in req: ino, or the entry at path when ino is 0 (path
+ * checked). 0 or a negative errno. (namespace.c) */
+int dfsc_set_inode(Dfs__NsRequest *req, uint64_t ino, const char *path);
+
 /* Frees every idle connection. */
 void dfsc_pool_destroy(dfs_client *c);
 

@@ -24,8 +24,7 @@ static int set_entry(Dfs__NsRequest *req, uint64_t dir_ino, const char *name)
 	return rc;
 }
 
-/* Names an inode, or the entry at path when ino is 0. */
-static int set_inode(Dfs__NsRequest *req, uint64_t ino, const char *path)
+int dfsc_set_inode(Dfs__NsRequest *req, uint64_t ino, const char *path)
 {
 	if (ino != 0) {
 		req->has_ino = 1;
@@ -49,7 +48,7 @@ static void set_owner(dfs_client *c, Dfs__NsRequest *req, uint32_t mode)
 int dfs_stat(dfs_client *c, const char *path, struct dfs_stat *st)
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
-	int rc = set_inode(&req, 0, path);
+	int rc = dfsc_set_inode(&req, 0, path);
 	return rc < 0 ? rc : dfsc_call_attr(c, DFS_M_GETATTR, &req, st);
 }
 
@@ -67,7 +66,7 @@ int dfs_stat_ino(dfs_client *c, uint64_t ino, struct dfs_stat *st)
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	if (ino == 0)
 		return -EINVAL;
-	set_inode(&req, ino, NULL);
+	dfsc_set_inode(&req, ino, NULL);
 	return dfsc_call_attr(c, DFS_M_GETATTR, &req, st);
 }
 
@@ -83,7 +82,7 @@ int dfs_setattr(dfs_client *c, uint64_t ino, const char *path, const struct dfs_
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	uint32_t flags = 0;
-	int rc = set_inode(&req, ino, path);
+	int rc = dfsc_set_inode(&req, ino, path);
 	if (rc < 0)
 		return rc;
 	if (sa->valid & DFS_SET_MODE) {
@@ -172,7 +171,7 @@ int dfs_setrep(dfs_client *c, const char *path, unsigned replication)
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	if (replication < 1 || replication > DFSC_REPLICATION_MAX)
 		return -EINVAL;
-	int rc = set_inode(&req, 0, path);
+	int rc = dfsc_set_inode(&req, 0, path);
 	if (rc < 0)
 		return rc;
 	req.has_replication = 1;
@@ -323,7 +322,7 @@ int dfs_readlink(dfs_client *c, uint64_t ino, const char *path, char *buf, size_
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	Dfs__NsReply *reply;
-	int rc = set_inode(&req, ino, path);
+	int rc = dfsc_set_inode(&req, ino, path);
 	if (rc < 0)
 		return rc;
 	rc = dfsc_call(c, DFS_M_READLINK, &req, &reply);

@@ -9,18 +9,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* Names the inode: ino, or the entry at path when ino is 0. */
-static int set_target(Dfs__NsRequest *req, uint64_t ino, const char *path)
-{
-	if (ino != 0) {
-		req->has_ino = 1;
-		req->ino = ino;
-		return 0;
-	}
-	req->path = (char *)path;
-	return dfsc_check_path(path);
-}
-
 /* A request for name of (ino or path); the name's length is checked as
  * setxattr(2) does: empty or over DFS_XATTR_NAME_MAX is -ERANGE. */
 static int xattr_req(Dfs__NsRequest *req, uint64_t ino, const char *path, const char *name)
@@ -31,7 +19,7 @@ static int xattr_req(Dfs__NsRequest *req, uint64_t ino, const char *path, const 
 	if (n == 0 || n > DFS_XATTR_NAME_MAX)
 		return -ERANGE;
 	req->xattr_name = (char *)name;
-	return set_target(req, ino, path);
+	return dfsc_set_inode(req, ino, path);
 }
 
 int dfs_setxattr(dfs_client *c, uint64_t ino, const char *path, const char *name,
@@ -118,7 +106,7 @@ ssize_t dfs_listxattr(dfs_client *c, uint64_t ino, const char *path, char *list,
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	Dfs__NsReply *reply;
-	int rc = set_target(&req, ino, path);
+	int rc = dfsc_set_inode(&req, ino, path);
 	if (rc < 0)
 		return rc;
 	if (size > 0 && list == NULL)
