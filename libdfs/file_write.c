@@ -344,10 +344,9 @@ int dfsc_file_flush(dfs_file *f, bool sync, bool close_stream_too)
 		return rc;
 	int sent = -1; /* the stream the buffer went into, with sync/last */
 	if (f->wbuf_len > 0) {
-		sent = find_stream(f, f->wbuf_off / f->block_size);
+		uint64_t idx = f->wbuf_off / f->block_size;
 		rc = send_buffer(f, sync, close_stream_too);
-		if (rc == 0 && sent < 0)
-			sent = find_stream(f, f->wbuf_off / f->block_size);
+		sent = find_stream(f, idx); /* -1 once last ended it */
 	}
 	for (int i = 0; i < DFSC_STREAMS_MAX && rc == 0; i++)
 		if (i != sent && stream_open(f, i))
