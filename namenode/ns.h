@@ -68,6 +68,10 @@ struct ns_freed {
 	uint64_t genstamp;
 };
 
+/* Longest retry-cache expiry key: "q/" + be64 time + u8 length + client id
+ * (at most 64 bytes) + be64 seq. */
+#define NS_RETRY_QKEY_MAX 96
+
 struct ns {
 	leveldb_t *db;
 	leveldb_options_t *opts;
@@ -83,6 +87,10 @@ struct ns {
 	size_t n_freed, cap_freed;
 	/* Genstamp a block had before the last OPEN_BLOCK applied. */
 	uint64_t last_prev_genstamp;
+	/* Retry-cache expiry hint (ns_retry.c): no q/ key sorts before this
+	 * one (length 0: nothing known, seek from "q/"). */
+	char retry_floor[NS_RETRY_QKEY_MAX];
+	size_t retry_floor_len;
 };
 
 /* ---- ns_store.c ---- */

@@ -536,6 +536,7 @@ int ns_txn_commit(struct ns_txn *t, uint64_t index)
 		return -EIO;
 	}
 	t->ns->c = t->c;
+	ns_retry_floor_commit(t);
 	if (freed_append(t->ns, t->freed, t->n_freed) < 0)
 		DFS_WARN("out of memory: %zu freed blocks left to the orphan scan", t->n_freed);
 	return 0;

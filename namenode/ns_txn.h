@@ -48,6 +48,11 @@ struct ns_txn {
 				     * not change while a command runs) */
 	int64_t now;
 	int err; /* sticky: -ENOMEM / -EIO met while writing */
+	/* ns->retry_floor once committed: 0 keep, 1 set to retry_floor,
+	 * -1 reset (a key went in below it) */
+	int retry_floor_op;
+	char retry_floor[NS_RETRY_QKEY_MAX];
+	size_t retry_floor_len;
 };
 
 void ns_txn_begin(struct ns_txn *t, struct ns *ns, int64_t now, bool write);
@@ -150,6 +155,8 @@ int ns_retry_lookup(struct ns_txn *t, const Dfs__NsRequest *req, Dfs__NsReply *r
 void ns_retry_record(struct ns_txn *t, const Dfs__NsRequest *req, const Dfs__NsReply *reply);
 /* Stages the removal of a few entries older than the keep time. */
 void ns_retry_expire(struct ns_txn *t);
+/* Called by ns_txn_commit once t is written: moves the expiry hint. */
+void ns_retry_floor_commit(struct ns_txn *t);
 
 /* ---- operations (ns_apply.c, ns_modify.c, ns_delete.c, ns_rename.c) ----
  * Each validates against the state and stages its writes in t; returns 0

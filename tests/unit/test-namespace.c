@@ -748,6 +748,69 @@ static void test_retry_cache(void **state)
 	assert_int_equal(n, 0);
 }
 
+struct dump {
+	char *buf;
+	size_t len;
+};
+static int dump_kv(void *arg, const char *k, size_t kl, const char *v, size_t vl);
+
+static size_t retry_entries(struct fx *f)
+{
+	size_t n = 0;
+	assert_int_equal(ns_foreach(f->ns, count_prefix, &n), 0);
+	return n;
+}
+
+static void reopen(struct fx *f)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/name", f->dir);
+	assert_int_equal(ns_sync(f->ns), 0);
+	ns_close(f->ns);
+	assert_int_equal(ns_open(path, &f->ns), 0);
+}
+
+/* Expiry with a clock that steps back (a new leader's): ten entries
+ * expire, a command dated before them records one more, and later
+ * commands expire it. do_reopen drops the in-memory expiry hint midway,
+ * as a restarted node has none. */
+static void expiry_workload(struct fx *f, int do_reopen)
+{
+	int64_t t0 = f->now;
+	for (uint64_t seq = 1; seq <= 10; seq++)
+		assert_int_equal(tagged(f, DFS_M_CREATE, "/e", 0, seq, NULL), 0);
+	assert_int_equal(retry_entries(f), 10);
+	f->now = t0 + 200ll * 1000000000;
+	for (int i = 0; i < 3; i++) /* 4 expire per command */
+		assert_int_equal(path_op(f, DFS_M_SETATTR, "/e", 0, NULL), 0);
+	assert_int_equal(retry_entries(f), 0);
+	f->now = t0 - 500000; /* before every entry so far */
+	assert_int_equal(tagged(f, DFS_M_CREATE, "/e", 0, 11, NULL), 0);
+	assert_int_equal(retry_entries(f), 1);
+	if (do_reopen)
+		reopen(f);
+	f->now = t0 + 300ll * 1000000000;
+	assert_int_equal(path_op(f, DFS_M_SETATTR, "/e", 0, NULL), 0);
+	assert_int_equal(retry_entries(f), 0);
+}
+
+static void test_retry_expiry_clock_behind(void **state)
+{
+	struct fx *f = *state;
+	struct fx *g;
+	fx_setup((void **)&g);
+	expiry_workload(f, 0);
+	expiry_workload(g, 1);
+	struct dump d1 = {0}, d2 = {0};
+	assert_int_equal(ns_foreach(f->ns, dump_kv, &d1), 0);
+	assert_int_equal(ns_foreach(g->ns, dump_kv, &d2), 0);
+	assert_int_equal(d1.len, d2.len);
+	assert_memory_equal(d1.buf, d2.buf, d1.len);
+	free(d1.buf);
+	free(d2.buf);
+	fx_teardown((void **)&g);
+}
+
 /* ---- extended attributes ---- */
 
 /* A request naming path (or ino when path is NULL) and attribute name,
@@ -1122,11 +1185,6 @@ static void test_xattr_retry(void **state)
 
 /* ---- determinism and reopen ---- */
 
-struct dump {
-	char *buf;
-	size_t len;
-};
-
 static int dump_kv(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
 	struct dump *d = arg;
@@ -1224,6 +1282,7 @@ int main(void)
 		T(test_permissions), T(test_readdir_paging), T(test_rename),
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
 		T(test_symlink_link_mknod), T(test_blocks), T(test_retry_cache),
+		T(test_retry_expiry_clock_behind),
 		T(test_xattr_set_get_list), T(test_xattr_names_and_bounds),
 		T(test_xattr_permissions), T(test_xattr_freed_with_inode), T(test_xattr_retry),
 		T(test_determinism),
