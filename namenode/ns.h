@@ -30,6 +30,7 @@
 
 #include <leveldb/c.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NS_LAYOUT_VERSION 1
@@ -79,6 +80,7 @@ struct ns {
 	leveldb_writeoptions_t *wopts;      /* sync = 0 */
 	leveldb_writeoptions_t *wopts_sync; /* sync = 1 */
 	leveldb_cache_t *cache;
+	leveldb_filterpolicy_t *filter;
 	struct ns_counters c;
 	char cluster_id[64];
 	/* Blocks freed by the commands applied since the owner last emptied
@@ -91,6 +93,10 @@ struct ns {
 	 * one (length 0: nothing known, seek from "q/"). */
 	char retry_floor[NS_RETRY_QKEY_MAX];
 	size_t retry_floor_len;
+	/* ... and no q/ key is older than this (if retry_oldest_known) */
+	int64_t retry_oldest;
+	bool retry_oldest_known;
+	struct ns_cache *rec_cache; /* committed inode/dirent records (ns_cache.c) */
 };
 
 /* ---- ns_store.c ---- */

@@ -17,7 +17,11 @@ int ns_inode_get(struct ns_txn *t, uint64_t ino, struct ns_inode *out)
 	char *v;
 	size_t vl;
 	ns_key_inode(&k, ino);
-	int rc = ns_txn_get(t, &k, &v, &vl);
+	bool staged = ns_txn_staged(t, &k);
+	int rc = staged ? 1 : ns_cache_get_inode(t->ns, k.b, k.len, out);
+	if (rc <= 0)
+		return rc;
+	rc = ns_txn_get(t, &k, &v, &vl);
 	if (rc < 0)
 		return rc;
 	Dfs__Attr *a = NULL;
@@ -32,6 +36,8 @@ int ns_inode_get(struct ns_txn *t, uint64_t ino, struct ns_inode *out)
 	out->a.base = (ProtobufCMessage)PROTOBUF_C_MESSAGE_INIT(&dfs__attr__descriptor);
 	dfs__attr__free_unpacked(a, NULL);
 	free(v);
+	if (!staged)
+		ns_cache_put_inode(t->ns, k.b, k.len, out);
 	return 0;
 }
 

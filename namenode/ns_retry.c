@@ -17,7 +17,11 @@
  * in memory, true on every node: no q/ key sorts before it. It moves to
  * the last key a committed command expired and falls back to "q/" when a
  * command records a key below it (a new leader's clock may be behind), so
- * a node that restarts, with no floor, expires the very same keys. */
+ * a node that restarts, with no floor, expires the very same keys.
+ * A second hint, the time of the oldest entry, lets a command skip the
+ * seek (and the LevelDB iterator, a tenth of a command's instructions)
+ * while nothing is old enough to go; a command recording an entry older
+ * than it moves it back. */
 #include "namenode/ns_txn.h"
 
 #include "common/errors.h"
@@ -112,12 +116,30 @@ void ns_retry_record(struct ns_txn *t, const Dfs__NsRequest *req, const Dfs__NsR
 	struct ns *ns = t->ns;
 	if (ns->retry_floor_len > 0 && key_cmp(q.b, q.len, ns->retry_floor, ns->retry_floor_len) < 0)
 		t->retry_floor_op = -1;
+	t->retry_recorded = true;
+}
+
+/* Where the expiry scan stopped tells the oldest entry left: the key the
+ * iterator is on (none: no entry at all). */
+static void note_oldest(struct ns_txn *t, leveldb_iterator_t *it)
+{
+	size_t kl = 0;
+	const char *key = leveldb_iter_valid(it) ? leveldb_iter_key(it, &kl) : NULL;
+	t->retry_oldest_op = 1;
+	if (!key || kl < 2 || memcmp(key, "q/", 2) != 0)
+		t->retry_oldest = INT64_MAX;
+	else if (kl >= 11)
+		t->retry_oldest = (int64_t)ns_get_be64(key + 2);
+	else
+		t->retry_oldest_op = -1; /* malformed: seek every time */
 }
 
 void ns_retry_expire(struct ns_txn *t)
 {
 	struct ns_key pre = {.b = "q/", .len = 2};
 	struct ns *ns = t->ns;
+	if (ns->retry_oldest_known && ns->retry_oldest > t->now - NS_RETRY_KEEP_NS)
+		return; /* nothing is old enough yet */
 	if (!t->aux_it)
 		t->aux_it = leveldb_create_iterator(ns->db, ns->ropts);
 	leveldb_iterator_t *it = t->aux_it;
@@ -146,9 +168,10 @@ void ns_retry_expire(struct ns_txn *t)
 			t->retry_floor_op = 1;
 		}
 	}
+	note_oldest(t, it);
 }
 
-void ns_retry_floor_commit(struct ns_txn *t)
+void ns_retry_commit(struct ns_txn *t)
 {
 	struct ns *ns = t->ns;
 	if (t->retry_floor_op < 0) {
@@ -157,4 +180,12 @@ void ns_retry_floor_commit(struct ns_txn *t)
 		memcpy(ns->retry_floor, t->retry_floor, t->retry_floor_len);
 		ns->retry_floor_len = t->retry_floor_len;
 	}
+	if (t->retry_oldest_op > 0) {
+		ns->retry_oldest = t->retry_oldest;
+		ns->retry_oldest_known = true;
+	} else if (t->retry_oldest_op < 0) {
+		ns->retry_oldest_known = false;
+	}
+	if (t->retry_recorded && ns->retry_oldest_known && t->now < ns->retry_oldest)
+		ns->retry_oldest = t->now;
 }

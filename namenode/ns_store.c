@@ -141,9 +141,17 @@ static struct ns *ns_alloc(void)
 	struct ns *ns = calloc(1, sizeof(*ns));
 	if (!ns)
 		return NULL;
+	if (ns_cache_create(ns) < 0) {
+		free(ns);
+		return NULL;
+	}
 	ns->opts = leveldb_options_create();
 	ns->cache = leveldb_cache_create_lru(NS_CACHE_BYTES);
 	leveldb_options_set_cache(ns->opts, ns->cache);
+	/* most commands look up a key that is not there (a new name, a new
+	 * retry-cache entry): a bloom filter answers for a table unread */
+	ns->filter = leveldb_filterpolicy_create_bloom(10);
+	leveldb_options_set_filter_policy(ns->opts, ns->filter);
 	ns->ropts = leveldb_readoptions_create();
 	ns->wopts = leveldb_writeoptions_create();
 	ns->wopts_sync = leveldb_writeoptions_create();
@@ -162,7 +170,9 @@ void ns_close(struct ns *ns)
 	leveldb_readoptions_destroy(ns->ropts);
 	leveldb_options_destroy(ns->opts);
 	leveldb_cache_destroy(ns->cache);
+	leveldb_filterpolicy_destroy(ns->filter);
 	free(ns->freed);
+	ns_cache_destroy(ns);
 	free(ns);
 }
 
@@ -451,6 +461,11 @@ static void ov_set(struct ns_txn *t, const struct ns_key *k, const void *v, size
 	}
 }
 
+bool ns_txn_staged(struct ns_txn *t, const struct ns_key *k)
+{
+	return ov_find(t, k) != NULL;
+}
+
 int ns_txn_get(struct ns_txn *t, const struct ns_key *k, char **val, size_t *vlen)
 {
 	struct ns_ov *o = ov_find(t, k);
@@ -464,7 +479,13 @@ int ns_txn_get(struct ns_txn *t, const struct ns_key *k, char **val, size_t *vle
 		*vlen = o->vlen;
 		return 0;
 	}
-	return db_get(t->ns, k->b, k->len, val, vlen);
+	int rc = ns_cache_get(t->ns, k->b, k->len, val, vlen);
+	if (rc <= 0)
+		return rc;
+	rc = db_get(t->ns, k->b, k->len, val, vlen);
+	if (rc == 0 || rc == -ENOENT)
+		ns_cache_put(t->ns, k->b, k->len, rc == 0 ? *val : NULL, rc == 0 ? *vlen : 0);
+	return rc;
 }
 
 void ns_txn_put(struct ns_txn *t, const struct ns_key *k, const void *v, size_t vlen)
@@ -482,6 +503,8 @@ void ns_txn_del(struct ns_txn *t, const struct ns_key *k)
 void ns_txn_del_blind(struct ns_txn *t, const struct ns_key *k)
 {
 	leveldb_writebatch_delete(t->wb, k->b, k->len);
+	if (ns_cache_holds(k->b, k->len))
+		t->rec_cache_flush = true;
 }
 
 int ns_txn_free_block(struct ns_txn *t, uint64_t block_id, uint64_t genstamp)
@@ -536,7 +559,11 @@ int ns_txn_commit(struct ns_txn *t, uint64_t index)
 		return -EIO;
 	}
 	t->ns->c = t->c;
-	ns_retry_floor_commit(t);
+	ns_retry_commit(t);
+	for (size_t i = 0; i < t->n_ov; i++)
+		ns_cache_put(t->ns, t->ov[i].key, t->ov[i].klen, t->ov[i].val, t->ov[i].vlen);
+	if (t->rec_cache_flush)
+		ns_cache_clear(t->ns);
 	if (freed_append(t->ns, t->freed, t->n_freed) < 0)
 		DFS_WARN("out of memory: %zu freed blocks left to the orphan scan", t->n_freed);
 	return 0;

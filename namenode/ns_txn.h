@@ -53,6 +53,12 @@ struct ns_txn {
 	int retry_floor_op;
 	char retry_floor[NS_RETRY_QKEY_MAX];
 	size_t retry_floor_len;
+	/* ns->retry_oldest once committed: 0 keep, 1 set, -1 unknown; and
+	 * whether this command recorded an entry (dated t->now) */
+	int retry_oldest_op;
+	int64_t retry_oldest;
+	bool retry_recorded;
+	bool rec_cache_flush; /* a blind delete hit a cached kind of key */
 };
 
 void ns_txn_begin(struct ns_txn *t, struct ns *ns, int64_t now, bool write);
@@ -68,6 +74,24 @@ void ns_txn_del(struct ns_txn *t, const struct ns_key *k);
  * back): for bulk deletes. */
 void ns_txn_del_blind(struct ns_txn *t, const struct ns_key *k);
 int ns_txn_free_block(struct ns_txn *t, uint64_t block_id, uint64_t genstamp);
+
+/* ---- ns_cache.c: committed inode and dirent records in memory ---- */
+int ns_cache_create(struct ns *ns);
+void ns_cache_destroy(struct ns *ns);
+void ns_cache_clear(struct ns *ns);
+/* True for the keys the cache keeps (short inode and dirent keys). */
+bool ns_cache_holds(const char *k, size_t kl);
+/* 0 with *val (malloc'd), -ENOENT (known absent), 1 not cached, -ENOMEM. */
+int ns_cache_get(struct ns *ns, const char *k, size_t kl, char **val, size_t *vl);
+/* Records what LevelDB now holds for k (v NULL: nothing). */
+void ns_cache_put(struct ns *ns, const char *k, size_t kl, const char *v, size_t vl);
+struct ns_inode;
+/* The same for inode records, decoded: 0 with *out, -ENOENT, 1 not cached. */
+int ns_cache_get_inode(struct ns *ns, const char *k, size_t kl, struct ns_inode *out);
+/* Adds the decoded form to k's cached record (no-op if it is not cached). */
+void ns_cache_put_inode(struct ns *ns, const char *k, size_t kl, const struct ns_inode *in);
+/* True if t has written or deleted k (reads of k come from t). */
+bool ns_txn_staged(struct ns_txn *t, const struct ns_key *k);
 
 /* ---- records ---- */
 
@@ -155,8 +179,8 @@ int ns_retry_lookup(struct ns_txn *t, const Dfs__NsRequest *req, Dfs__NsReply *r
 void ns_retry_record(struct ns_txn *t, const Dfs__NsRequest *req, const Dfs__NsReply *reply);
 /* Stages the removal of a few entries older than the keep time. */
 void ns_retry_expire(struct ns_txn *t);
-/* Called by ns_txn_commit once t is written: moves the expiry hint. */
-void ns_retry_floor_commit(struct ns_txn *t);
+/* Called by ns_txn_commit once t is written: moves the expiry hints. */
+void ns_retry_commit(struct ns_txn *t);
 
 /* ---- operations (ns_apply.c, ns_modify.c, ns_delete.c, ns_rename.c) ----
  * Each validates against the state and stages its writes in t; returns 0

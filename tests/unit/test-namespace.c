@@ -811,6 +811,46 @@ static void test_retry_expiry_clock_behind(void **state)
 	fx_teardown((void **)&g);
 }
 
+/* GETATTR of (parent inode, name), the way the FUSE client looks up. */
+static int lookup_at(struct fx *f, uint64_t parent, const char *name, Dfs__Attr *a)
+{
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.has_parent = true;
+	req.parent = parent;
+	req.name = (char *)name;
+	return op(f, DFS_M_GETATTR, &req, a);
+}
+
+/* The record cache must never answer for what a command removed, in
+ * particular entries a recursive delete frees without reading them. */
+static void test_record_cache_after_delete(void **state)
+{
+	struct fx *f = *state;
+	Dfs__Attr d, sub, file;
+	assert_int_equal(mkdir_p(f, "/d/sub"), 0);
+	assert_int_equal(creat_(f, "/d/sub/f", 0), 0);
+	assert_int_equal(stat_(f, "/d", &d), 0);
+	assert_int_equal(lookup_at(f, d.ino, "sub", &sub), 0);
+	assert_int_equal(lookup_at(f, sub.ino, "f", &file), 0);
+	assert_int_equal(path_op(f, DFS_M_DELETE, "/d", DFS__NS_FLAG__NSF_RECURSIVE, NULL), 0);
+	assert_int_equal(lookup_at(f, d.ino, "sub", NULL), -ENOENT);
+	assert_int_equal(lookup_at(f, sub.ino, "f", NULL), -ENOENT);
+	assert_int_equal(stat_(f, "/d", NULL), -ENOENT);
+	/* rename and unlink: the old name is gone, the new one found */
+	assert_int_equal(creat_(f, "/a", 0), 0);
+	assert_int_equal(stat_(f, "/a", &file), 0);
+	assert_int_equal(two_path(f, DFS_M_RENAME, "/a", "/b", 0), 0);
+	assert_int_equal(stat_(f, "/a", NULL), -ENOENT);
+	assert_int_equal(stat_(f, "/b", &d), 0);
+	assert_int_equal(d.ino, file.ino);
+	assert_int_equal(path_op(f, DFS_M_UNLINK, "/b", 0, NULL), 0);
+	assert_int_equal(stat_(f, "/b", NULL), -ENOENT);
+	/* a reopened namespace (empty cache) reads the same */
+	reopen(f);
+	assert_int_equal(lookup_at(f, sub.ino, "f", NULL), -ENOENT);
+	assert_int_equal(stat_(f, "/b", NULL), -ENOENT);
+}
+
 /* ---- extended attributes ---- */
 
 /* A request naming path (or ino when path is NULL) and attribute name,
@@ -1282,7 +1322,7 @@ int main(void)
 		T(test_permissions), T(test_readdir_paging), T(test_rename),
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
 		T(test_symlink_link_mknod), T(test_blocks), T(test_retry_cache),
-		T(test_retry_expiry_clock_behind),
+		T(test_retry_expiry_clock_behind), T(test_record_cache_after_delete),
 		T(test_xattr_set_get_list), T(test_xattr_names_and_bounds),
 		T(test_xattr_permissions), T(test_xattr_freed_with_inode), T(test_xattr_retry),
 		T(test_determinism),
