@@ -745,7 +745,12 @@ static int ready_once(struct nn *nn)
 	struct raft_ready rd;
 	bool leader = raft_role(rn->r) == RAFT_LEADER; /* before: rd pins the core */
 	raft_ready(rn->r, &rd);
-	for (size_t i = 0; i < rd.n_msgs; i++)
+	/* A leader's ready with nothing new to store mostly tells followers a
+	 * new commit index: answer the clients first, tell the followers after
+	 * (they need it only to apply; the two sends were a tenth of a
+	 * replicated create's latency). */
+	bool answer_first = leader && rd.n_entries == 0 && !rd.hs_changed && !rd.snapshot;
+	for (size_t i = 0; i < rd.n_msgs && !answer_first; i++)
 		if (send_before_sync(leader, &rd, &rd.msgs[i]))
 			send_msg(nn, &rd.msgs[i]);
 	int rc = wal_save_ready(rn->w, &rd);
@@ -761,13 +766,15 @@ static int ready_once(struct nn *nn)
 			   (unsigned long long)rd.snapshot->index,
 			   (unsigned long long)rd.snapshot->term);
 	}
-	for (size_t i = 0; i < rd.n_msgs; i++)
+	for (size_t i = 0; i < rd.n_msgs && !answer_first; i++)
 		if (!send_before_sync(leader, &rd, &rd.msgs[i]))
 			send_msg(nn, &rd.msgs[i]);
 	for (size_t i = 0; i < rd.n_committed; i++)
 		apply_entry(nn, &rd.committed[i]);
 	for (size_t i = 0; i < rd.n_reads; i++)
 		reads_confirm(rn, rd.reads[i].id, rd.reads[i].index);
+	for (size_t i = 0; i < rd.n_msgs && answer_first; i++)
+		send_msg(nn, &rd.msgs[i]);
 	raft_advance(rn->r, &rd);
 	return 0;
 }
