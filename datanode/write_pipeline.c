@@ -306,8 +306,15 @@ static int receive_packets(struct wp_stream *st, int setup_rc)
 	return rc;
 }
 
+/* Passes the header downstream first, so every node of the pipeline
+ * creates its replica files at the same time rather than one after the
+ * other (file creation is most of a small block's setup). If the local
+ * open then fails, no packet is forwarded and downstream's stream ends
+ * when this one closes the connection. */
 static int open_stream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 {
+	if (st->n_down > 0)
+		connect_downstream(st, h);
 	uint64_t prev = h->has_prev_genstamp ? h->prev_genstamp : h->block->genstamp;
 	int rc = dn_writer_open(&st->dn->store, st->block_id, st->genstamp, h->create, prev,
 				&st->w);
@@ -317,8 +324,6 @@ static int open_stream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 			dn_volumes_check_soon(st->dn);
 		return rc;
 	}
-	if (st->n_down > 0)
-		connect_downstream(st, h);
 	return 0;
 }
 
