@@ -9,8 +9,12 @@
 #     which slowed the first metadata pass to a third);
 #   - a Raft group of three namenodes, three datanodes: the metadata rates
 #     again (every create, rename and delete is then replicated).
+# The sequential part runs BENCH_ROUNDS times, local disk and dfs
+# interleaved, and prints the medians with each round's ratio: this
+# shared disk's own rate moves by half from one minute to the next.
 #   BENCH_SIZE_MIB (1024)  BENCH_FILES (10000)  BENCH_REPLICATION (1,3)
 #   BENCH_THREADS (1,8)    BENCH_NAMENODES (1,3: the cluster sizes to run)
+#   BENCH_ROUNDS (3)
 set -euo pipefail
 builddir=${DFS_BUILDDIR:-$(pwd)}
 srcdir=${DFS_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -43,6 +47,7 @@ bench_on() {
 		--files "${BENCH_FILES:-10000}" \
 		--replication "${BENCH_REPLICATION:-1,3}" \
 		--threads "${BENCH_THREADS:-1,8}" \
+		--rounds "${BENCH_ROUNDS:-3}" \
 		--label "$n nn" "$@"
 	"$cluster" down --dir "$dir" >/dev/null 2>&1
 	running=
