@@ -374,7 +374,7 @@ void raft_advance(struct raft *r, const struct raft_ready *rd)
 			self->next = self->match + 1;
 		}
 		if (raft_repl_maybe_commit(r))
-			raft_repl_broadcast_append(r);
+			raft_repl_on_commit(r);
 	}
 	assert(raft_invariants(r));
 }

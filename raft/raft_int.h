@@ -159,6 +159,7 @@ struct raft_progress *raft_repl_progress(struct raft *r, raft_id id);
 void raft_repl_reset_progress(struct raft *r, struct raft_progress *pr);
 bool raft_repl_send_append(struct raft *r, struct raft_progress *pr, bool empty_ok);
 void raft_repl_broadcast_append(struct raft *r);
+void raft_repl_on_commit(struct raft *r); /* commit moved: send what is pending */
 void raft_repl_broadcast_heartbeat(struct raft *r, uint64_t ctx);
 bool raft_repl_maybe_commit(struct raft *r);
 int raft_repl_leader_append(struct raft *r, uint8_t type, const void *data,
