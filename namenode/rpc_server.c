@@ -179,10 +179,16 @@ static void read_conn(struct rpc_server *s, struct rpc_conn *c)
 			c->dead = true;
 			return;
 		}
-		ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		size_t room = c->in_cap - c->in_len;
+		ssize_t n = read(c->fd, c->in + c->in_len, room);
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			parse_frames(s, c);
+			/* a short read drained the socket; epoll is level-triggered
+			 * and reports what arrives later, so no read just to see
+			 * EAGAIN (half of a busy leader's reads were that) */
+			if ((size_t)n < room)
+				return;
 			continue;
 		}
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
