@@ -161,6 +161,19 @@ int ns_op_create(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
 
+/* Resolves the name a new entry will take: it must not exist, and the
+ * caller must be able to write and search its directory. */
+static int resolve_new(struct ns_txn *t, const struct ns_cred *cr, const Dfs__NsRequest *req,
+		       struct ns_ent *e)
+{
+	int rc = ns_resolve_ent(t, cr, req, false, e);
+	if (rc < 0)
+		return rc;
+	if (e->exists)
+		return -EEXIST;
+	return ns_perm(cr, &e->pdir.a, NS_W | NS_X);
+}
+
 int ns_op_mknod(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		Dfs__NsReply *r)
 {
@@ -175,12 +188,8 @@ int ns_op_mknod(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cre
 	default: return -EINVAL;
 	}
 	struct ns_ent e;
-	int rc = ns_resolve_ent(t, cr, req, false, &e);
+	int rc = resolve_new(t, cr, req, &e);
 	if (rc < 0)
-		return rc;
-	if (e.exists)
-		return -EEXIST;
-	if ((rc = ns_perm(cr, &e.pdir.a, NS_W | NS_X)) < 0)
 		return rc;
 	struct ns_inode in;
 	if ((rc = make_inode(t, &e, req, cr, type, req->mode, &in)) < 0)
@@ -202,12 +211,8 @@ int ns_op_symlink(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_c
 	if (tl > NS_SYMLINK_MAX)
 		return -ENAMETOOLONG;
 	struct ns_ent e;
-	int rc = ns_resolve_ent(t, cr, req, false, &e);
+	int rc = resolve_new(t, cr, req, &e);
 	if (rc < 0)
-		return rc;
-	if (e.exists)
-		return -EEXIST;
-	if ((rc = ns_perm(cr, &e.pdir.a, NS_W | NS_X)) < 0)
 		return rc;
 	struct ns_inode in;
 	if ((rc = make_inode(t, &e, req, cr, DFS__FILE_TYPE__FT_LNK, 0777, &in)) < 0)

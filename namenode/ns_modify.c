@@ -131,17 +131,36 @@ int ns_op_setrep(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
 
+/* The file of a block operation: writable, and the request names a block. */
+static int block_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		      struct ns_inode *in)
+{
+	int rc = writable_file(t, req, cr, in);
+	if (rc < 0)
+		return rc;
+	return req->has_block_index ? 0 : -EINVAL;
+}
+
+/* Stores block b at block_index and replies with the file and the block. */
+static int put_block_reply(struct ns_txn *t, const Dfs__NsRequest *req,
+			   const struct ns_inode *in, const Dfs__BlockRef *b, Dfs__NsReply *r)
+{
+	ns_block_put(t, in->a.ino, req->block_index, b);
+	if (t->err < 0)
+		return t->err;
+	int rc = ns_reply_attr(r, &in->a);
+	return rc < 0 ? rc : ns_reply_block(r, req->block_index, b);
+}
+
 /* A new block (fresh id and genstamp, length 0) at block_index; a block
  * already there is replaced and freed (an abandoned pipeline). */
 int ns_op_add_block(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		    Dfs__NsReply *r)
 {
 	struct ns_inode in;
-	int rc = writable_file(t, req, cr, &in);
+	int rc = block_file(t, req, cr, &in);
 	if (rc < 0)
 		return rc;
-	if (!req->has_block_index)
-		return -EINVAL;
 	Dfs__BlockRef b;
 	rc = ns_block_get(t, in.a.ino, req->block_index, &b);
 	if (rc == 0)
@@ -155,12 +174,7 @@ int ns_op_add_block(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns
 	b.block_id = t->c.next_block++;
 	b.genstamp = t->c.next_gs++;
 	b.length = 0;
-	ns_block_put(t, in.a.ino, req->block_index, &b);
-	if (t->err < 0)
-		return t->err;
-	if ((rc = ns_reply_attr(r, &in.a)) < 0)
-		return rc;
-	return ns_reply_block(r, req->block_index, &b);
+	return put_block_reply(t, req, &in, &b, r);
 }
 
 /* Bumps the genstamp of an existing block before it is rewritten. */
@@ -168,22 +182,15 @@ int ns_op_open_block(struct ns_txn *t, const Dfs__NsRequest *req, const struct n
 		     Dfs__NsReply *r)
 {
 	struct ns_inode in;
-	int rc = writable_file(t, req, cr, &in);
+	int rc = block_file(t, req, cr, &in);
 	if (rc < 0)
 		return rc;
-	if (!req->has_block_index)
-		return -EINVAL;
 	Dfs__BlockRef b;
 	if ((rc = ns_block_get(t, in.a.ino, req->block_index, &b)) < 0)
 		return rc;
 	t->ns->last_prev_genstamp = b.genstamp;
 	b.genstamp = t->c.next_gs++;
-	ns_block_put(t, in.a.ino, req->block_index, &b);
-	if (t->err < 0)
-		return t->err;
-	if ((rc = ns_reply_attr(r, &in.a)) < 0)
-		return rc;
-	return ns_reply_block(r, req->block_index, &b);
+	return put_block_reply(t, req, &in, &b, r);
 }
 
 static int complete_block(struct ns_txn *t, const struct ns_inode *in, const Dfs__BlockRef *ref)
