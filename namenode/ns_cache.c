@@ -11,9 +11,11 @@
  * The table is direct-mapped (a slot per key hash, the newest record
  * wins) and holds short records only; it also remembers keys known to be
  * absent, and keeps inode records decoded as well (unpacking the protobuf
- * attributes cost as much as the LevelDB get). Invariant: a filled slot holds exactly what LevelDB holds for
- * its key. Slots are filled from LevelDB reads (committed state) and, when
- * a command commits, from its overlay (ns_cache_commit); a command that
+ * attributes cost as much as the LevelDB get).
+ *
+ * Invariant: a filled slot holds exactly what LevelDB holds for its key.
+ * Slots are filled from LevelDB reads (committed state) and, when a
+ * command commits, from its overlay (ns_txn_commit); a command that
  * deletes keys without recording them in the overlay empties the table.
  * The table lives in memory only and never changes what a command reads,
  * only how fast it reads it, so nodes stay identical. */
@@ -66,17 +68,9 @@ bool ns_cache_holds(const char *k, size_t kl)
 	return kl >= 2 && kl <= NS_CACHE_KEY_MAX && (k[0] == 'i' || k[0] == 'd') && k[1] == '/';
 }
 
-static uint32_t key_hash(const char *k, size_t n)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)k[i]) * 16777619u;
-	return h;
-}
-
 static struct ns_cache_slot *slot_of(struct ns *ns, const char *k, size_t kl)
 {
-	return &ns->rec_cache->slot[key_hash(k, kl) & (NS_CACHE_SLOTS - 1)];
+	return &ns->rec_cache->slot[ns_key_hash(k, kl) & (NS_CACHE_SLOTS - 1)];
 }
 
 /* The slot holding k, or NULL. */

@@ -375,7 +375,7 @@ void ns_txn_begin(struct ns_txn *t, struct ns *ns, int64_t now, bool write)
 		t->wb = leveldb_writebatch_create();
 }
 
-static uint32_t ov_hash(const char *k, size_t n)
+uint32_t ns_key_hash(const char *k, size_t n)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	for (size_t i = 0; i < n; i++)
@@ -387,7 +387,8 @@ static struct ns_ov *ov_find(struct ns_txn *t, const struct ns_key *k)
 {
 	if (!t->n_slots)
 		return NULL;
-	for (uint32_t i = ov_hash(k->b, k->len) & (t->n_slots - 1);; i = (i + 1) & (t->n_slots - 1)) {
+	uint32_t mask = (uint32_t)t->n_slots - 1;
+	for (uint32_t i = ns_key_hash(k->b, k->len) & mask;; i = (i + 1) & mask) {
 		uint32_t s = t->slots[i];
 		if (s == 0)
 			return NULL;
@@ -414,7 +415,7 @@ static int ov_grow(struct ns_txn *t)
 	t->slots = slots;
 	t->n_slots = 2 * cap;
 	for (size_t e = 0; e < t->n_ov; e++) {
-		uint32_t i = ov_hash(t->ov[e].key, t->ov[e].klen) & (t->n_slots - 1);
+		uint32_t i = ns_key_hash(t->ov[e].key, t->ov[e].klen) & (t->n_slots - 1);
 		while (t->slots[i])
 			i = (i + 1) & (t->n_slots - 1);
 		t->slots[i] = (uint32_t)e + 1;
@@ -435,7 +436,7 @@ static struct ns_ov *ov_add(struct ns_txn *t, const struct ns_key *k)
 	memcpy(o->key, k->b, k->len);
 	o->klen = k->len;
 	o->val = NULL;
-	uint32_t i = ov_hash(k->b, k->len) & (t->n_slots - 1);
+	uint32_t i = ns_key_hash(k->b, k->len) & (t->n_slots - 1);
 	while (t->slots[i])
 		i = (i + 1) & (t->n_slots - 1);
 	t->slots[i] = (uint32_t)++t->n_ov;

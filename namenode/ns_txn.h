@@ -24,6 +24,8 @@ void ns_key_blkidx(struct ns_key *k, uint64_t block_id);
 void ns_key_link(struct ns_key *k, uint64_t ino);
 void ns_key_garbage(struct ns_key *k, uint64_t ino);
 void ns_put_be64(char *p, uint64_t v);
+/* FNV-1a of a key: the overlay's and the record cache's tables. */
+uint32_t ns_key_hash(const char *k, size_t n);
 uint64_t ns_get_be64(const char *p);
 
 struct ns_ov {            /* one overlay entry */
