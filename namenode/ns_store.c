@@ -152,6 +152,10 @@ static struct ns *ns_alloc(void)
 	 * retry-cache entry): a bloom filter answers for a table unread */
 	ns->filter = leveldb_filterpolicy_create_bloom(10);
 	leveldb_options_set_filter_policy(ns->opts, ns->filter);
+	/* records are small and mostly unlike each other: snappy saved little
+	 * space and cost a tenth of a command's instructions (compactions
+	 * compress every table they write, reads decompress every block) */
+	leveldb_options_set_compression(ns->opts, leveldb_no_compression);
 	ns->ropts = leveldb_readoptions_create();
 	ns->wopts = leveldb_writeoptions_create();
 	ns->wopts_sync = leveldb_writeoptions_create();
