@@ -109,7 +109,10 @@ int ns_op_mkdir(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cre
 		return rc;
 	struct ns_inode in;
 	rc = make_inode(t, &e, req, cr, DFS__FILE_TYPE__FT_DIR, req->mode, &in);
-	return rc < 0 ? rc : ns_reply_attr(r, &in.a);
+	if (rc < 0)
+		return rc;
+	ns_reply_dir(r, &e.pdir.a, false);
+	return ns_reply_attr(r, &in.a);
 }
 
 static int truncate_to_zero(struct ns_txn *t, struct ns_inode *in)
@@ -158,6 +161,7 @@ int ns_op_create(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 	in.a.replication = rep;
 	in.a.block_size = bs;
 	ns_inode_put(t, &in);
+	ns_reply_dir(r, &e.pdir.a, false);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
 
@@ -199,6 +203,7 @@ int ns_op_mknod(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cre
 		in.a.rdev = req->rdev;
 		ns_inode_put(t, &in);
 	}
+	ns_reply_dir(r, &e.pdir.a, false);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
 
@@ -222,6 +227,7 @@ int ns_op_symlink(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_c
 	struct ns_key k;
 	ns_key_link(&k, in.a.ino);
 	ns_txn_put(t, &k, req->target, tl);
+	ns_reply_dir(r, &e.pdir.a, false);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
 
@@ -247,6 +253,7 @@ int ns_op_link(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred
 	ns_dirent_put(t, e.parent, e.name, src.a.ino, src.a.type);
 	e.pdir.a.mtime_ns = e.pdir.a.ctime_ns = t->now;
 	ns_inode_put(t, &e.pdir);
+	ns_reply_dir(r, &e.pdir.a, false);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &src.a);
 }
 

@@ -190,6 +190,7 @@ int ns_op_unlink(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 	if (e.in.a.type == DFS__FILE_TYPE__FT_DIR)
 		return -EISDIR;
 	detach(t, &e);
+	ns_reply_dir(r, &e.pdir.a, false);
 	return ns_drop_link(t, &e.in);
 }
 
@@ -206,6 +207,7 @@ int ns_op_rmdir(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cre
 		return rc < 0 ? rc : -ENOTEMPTY;
 	detach(t, &e);
 	drop_dir_inode(t, e.ino);
+	ns_reply_dir(r, &e.pdir.a, false);
 	return t->err;
 }
 

@@ -189,16 +189,26 @@ int ns_blocks_free_from(struct ns_txn *t, uint64_t ino, uint64_t from)
 
 /* ---- replies ---- */
 
-int ns_reply_attr(Dfs__NsReply *r, const Dfs__Attr *a)
+static int attr_copy(Dfs__Attr **to, const Dfs__Attr *a)
 {
-	if (!r->attr) {
-		r->attr = malloc(sizeof(*r->attr));
-		if (!r->attr)
+	if (!*to) {
+		*to = malloc(sizeof(**to));
+		if (!*to)
 			return -ENOMEM;
 	}
-	*r->attr = *a;
-	r->attr->base = (ProtobufCMessage)PROTOBUF_C_MESSAGE_INIT(&dfs__attr__descriptor);
+	**to = *a;
+	(*to)->base = (ProtobufCMessage)PROTOBUF_C_MESSAGE_INIT(&dfs__attr__descriptor);
 	return 0;
+}
+
+int ns_reply_attr(Dfs__NsReply *r, const Dfs__Attr *a)
+{
+	return attr_copy(&r->attr, a);
+}
+
+void ns_reply_dir(Dfs__NsReply *r, const Dfs__Attr *dir, bool new_dir)
+{
+	(void)attr_copy(new_dir ? &r->new_dir_attr : &r->dir_attr, dir);
 }
 
 int ns_reply_block(Dfs__NsReply *r, uint64_t index, const Dfs__BlockRef *b)
@@ -224,6 +234,8 @@ int ns_reply_block(Dfs__NsReply *r, uint64_t index, const Dfs__BlockRef *b)
 void ns_reply_clear(Dfs__NsReply *r)
 {
 	free(r->attr);
+	free(r->dir_attr);
+	free(r->new_dir_attr);
 	for (size_t i = 0; i < r->n_entries; i++) {
 		free(r->entries[i]->name);
 		free(r->entries[i]->attr);

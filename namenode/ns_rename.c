@@ -41,16 +41,15 @@ static int check_target(struct ns_txn *t, const struct ns_ent *src, const struct
 	return 0;
 }
 
-/* Adds delta to a directory's nlink and stamps its times. */
-static int touch_dir(struct ns_txn *t, uint64_t dir, int delta)
+/* Adds delta to a directory's nlink and stamps its times; *out gets it. */
+static int touch_dir(struct ns_txn *t, uint64_t dir, int delta, struct ns_inode *out)
 {
-	struct ns_inode in;
-	int rc = ns_inode_get(t, dir, &in);
+	int rc = ns_inode_get(t, dir, out);
 	if (rc < 0)
 		return rc;
-	in.a.nlink = (uint32_t)((int64_t)in.a.nlink + delta);
-	in.a.mtime_ns = in.a.ctime_ns = t->now;
-	ns_inode_put(t, &in);
+	out->a.nlink = (uint32_t)((int64_t)out->a.nlink + delta);
+	out->a.mtime_ns = out->a.ctime_ns = t->now;
+	ns_inode_put(t, out);
 	return t->err;
 }
 
@@ -110,9 +109,13 @@ int ns_op_rename(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 	if (sdir)
 		src.in.parent = dst.parent;
 	ns_inode_put(t, &src.in);
-	if ((rc = touch_dir(t, src.parent, sdir ? -1 : 0)) < 0)
+	struct ns_inode sd, dd;
+	if ((rc = touch_dir(t, src.parent, sdir ? -1 : 0, &sd)) < 0)
 		return rc;
-	if ((rc = touch_dir(t, dst.parent, dst_delta)) < 0)
+	if ((rc = touch_dir(t, dst.parent, dst_delta, &dd)) < 0)
 		return rc;
+	/* one directory: the second touch saw the first's change */
+	ns_reply_dir(r, src.parent == dst.parent ? &dd.a : &sd.a, false);
+	ns_reply_dir(r, &dd.a, true);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &src.in.a);
 }

@@ -162,6 +162,10 @@ int ns_resolve_inode(struct ns_txn *t, const struct ns_cred *cr, const Dfs__NsRe
 
 /* Reply helpers: attach a copy of the attributes / a located block. */
 int ns_reply_attr(Dfs__NsReply *r, const Dfs__Attr *a);
+/* The changed directory (or rename's destination: NsReply.new_dir_attr).
+ * Optional for the client: a failed allocation leaves it out, and never
+ * fails the command (every node must apply it alike). */
+void ns_reply_dir(Dfs__NsReply *r, const Dfs__Attr *dir, bool new_dir);
 int ns_reply_block(Dfs__NsReply *r, uint64_t index, const Dfs__BlockRef *b);
 
 /* ---- ns_delete.c ---- */
