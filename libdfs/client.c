@@ -92,6 +92,12 @@ int dfs_connect(const struct dfs_options *opts, dfs_client **out)
 		pthread_mutex_destroy(&c->pool_mu);
 		goto err_free;
 	}
+	rc = -pthread_mutex_init(&c->dir_mu, NULL);
+	if (rc < 0) {
+		pthread_mutex_destroy(&c->dn_pool_mu);
+		pthread_mutex_destroy(&c->pool_mu);
+		goto err_free;
+	}
 	rc = -pthread_key_create(&c->cred_key, cred_free);
 	if (rc < 0)
 		goto err_mutex;
@@ -104,6 +110,7 @@ err_key:
 	dfsc_pool_destroy(c);
 	pthread_key_delete(c->cred_key);
 err_mutex:
+	pthread_mutex_destroy(&c->dir_mu);
 	pthread_mutex_destroy(&c->dn_pool_mu);
 	pthread_mutex_destroy(&c->pool_mu);
 err_free:
@@ -118,6 +125,7 @@ void dfs_disconnect(dfs_client *c)
 	dfsc_pool_destroy(c);
 	dfsc_dn_pool_destroy(c);
 	pthread_mutex_destroy(&c->dn_pool_mu);
+	pthread_mutex_destroy(&c->dir_mu);
 	/* Only the calling thread's credentials can be found here; other
 	 * threads' are freed when those threads exit. */
 	free(pthread_getspecific(c->cred_key));

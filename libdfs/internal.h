@@ -124,6 +124,11 @@ struct dfsc_dn_conn {
 	int64_t idle_since_ms;
 };
 
+struct dfsc_dir_attr {
+	struct dfs_stat st;
+	int64_t sent_ms; /* when the change was sent (dfsc_now_ms) */
+};
+
 struct dfs_client {
 	struct dfsc_settings set;
 	void (*log)(void *arg, int level, const char *msg);
@@ -141,7 +146,19 @@ struct dfs_client {
 	pthread_mutex_t dn_pool_mu;
 	struct dfsc_dn_conn dn_pool[DFSC_DN_POOL_MAX]; /* under dn_pool_mu */
 	int n_dn_pool;                                /* under dn_pool_mu */
+	pthread_mutex_t dir_mu;
+	uint64_t dir_gen;               /* under dir_mu: mutations ended */
+	struct dfsc_dir_attr dirs[2];   /* under dir_mu (dir_attrs.c) */
+	int n_dirs;                     /* under dir_mu */
 };
+
+/* The directories of the client's last entry change (dir_attrs.c).
+ * begin: before a namespace call is sent, returns the generation to give
+ * end; end: with the reply (NULL: none, the outcome is unknown). Any
+ * thread; no-ops for reads. */
+uint64_t dfsc_dir_attrs_begin(dfs_client *c, uint32_t method);
+void dfsc_dir_attrs_end(dfs_client *c, uint32_t method, uint64_t gen, int64_t sent_ms,
+			const Dfs__NsReply *reply);
 
 /* Idle datanode connections (dn_pool.c). get: a live idle connection to
  * host:port taken out of the pool, or -1. put: gives fd (idle, at a

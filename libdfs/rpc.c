@@ -243,15 +243,13 @@ static int handle_reply(dfs_client *c, int nn, uint32_t method, Dfs__NsReply *re
 	return 0;
 }
 
-int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply **out)
+static int call_retrying(dfs_client *c, uint32_t method, Dfs__NsRequest *req,
+			 Dfs__NsReply **out, int64_t start)
 {
-	int64_t start = dfsc_now_ms();
 	int64_t deadline = start + (c->set.retry_total_ms > 0 ? c->set.retry_total_ms : 0);
 	int backoff_ms = DFSC_RETRY_BACKOFF_MIN_MS;
 	int last_err = -ECONNREFUSED;
 	int tries = 0;
-	*out = NULL;
-	fill_identity(c, method, req);
 	for (;;) {
 		int nn = atomic_load(&c->leader);
 		struct dfsc_conn *k;
@@ -300,6 +298,17 @@ int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply 
 		 "giving up: %s", dfs_method_name(method), (long long)(dfsc_now_ms() - start),
 		 tries, (int)c->set.n_nn, dfs_strerror(last_err));
 	return last_err;
+}
+
+int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply **out)
+{
+	int64_t start = dfsc_now_ms();
+	*out = NULL;
+	fill_identity(c, method, req);
+	uint64_t gen = dfsc_dir_attrs_begin(c, method);
+	int rc = call_retrying(c, method, req, out, start);
+	dfsc_dir_attrs_end(c, method, gen, start, rc == 0 ? *out : NULL);
+	return rc;
 }
 
 int dfsc_call_attr(dfs_client *c, uint32_t method, Dfs__NsRequest *req, struct dfs_stat *st)

@@ -117,6 +117,14 @@ int dfs_stat(dfs_client *c, const char *path, struct dfs_stat *st);
 int dfs_lookup(dfs_client *c, uint64_t dir_ino, const char *name, struct dfs_stat *st);
 /* Attributes of an inode. */
 int dfs_stat_ino(dfs_client *c, uint64_t ino, struct dfs_stat *st);
+/* Attributes of directory ino as this client's own last namespace change
+ * left it, when that change was made in it (a create, mkdir, mknod,
+ * symlink, link, unlink, rmdir, or either side of a rename) and sent at
+ * most max_age_ms ago: 0, or -ENOENT. Nothing is asked of the namenode,
+ * and changes by other clients are not seen: for callers that may show
+ * attributes up to max_age_ms old (dfs-fuse answers the kernel's re-read
+ * of a directory after each change in it from this). Any thread. */
+int dfs_dir_stat_recent(dfs_client *c, uint64_t ino, unsigned max_age_ms, struct dfs_stat *st);
 
 /* Which fields of a dfs_setattr to apply. */
 #define DFS_SET_MODE 0x01

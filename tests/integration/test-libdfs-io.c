@@ -710,6 +710,67 @@ static void test_namespace(dfs_client *c)
 	      sf.live_datanodes);
 }
 
+/* The record of dfs_dir_stat_recent equals what the namenode says of the
+ * directory right after each kind of entry change; other mutations empty
+ * it, and it ages out. */
+static void check_recent(dfs_client *c, uint64_t dir, const char *what)
+{
+	struct dfs_stat rec, live;
+	CHECK(dfs_dir_stat_recent(c, dir, 60000, &rec) == 0, "%s: no record of the directory", what);
+	CHECK_RC(dfs_stat_ino(c, dir, &live), what);
+	CHECK(rec.ino == live.ino && rec.mode == live.mode && rec.nlink == live.nlink &&
+	      rec.uid == live.uid && rec.gid == live.gid &&
+	      rec.mtime.tv_sec == live.mtime.tv_sec && rec.mtime.tv_nsec == live.mtime.tv_nsec &&
+	      rec.ctime.tv_sec == live.ctime.tv_sec && rec.ctime.tv_nsec == live.ctime.tv_nsec,
+	      "%s: recorded nlink %u mtime %lld.%09ld, namenode nlink %u mtime %lld.%09ld", what,
+	      rec.nlink, (long long)rec.mtime.tv_sec, rec.mtime.tv_nsec, live.nlink,
+	      (long long)live.mtime.tv_sec, live.mtime.tv_nsec);
+}
+
+static void test_dir_recent(dfs_client *c)
+{
+	struct dfs_stat d1, d2, st;
+	dfs_file *f;
+	CHECK_RC(dfs_mkdir(c, "/recent", 0755, 0), "mkdir");
+	CHECK_RC(dfs_mkdir(c, "/recent/d1", 0755, 0), "mkdir d1");
+	CHECK_RC(dfs_mkdir(c, "/recent/d2", 0755, 0), "mkdir d2");
+	CHECK_RC(dfs_stat(c, "/recent/d1", &d1), "stat d1");
+	CHECK_RC(dfs_stat(c, "/recent/d2", &d2), "stat d2");
+	CHECK(dfs_dir_stat_recent(c, d1.ino, 60000, &st) == -ENOENT, "record before any change");
+	CHECK_RC(dfs_create_at(c, d1.ino, "f", O_WRONLY | O_CREAT | O_EXCL, 0644, &f, &st),
+		 "create_at");
+	check_recent(c, d1.ino, "create");
+	CHECK(dfs_write(f, "x", 1) == 1, "write");
+	CHECK_RC(dfs_close(f), "close"); /* block ops keep the record */
+	check_recent(c, d1.ino, "create, then write and close");
+	CHECK_RC(dfs_mkdir_at(c, d1.ino, "sub", 0755, 0, NULL), "mkdir_at");
+	check_recent(c, d1.ino, "mkdir");
+	CHECK(dfs_dir_stat_recent(c, d2.ino, 60000, &st) == -ENOENT, "record of an unchanged dir");
+	CHECK_RC(dfs_rename_at(c, d1.ino, "sub", d2.ino, "sub2", 0), "rename_at");
+	check_recent(c, d1.ino, "rename, source");
+	check_recent(c, d2.ino, "rename, destination");
+	CHECK_RC(dfs_rename_at(c, d2.ino, "sub2", d2.ino, "sub3", 0), "rename in one dir");
+	check_recent(c, d2.ino, "rename within one directory");
+	CHECK_RC(dfs_rmdir_at(c, d2.ino, "sub3"), "rmdir_at");
+	check_recent(c, d2.ino, "rmdir");
+	CHECK_RC(dfs_symlink_at(c, "f", d1.ino, "l", NULL), "symlink_at");
+	check_recent(c, d1.ino, "symlink");
+	CHECK_RC(dfs_unlink_at(c, d1.ino, "l"), "unlink_at");
+	check_recent(c, d1.ino, "unlink");
+	CHECK_RC(dfs_chmod(c, "/recent/d1", 0700), "chmod");
+	CHECK(dfs_dir_stat_recent(c, d1.ino, 60000, &st) == -ENOENT, "record after a setattr");
+	CHECK(dfs_unlink_at(c, d1.ino, "missing") == -ENOENT, "unlink missing");
+	CHECK(dfs_dir_stat_recent(c, d1.ino, 60000, &st) == -ENOENT, "record after a failure");
+	CHECK_RC(dfs_mknod_at(c, d1.ino, "p", S_IFIFO | 0600, 0, NULL), "mknod_at");
+	check_recent(c, d1.ino, "mknod");
+	CHECK(dfs_dir_stat_recent(c, d1.ino, 60000, &st) == 0 && (st.mode & 07777) == 0700,
+	      "record after chmod then mknod: mode %o", st.mode & 07777);
+	int64_t deadline = now_ms() + 10000;
+	while (dfs_dir_stat_recent(c, d1.ino, 20, &st) == 0)
+		CHECK(now_ms() < deadline, "the record does not age out");
+	CHECK_RC(dfs_delete(c, "/recent", 1), "delete");
+}
+
 /* One client shared by several threads, each with its own files. */
 #define THREADS 4
 #define THREAD_FILES 25
@@ -917,6 +978,8 @@ int main(void)
 	CHECK_RC(dfs_mkdir(c, "/io", 0755, 0), "mkdir /io");
 	test_namespace(c);
 	printf("ok namespace\n");
+	test_dir_recent(c);
+	printf("ok directory attributes of the last change\n");
 
 	test_sizes(c);
 	printf("ok sizes\n");
