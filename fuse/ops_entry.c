@@ -64,7 +64,14 @@ void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)fi;
 	if (dfsf_begin(fs, req, "getattr"))
 		return;
-	int rc = dfsf_stat_live(fs, ino, &ds);
+	/* After each change in a directory the kernel drops its attributes
+	 * and asks again (for the permission check of the next lookup in
+	 * it): the change's own reply has them, as fresh as attr_timeout
+	 * allows anyway. Saves a namenode round trip per create or unlink. */
+	unsigned max_age_ms = (unsigned)(fs->opts.attr_timeout * 1000);
+	int rc = max_age_ms > 0 ? dfs_dir_stat_recent(fs->client, ino, max_age_ms, &ds) : -ENOENT;
+	if (rc < 0)
+		rc = dfsf_stat_live(fs, ino, &ds);
 	if (rc < 0) {
 		dfsf_reply_fail(req, "getattr", ino, NULL, rc, DFSF_NODES_NS);
 		return;

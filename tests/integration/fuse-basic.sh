@@ -90,6 +90,22 @@ expect_eq "touch creates an empty file" 0 "$(stat -c %s "$M/newempty")"
 check mkfifo "$M/fifo"
 expect_eq "mkfifo type" "fifo" "$(stat -c %F "$M/fifo")"
 
+# --- a directory's attributes after changes in it: the kernel re-reads
+# them after each one, and dfs-fuse answers from the change's reply ---
+check mkdir -m 755 "$M/da"
+check touch "$M/da/f1"
+check mkdir "$M/da/sub"
+expect_eq "nlink after a mkdir inside" 3 "$(stat -c %h "$M/da")"
+check chmod 700 "$M/da"
+check touch "$M/da/f2"
+expect_eq "mode after chmod, then a create inside" 700 "$(stat -c %a "$M/da")"
+check mv "$M/da/sub" "$M/da-sub"
+expect_eq "nlink after a subdirectory moved out" 2 "$(stat -c %h "$M/da")"
+check rm "$M/da/f1"
+expect_eq "directory as the namenode has it" "$($TO "$DFS" stat -c '%Y %h %a %u' /da)" \
+	"$(stat -c '%Y %h %a %u' "$M/da")"
+check rm -r "$M/da" "$M/da-sub"
+
 # --- truncate grow and shrink, sparse holes read as zeros ---
 printf 'abcdefgh' >"$M/t"
 check truncate -s 3 "$M/t"
