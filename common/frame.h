@@ -72,6 +72,7 @@ enum dfs_method {
 	DFS_M_READ_BLOCK = 63,   /* ReadBlockRequest, reply ReadPacket* */
 	DFS_M_READ_PACKET = 64,  /* ReadPacket + data */
 	DFS_M_BLOCK_INFO = 65,   /* BlockInfoRequest -> BlockInfoReply */
+	DFS_M_LOCAL_OPEN = 66,   /* LocalOpenRequest -> LocalOpenReply + fds (local_sock.h) */
 	/* namenode <-> namenode (Raft, common/proto/raft.proto) and admin */
 	DFS_M_RAFT_MSG = 80,      /* RaftMsg, one-way (no reply frame) */
 	DFS_M_RAFT_SNAPSHOT = 81, /* RaftSnapChunk, one-way */

@@ -1,24 +1,20 @@
-/* blockmeta.h: the per-replica checksum file, blk_<id>.meta.
- *
- *   offset 0  u32 magic "DFM1"     offset 4  u32 version (1)
- *   offset 8  u64 genstamp         offset 16 u32 chunk size (4096)
- *   offset 20 u32 CRC32C of bytes 0..20
- *   offset 24 u32 CRC32C of chunk 0, chunk 1, ...  (one per DFS_CHUNK_SIZE
- *             bytes of data; the last chunk may be partial)
- * All integers little-endian. Any thread; functions take fds, no state. */
+/* blockmeta.h: the per-replica checksum file, blk_<id>.meta (layout in
+ * common/replica_meta.h). Any thread; functions take fds, no state. */
 #ifndef DFS_DATANODE_BLOCKMETA_H
 #define DFS_DATANODE_BLOCKMETA_H
 #include <stddef.h>
 #include <stdint.h>
 
-#define DN_META_MAGIC 0x44464d31u
-#define DN_META_VERSION 1u
-#define DN_META_HEADER_SIZE 24u
+#include "common/replica_meta.h"
+
+#define DN_META_MAGIC DFS_META_MAGIC
+#define DN_META_VERSION DFS_META_VERSION
+#define DN_META_HEADER_SIZE DFS_META_HEADER_SIZE
 
 /* Byte offset of chunk i's checksum in the meta file. */
 static inline uint64_t dn_meta_crc_offset(uint64_t chunk)
 {
-	return DN_META_HEADER_SIZE + 4 * chunk;
+	return dfs_meta_crc_offset(chunk);
 }
 
 /* Number of chunks covering `length` data bytes. */

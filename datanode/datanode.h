@@ -37,6 +37,7 @@ struct dn_config {
 	int64_t min_data_dirs;
 	uint64_t reserved_bytes;
 	int direct_writes;
+	int local_reads;
 	char *log_level;
 	char *log_file;
 };
@@ -46,6 +47,7 @@ struct dn_nn;
 struct dn_commands;
 struct dn_volumes;
 struct dn_scanner;
+struct dn_local_read;
 
 struct datanode {
 	struct dn_config cfg;
@@ -58,6 +60,7 @@ struct datanode {
 	struct dn_commands *cmds;
 	struct dn_volumes *vol;  /* volumes.c: data-dir health thread */
 	struct dn_scanner *scan; /* scanner.c: block scanner thread (NULL: off) */
+	struct dn_local_read *local; /* local_read.c: LOCAL_OPEN thread (NULL: off) */
 	int fatal;               /* set before a self-requested stop: exit status */
 };
 

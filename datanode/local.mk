@@ -11,6 +11,7 @@ datanode_libdatanode_a_SOURCES = \
 	datanode/datanode.h \
 	datanode/xfer_server.c datanode/xfer_server.h \
 	datanode/write_pipeline.c datanode/read_handler.c \
+	datanode/local_read.c datanode/local_read.h \
 	datanode/nn_link.c datanode/nn_link.h \
 	datanode/commands.c datanode/commands.h datanode/copy.c \
 	datanode/volumes.c datanode/volumes.h \

@@ -3,6 +3,7 @@
  * threads) and the run loop, on the shared daemon skeleton. */
 #include "datanode/commands.h"
 #include "datanode/datanode.h"
+#include "datanode/local_read.h"
 #include "datanode/nn_link.h"
 #include "datanode/xfer_server.h"
 #include "datanode/scanner.h"
@@ -57,6 +58,8 @@ static const struct dfs_config_option options[] = {
 	OPT("direct_writes", DFS_CFG_BOOL, "1", direct_writes,
 	    "write whole aligned packets with O_DIRECT (no page-cache copy; 0: always buffered)",
 	    0, 0),
+	OPT("local_reads", DFS_CFG_BOOL, "1", local_reads,
+	    "hand replica files to clients on this machine (short-circuit reads)", 0, 0),
 	OPT("log_level", DFS_CFG_STRING, "info", log_level, "debug, info, notice, warn or err",
 	    0, 0),
 	OPT("log_file", DFS_CFG_STRING, "", log_file, "log file (empty: stderr)", 0, 0),
@@ -136,6 +139,8 @@ static int vol_init(void *ctx) { return dn_volumes_start(ctx); }
 static void vol_fini(void *ctx) { dn_volumes_stop(ctx); }
 static int scan_init(void *ctx) { return dn_scanner_start(ctx); }
 static void scan_fini(void *ctx) { dn_scanner_stop(ctx); }
+static int local_init(void *ctx) { return dn_local_read_start(ctx); }
+static void local_fini(void *ctx) { dn_local_read_stop(ctx); }
 static int links_init(void *ctx) { return dn_nn_start(ctx); }
 static void links_fini(void *ctx) { dn_nn_stop(ctx); }
 
@@ -144,6 +149,7 @@ static const struct dfs_daemon_step steps[] = {
 	{ "namenode list", nn_init, nn_free },
 	{ "data dir health", vol_init, vol_fini },
 	{ "data transfer server", xfer_init, xfer_fini },
+	{ "local reads", local_init, local_fini },
 	{ "commands", cmds_init, cmds_fini },
 	{ "namenode links", links_init, links_fini },
 	{ "block scanner", scan_init, scan_fini },

@@ -1,0 +1,25 @@
+/* replica_meta.h: the layout of a replica's checksum file, blk_<id>.meta,
+ * shared by the datanode (datanode/blockmeta.c, which writes and checks
+ * it) and libdfs (short-circuit reads, which read it directly).
+ *
+ *   offset 0  u32 magic "DFM1"     offset 4  u32 version (1)
+ *   offset 8  u64 genstamp         offset 16 u32 chunk size (4096)
+ *   offset 20 u32 CRC32C of bytes 0..20
+ *   offset 24 u32 CRC32C of chunk 0, chunk 1, ...  (one per DFS_CHUNK_SIZE
+ *             bytes of data; the last chunk may be partial)
+ * All integers little-endian. */
+#ifndef DFS_COMMON_REPLICA_META_H
+#define DFS_COMMON_REPLICA_META_H
+#include <stdint.h>
+
+#define DFS_META_MAGIC 0x44464d31u
+#define DFS_META_VERSION 1u
+#define DFS_META_HEADER_SIZE 24u
+
+/* Byte offset of chunk i's checksum in the meta file. */
+static inline uint64_t dfs_meta_crc_offset(uint64_t chunk)
+{
+	return DFS_META_HEADER_SIZE + 4 * chunk;
+}
+
+#endif
