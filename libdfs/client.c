@@ -101,12 +101,18 @@ int dfs_connect(const struct dfs_options *opts, dfs_client **out)
 	rc = -pthread_key_create(&c->cred_key, cred_free);
 	if (rc < 0)
 		goto err_mutex;
+	rc = dfsc_local_init(c);
+	if (rc < 0) {
+		pthread_key_delete(c->cred_key);
+		goto err_mutex;
+	}
 	rc = probe(c);
 	if (rc < 0)
 		goto err_key;
 	*out = c;
 	return 0;
 err_key:
+	dfsc_local_destroy(c);
 	dfsc_pool_destroy(c);
 	pthread_key_delete(c->cred_key);
 err_mutex:
@@ -124,6 +130,7 @@ void dfs_disconnect(dfs_client *c)
 		return;
 	dfsc_pool_destroy(c);
 	dfsc_dn_pool_destroy(c);
+	dfsc_local_destroy(c);
 	pthread_mutex_destroy(&c->dn_pool_mu);
 	pthread_mutex_destroy(&c->dir_mu);
 	/* Only the calling thread's credentials can be found here; other

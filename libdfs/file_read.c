@@ -174,6 +174,8 @@ static int read_in_block(dfs_file *f, uint64_t idx, uint64_t boff, size_t len, u
 		if (data_end == boff)
 			return 0; /* a hole, or past the block's length */
 		struct dfsc_lblock copy = *b;
+		if (attempt == 0 && dfsc_local_read(f->c, &copy, boff, data_end, dst, sequential) == 0)
+			return 0;
 		rc = read_replicas(f, &copy, boff, data_end, dst, sequential);
 		if (rc == 0)
 			return 0;

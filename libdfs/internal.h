@@ -64,6 +64,7 @@ struct dfsc_settings {
 	unsigned replication; /* 0: the cluster's default */
 	uint64_t block_size;  /* 0: the cluster's default */
 	int pipeline_ack_timeout_ms; /* a write pipeline silent this long has failed */
+	bool local_reads; /* read replicas of this machine's datanodes directly */
 };
 
 /* Resolves opts (may be NULL) and the client config file into s. Returns 0,
@@ -150,6 +151,7 @@ struct dfs_client {
 	uint64_t dir_gen;               /* under dir_mu: mutations ended */
 	struct dfsc_dir_attr dirs[2];   /* under dir_mu (dir_attrs.c) */
 	int n_dirs;                     /* under dir_mu */
+	struct dfsc_local *local;       /* local_read.c (NULL: local reads off) */
 };
 
 /* The directories of the client's last entry change (dir_attrs.c).
@@ -219,6 +221,16 @@ struct dfsc_lblock {
 	int n_locs;
 	struct dfsc_loc locs[DFSC_LOCATIONS_MAX];
 };
+
+/* Short-circuit reads (local_read.c). init: with the client (a no-op when
+ * local_reads is off); destroy: with it. read: block bytes [boff, end) of
+ * b into dst from a replica on this machine's datanode, every chunk
+ * checked (sequential: read ahead of it): 0, or a negative errno (-EAGAIN: no local replica) after which
+ * the caller reads over the network. Any thread. */
+int dfsc_local_init(dfs_client *c);
+void dfsc_local_destroy(dfs_client *c);
+int dfsc_local_read(dfs_client *c, const struct dfsc_lblock *b, uint64_t boff, uint64_t end,
+		    uint8_t *dst, bool sequential);
 
 /* Copies a LocatedBlock into b. -DFS_EPROTOCOL if it has no BlockRef. */
 int dfsc_lblock_from_pb(const Dfs__LocatedBlock *lb, struct dfsc_lblock *b);

@@ -26,7 +26,8 @@ libdfs_libdfsclient_la_SOURCES = \
 	libdfs/file_read.c \
 	libdfs/block_reader.c \
 	libdfs/dn_pool.c \
-	libdfs/dir_attrs.c
+	libdfs/dir_attrs.c \
+	libdfs/local_read.c
 libdfs_libdfsclient_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS)
 libdfs_libdfsclient_la_LIBADD = common/libdfscommon.la
 

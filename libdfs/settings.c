@@ -1,6 +1,6 @@
 /* settings.c: the client's settings, from struct dfs_options and the client
  * config file (dfs.conf: namenodes, replication, block_size,
- * rpc_timeout_ms, retry_total_ms, pipeline_ack_timeout_ms). Options given in dfs_options win over
+ * rpc_timeout_ms, retry_total_ms, pipeline_ack_timeout_ms, local_reads). Options given in dfs_options win over
  * the file; the file wins over built-in defaults. */
 #include "libdfs/internal.h"
 
@@ -22,6 +22,7 @@ struct dfsc_file_config {
 	int64_t rpc_timeout_ms;
 	int64_t retry_total_ms;
 	int64_t pipeline_ack_timeout_ms;
+	int local_reads;
 };
 
 static const struct dfs_config_option dfsc_config_table[] = {
@@ -41,6 +42,8 @@ static const struct dfs_config_option dfsc_config_table[] = {
 	{ "pipeline_ack_timeout_ms", DFS_CFG_DURATION, "15s",
 	  offsetof(struct dfsc_file_config, pipeline_ack_timeout_ms),
 	  "a write pipeline that acks nothing this long loses its first datanode", 0, 0 },
+	{ "local_reads", DFS_CFG_BOOL, "1", offsetof(struct dfsc_file_config, local_reads),
+	  "read replicas on this machine's datanodes from their files (short-circuit)", 0, 0 },
 };
 #define DFSC_CONFIG_N (sizeof(dfsc_config_table) / sizeof(dfsc_config_table[0]))
 
@@ -145,6 +148,7 @@ int dfsc_settings_load(const struct dfs_options *opts, struct dfsc_settings *s, 
 	s->pipeline_ack_timeout_ms =
 		fc.pipeline_ack_timeout_ms > 0 && fc.pipeline_ack_timeout_ms < INT32_MAX
 			? (int)fc.pipeline_ack_timeout_ms : DFSC_DEFAULT_PIPELINE_ACK_TIMEOUT_MS;
+	s->local_reads = fc.local_reads != 0;
 	if (opts != NULL) {
 		if (opts->rpc_timeout_ms > 0)
 			s->rpc_timeout_ms = opts->rpc_timeout_ms;

@@ -898,6 +898,54 @@ static void test_checksums(dfs_client *c)
 	free(m->data);
 }
 
+static void signal_datanodes(int sig)
+{
+	for (int i = 0; i < N_DATANODES; i++)
+		CHECK(kill(dn_pid[i], sig) == 0, "kill datanode%d: %s", i, strerror(errno));
+}
+
+/* Short-circuit reads: once a block's replica files are open, reading it
+ * needs no datanode (all of them are stopped), and every chunk is still
+ * checked: bytes corrupted on disk are never returned. A client of its
+ * own, with short timeouts, so that reads over the network give up fast. */
+static void test_local_reads(const char *nn_addr)
+{
+	struct model *m = new_model("/io/local");
+	dfs_client *q;
+	dfs_file *f;
+	struct dfs_options o = { .namenodes = nn_addr, .retry_total_ms = 2000,
+				 .rpc_timeout_ms = 300, .log = client_log };
+	CHECK_RC(dfs_connect(&o, &q), "dfs_connect");
+	CHECK_RC(dfs_open_ex(q, m->path, O_WRONLY | O_CREAT, 0644, 3, BLOCK_SIZE, &f), m->path);
+	write_at(f, m, 0, 2 * BLOCK_SIZE + 12345);
+	CHECK_RC(dfs_close(f), "close");
+	verify(q, m); /* opens each block's replica on a datanode of this machine */
+	signal_datanodes(SIGSTOP);
+	verify(q, m); /* nobody answers a data connection now */
+	struct dfs_block_location *bl;
+	size_t n;
+	CHECK_RC(dfs_block_locations(q, m->path, &bl, &n), "block locations");
+	CHECK(n == 3, "blocks %zu", n);
+	uint64_t id = bl[1].block_id;
+	free(bl);
+	for (int i = 0; i < N_DATANODES; i++)
+		CHECK(corrupt_replica(i, id, 5000), "no replica of block %" PRIu64 " on datanode%d",
+		      id, i);
+	uint8_t buf[100];
+	CHECK_RC(dfs_open(q, m->path, O_RDONLY, 0, &f), m->path);
+	ssize_t r = dfs_pread(f, buf, sizeof(buf), BLOCK_SIZE + 4990);
+	CHECK(r < 0, "a read of corrupt bytes returned %zd bytes", r);
+	CHECK(dfs_pread(f, buf, sizeof(buf), 20000) == (ssize_t)sizeof(buf),
+	      "block 0 must still read from its open replica");
+	compare(m, buf, 20000, sizeof(buf), "block 0");
+	CHECK_RC(dfs_close(f), "close");
+	signal_datanodes(SIGCONT);
+	CHECK_RC(dfs_unlink(q, m->path), "unlink");
+	dfs_disconnect(q);
+	n_files--; /* no longer part of the model */
+	free(m->data);
+}
+
 /* Prints write and read throughput of one bigger file (information only). */
 static void measure(dfs_client *c)
 {
@@ -996,6 +1044,8 @@ int main(void)
 	printf("ok append\n");
 	test_checksums(c);
 	printf("ok checksums\n");
+	test_local_reads(nn_addr);
+	printf("ok local reads: no datanode needed once open, corrupt bytes never returned\n");
 	test_threads(c);
 	printf("ok %d threads sharing one client\n", THREADS);
 	measure(c);
