@@ -30,6 +30,11 @@
 #define REC_FIXED_SIZE 17 /* index, term, type */
 #define META_SIZE (8 + 8 * 5 + RAFT_CONFIG_ENCODED_MAX + 4)
 #define PATH_SIZE_MAX 4096
+/* Zeros written ahead of the records in the active segment, so that an
+ * append overwrites blocks the file already has and its fdatasync writes
+ * the data alone, not the file size too (a second device write on ext4
+ * without a journal). */
+#define ZERO_AHEAD_BYTES (1u << 20)
 
 struct wal_segment {
 	uint64_t seq;
@@ -55,6 +60,7 @@ struct wal {
 	struct wal_segment *segs;
 	size_t n_segs, cap_segs;
 	int active_fd; /* the last segment, or -1 */
+	uint64_t active_end; /* its file size: records, then zeros */
 	bool dir_dirty;
 	bool broken;
 	struct wal_pos *pos; /* pos[k]: entry snap.index + 1 + k ... */
@@ -238,6 +244,47 @@ static void close_active(struct wal *w)
 	if (w->active_fd >= 0)
 		close(w->active_fd);
 	w->active_fd = -1;
+	w->active_end = 0;
+}
+
+/* Makes the active segment's file reach past `end` with zeros (see
+ * ZERO_AHEAD_BYTES); the next wal_sync makes them durable with the
+ * records. A zero record length ends the log on recovery, which then cuts
+ * the zeros like any tail, without counting them as dropped. */
+static int zero_ahead(struct wal *w, uint64_t end)
+{
+	static const uint8_t zeros[64 << 10];
+	if (end <= w->active_end)
+		return 0;
+	uint64_t to = (end + ZERO_AHEAD_BYTES + sizeof(zeros) - 1) / sizeof(zeros) * sizeof(zeros);
+	for (uint64_t off = w->active_end; off < to;) {
+		size_t n = to - off < sizeof(zeros) ? (size_t)(to - off) : sizeof(zeros);
+		int rv = full_write(w->active_fd, zeros, n, (off_t)off);
+		if (rv != 0)
+			return rv; /* the records are written over it, or cut */
+		off += n;
+		w->active_end = off;
+	}
+	return 0;
+}
+
+/* The active segment (the last one) ends at its records again: done when
+ * it stops being active on purpose, so that only a crash leaves zeros. */
+static void cut_zeros(struct wal *w)
+{
+	if (w->active_fd < 0 || w->n_segs == 0)
+		return;
+	uint64_t size = w->segs[w->n_segs - 1].size;
+	if (w->active_end > size && ftruncate(w->active_fd, (off_t)size) == 0)
+		w->active_end = size;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
 }
 
 /* Delete leading segments whose entries are all <= the snapshot index. */
@@ -435,12 +482,17 @@ static int load_segment(struct wal *w, struct load_ctx *c, uint64_t seq,
 	if (c->expect == 0)
 		c->expect = first;
 	rv = load_records(w, c, buf, len, &good);
+	/* Zeros only after the records: the zero-ahead of a segment written up
+	 * to there, a clean end (a later segment may follow). */
+	bool zeros = rv == 0 && good < len && all_zero(buf + good, len - good);
 	free(buf);
 	if (rv != 0)
 		return rv;
 	if (good < len) {
-		c->rec->dropped_bytes += len - good;
-		*cut = true;
+		if (!zeros) {
+			c->rec->dropped_bytes += len - good;
+			*cut = true;
+		}
 		int fd = seg_open_fd(w, seq, O_RDWR);
 		if (fd < 0)
 			return fd;
@@ -484,6 +536,7 @@ static int recover(struct wal *w, struct wal_recovered *rec)
 		if (fd < 0)
 			return fd;
 		w->active_fd = fd;
+		w->active_end = w->segs[w->n_segs - 1].size; /* any tail was cut */
 	}
 	return 0;
 }
@@ -500,6 +553,7 @@ void wal_close(struct wal *w)
 {
 	if (w == NULL)
 		return;
+	cut_zeros(w);
 	close_active(w);
 	if (w->dirfd >= 0)
 		close(w->dirfd);
@@ -558,6 +612,7 @@ static int new_segment(struct wal *w, raft_index first)
 {
 	if (w->active_fd >= 0 && w->unsynced && fdatasync(w->active_fd) != 0)
 		return -errno;
+	cut_zeros(w);
 	close_active(w);
 	uint64_t seq = w->next_seq;
 	int fd = seg_open_fd(w, seq, O_RDWR | O_CREAT | O_EXCL);
@@ -577,6 +632,7 @@ static int new_segment(struct wal *w, raft_index first)
 		return rv;
 	}
 	w->active_fd = fd;
+	w->active_end = SEG_HEADER_SIZE;
 	w->dir_dirty = true;
 	w->unsynced = true;
 	return 0;
@@ -644,11 +700,14 @@ int wal_append(struct wal *w, const struct raft_entry *ents, size_t n)
 	if (buf == NULL)
 		return -ENOMEM;
 	encode_records(buf, ents, n);
-	rv = full_write(w->active_fd, buf, bytes, (off_t)s->size);
+	rv = zero_ahead(w, s->size + bytes);
+	if (rv == 0)
+		rv = full_write(w->active_fd, buf, bytes, (off_t)s->size);
 	free(buf);
 	if (rv != 0) {
 		if (ftruncate(w->active_fd, (off_t)s->size) != 0)
 			w->broken = true;
+		w->active_end = s->size;
 		return rv;
 	}
 	uint64_t off = s->size;
@@ -701,6 +760,7 @@ int wal_truncate(struct wal *w, raft_index from)
 	if (fd < 0)
 		return fd;
 	w->active_fd = fd;
+	w->active_end = p.off;
 	if (ftruncate(fd, (off_t)p.off) != 0 || fsync(fd) != 0)
 		return -errno;
 	w->segs[p.seg].size = p.off;

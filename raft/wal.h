@@ -19,7 +19,9 @@
  * wal_compact() and wal_install_snapshot() are durable when they return.
  * On open a torn or corrupt tail (short record, bad CRC, bad length, index
  * out of sequence) is cut off (file truncated, later segments deleted) and
- * never returned.
+ * never returned. The active segment carries zeros ahead of its records
+ * (so that fdatasync has no file size to write); zeros alone after the
+ * records are a clean end, cut without counting them as dropped.
  *
  * Ownership and threads: a struct wal belongs to one thread at a time.
  * Entries passed in are only read.  struct wal_recovered owns its entries

@@ -273,6 +273,57 @@ static void test_compaction_deletes_segments(void **state)
 	wal_close(w);
 }
 
+/* Every segment file ends at its last record after a clean close; a crash
+ * leaves the active one with the zeros written ahead of its records.
+ * Zeros after the records are a clean end, not a torn tail: nothing is
+ * counted as dropped, and the segments after a zero tail are kept. */
+static void test_zero_tails_are_clean_ends(void **state)
+{
+	struct fixture *f = *state;
+	struct wal_recovered rec;
+	struct wal *w = reopen(f, NULL, &rec, 256);
+	append_range(w, 1, 40, 1, 4);
+	assert_int_equal(wal_sync(w), 0);
+	wal_close(w);
+	assert_true(count_segments(f) > 3);
+	DIR *d = opendir(f->dir);
+	struct dirent *de;
+	int padded = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "seg-", 4) != 0)
+			continue;
+		char path[600];
+		snprintf(path, sizeof(path), "%s/%s", f->dir, de->d_name);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		/* closed cleanly: no zeros written ahead are left (1 MiB) */
+		assert_true(st.st_size < 4096);
+		int fd = open(path, O_RDWR);
+		assert_true(fd >= 0);
+		/* what a crash leaves: zeros after the records, in every segment */
+		static const uint8_t zeros[5000];
+		assert_int_equal(pwrite(fd, zeros, sizeof(zeros), st.st_size), (ssize_t)sizeof(zeros));
+		close(fd);
+		padded++;
+	}
+	closedir(d);
+	assert_true(padded > 3);
+	w = reopen(f, NULL, &rec, 256);
+	assert_int_equal(rec.dropped_bytes, 0);
+	assert_int_equal(rec.n, 40);
+	for (size_t k = 0; k < 40; k++)
+		check_entry(&rec.entries[k], k + 1, 1);
+	wal_recovered_free(&rec);
+	/* the cut tail leaves a log that appends and reopens cleanly */
+	append_range(w, 41, 45, 2, 3);
+	w = reopen(f, w, &rec, 256);
+	assert_int_equal(rec.n, 45);
+	assert_int_equal(rec.dropped_bytes, 0);
+	check_entry(&rec.entries[44], 45, 2);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+
 static void test_install_snapshot_drops_log(void **state)
 {
 	struct fixture *f = *state;
@@ -441,6 +492,7 @@ int main(void)
 		T(test_flipped_byte_in_last_record),
 		T(test_conflicting_suffix),
 		T(test_compaction_deletes_segments),
+		T(test_zero_tails_are_clean_ends),
 		T(test_install_snapshot_drops_log),
 		T(test_bad_meta_is_an_error),
 		T(test_misuse),
