@@ -24,7 +24,7 @@ common_libdfscommon_la_SOURCES = \
 	common/log.c common/log.h \
 	common/net.c common/net.h \
 	common/local_sock.c common/local_sock.h \
-	common/replica_meta.h
+	common/replica_meta.c common/replica_meta.h
 nodist_common_libdfscommon_la_SOURCES = $(PROTO_GEN_C) $(PROTO_GEN_H)
 common_libdfscommon_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS)
 common_libdfscommon_la_LIBADD = $(PROTOBUF_C_LIBS) $(ISAL_LIBS)

@@ -26,16 +26,23 @@ static int addr_of(const char *host, uint16_t port, struct sockaddr_un *sa, sock
 	return 0;
 }
 
+/* A new socket and the address of host:port's: fd or -errno. */
+static int new_socket(const char *host, uint16_t port, struct sockaddr_un *sa, socklen_t *len)
+{
+	int rc = addr_of(host, port, sa, len);
+	if (rc < 0)
+		return rc;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd < 0 ? DFS_ERRNO() : fd;
+}
+
 int dfs_local_sock_listen(const char *host, uint16_t port)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
-	int rc = addr_of(host, port, &sa, &len);
-	if (rc < 0)
-		return rc;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int rc, fd = new_socket(host, port, &sa, &len);
 	if (fd < 0)
-		return DFS_ERRNO();
+		return fd;
 	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 64) < 0) {
 		rc = DFS_ERRNO();
 		close(fd);
@@ -48,12 +55,9 @@ int dfs_local_sock_connect(const char *host, uint16_t port)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
-	int rc = addr_of(host, port, &sa, &len);
-	if (rc < 0)
-		return rc;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int rc, fd = new_socket(host, port, &sa, &len);
 	if (fd < 0)
-		return DFS_ERRNO();
+		return fd;
 	if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
 		rc = DFS_ERRNO();
 		close(fd);

@@ -16,6 +16,10 @@
 #define DFS_META_VERSION 1u
 #define DFS_META_HEADER_SIZE 24u
 
+/* Checks a meta file's header: 0 and *genstamp, -DFS_ECHECKSUM if its
+ * CRC does not match, -EINVAL if it is of another format or chunk size. */
+int dfs_meta_header_decode(const uint8_t h[DFS_META_HEADER_SIZE], uint64_t *genstamp);
+
 /* Byte offset of chunk i's checksum in the meta file. */
 static inline uint64_t dfs_meta_crc_offset(uint64_t chunk)
 {

@@ -73,22 +73,7 @@ int dn_meta_read_header(int fd, uint64_t *genstamp)
 {
 	uint8_t h[DN_META_HEADER_SIZE];
 	int rc = dn_pread_full(fd, h, sizeof(h), 0);
-	if (rc < 0)
-		return rc;
-	uint32_t magic, version, chunk, crc;
-	uint64_t gs;
-	memcpy(&magic, h, 4);
-	memcpy(&version, h + 4, 4);
-	memcpy(&gs, h + 8, 8);
-	memcpy(&chunk, h + 16, 4);
-	memcpy(&crc, h + 20, 4);
-	if (le32toh(crc) != dfs_crc32c(0, h, 20))
-		return -DFS_ECHECKSUM;
-	if (le32toh(magic) != DN_META_MAGIC || le32toh(version) != DN_META_VERSION ||
-	    le32toh(chunk) != DFS_CHUNK_SIZE)
-		return -EINVAL;
-	*genstamp = le64toh(gs);
-	return 0;
+	return rc < 0 ? rc : dfs_meta_header_decode(h, genstamp);
 }
 
 int dn_meta_read_crcs(int fd, uint64_t first, uint32_t *out, size_t n)

@@ -139,19 +139,11 @@ static void note_miss(struct dfsc_local *l, const struct dfsc_loc *loc)
 static int check_meta_header(int fd, uint64_t genstamp)
 {
 	uint8_t h[DFS_META_HEADER_SIZE];
+	uint64_t gs;
 	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		return -EIO;
-	uint32_t magic, version, chunk, crc;
-	uint64_t gs;
-	memcpy(&magic, h, 4);
-	memcpy(&version, h + 4, 4);
-	memcpy(&gs, h + 8, 8);
-	memcpy(&chunk, h + 16, 4);
-	memcpy(&crc, h + 20, 4);
-	if (le32toh(magic) != DFS_META_MAGIC || le32toh(version) != DFS_META_VERSION ||
-	    le32toh(chunk) != DFS_CHUNK_SIZE || le32toh(crc) != dfs_crc32c(0, h, 20))
-		return -DFS_ECHECKSUM;
-	return le64toh(gs) == genstamp ? 0 : -DFS_ESTALE;
+	int rc = dfs_meta_header_decode(h, &gs);
+	return rc < 0 ? rc : gs == genstamp ? 0 : -DFS_ESTALE;
 }
 
 /* LOCAL_OPEN on one datanode: 0 with *out filled, or a negative errno. */
