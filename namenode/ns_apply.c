@@ -16,12 +16,14 @@
 #define NS_DEFAULT_REPLICATION 3
 #define NS_DEFAULT_BLOCK_SIZE (64ull << 20)
 
-/* Makes a new inode named e->name in directory e->pdir (which is updated). */
+/* Makes a new inode named e->name in directory e->pdir (which is updated).
+ * *out comes in with the fields of its type set (replication and block
+ * size, rdev, a symlink's size) and is stored once, whole. */
 static int make_inode(struct ns_txn *t, struct ns_ent *e, const Dfs__NsRequest *req,
 		      const struct ns_cred *cr, uint32_t type, uint32_t mode,
 		      struct ns_inode *out)
 {
-	struct ns_inode in = {.a = DFS__ATTR__INIT};
+	struct ns_inode in = *out;
 	in.a.ino = t->c.next_ino++;
 	t->c.inodes++;
 	in.a.type = type;
@@ -83,6 +85,7 @@ static int mkdir_parents(struct ns_txn *t, const Dfs__NsRequest *req, const stru
 		if ((rc = ns_perm(cr, &e.pdir.a, NS_W | NS_X)) < 0)
 			return rc;
 		uint32_t mode = *p ? (req->mode | 0300) : req->mode;
+		e.in = (struct ns_inode){.a = DFS__ATTR__INIT};
 		rc = make_inode(t, &e, req, cr, DFS__FILE_TYPE__FT_DIR, mode, &e.in);
 	}
 	if (rc == 0 && e.in.a.type != DFS__FILE_TYPE__FT_DIR)
@@ -107,7 +110,7 @@ int ns_op_mkdir(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cre
 	}
 	if ((rc = ns_perm(cr, &e.pdir.a, NS_W | NS_X)) < 0)
 		return rc;
-	struct ns_inode in;
+	struct ns_inode in = {.a = DFS__ATTR__INIT};
 	rc = make_inode(t, &e, req, cr, DFS__FILE_TYPE__FT_DIR, req->mode, &in);
 	if (rc < 0)
 		return rc;
@@ -153,14 +156,12 @@ int ns_op_create(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 		return -EINVAL;
 	if ((rc = ns_perm(cr, &e.pdir.a, NS_W | NS_X)) < 0)
 		return rc;
-	struct ns_inode in;
-	in.a.replication = 0;
+	struct ns_inode in = {.a = DFS__ATTR__INIT};
+	in.a.replication = rep;
+	in.a.block_size = bs;
 	rc = make_inode(t, &e, req, cr, DFS__FILE_TYPE__FT_REG, req->mode, &in);
 	if (rc < 0)
 		return rc;
-	in.a.replication = rep;
-	in.a.block_size = bs;
-	ns_inode_put(t, &in);
 	ns_reply_dir(r, &e.pdir.a, false);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
@@ -195,14 +196,13 @@ int ns_op_mknod(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cre
 	int rc = resolve_new(t, cr, req, &e);
 	if (rc < 0)
 		return rc;
-	struct ns_inode in;
-	if ((rc = make_inode(t, &e, req, cr, type, req->mode, &in)) < 0)
-		return rc;
+	struct ns_inode in = {.a = DFS__ATTR__INIT};
 	if (type == DFS__FILE_TYPE__FT_CHR || type == DFS__FILE_TYPE__FT_BLK) {
 		in.a.has_rdev = req->has_rdev;
 		in.a.rdev = req->rdev;
-		ns_inode_put(t, &in);
 	}
+	if ((rc = make_inode(t, &e, req, cr, type, req->mode, &in)) < 0)
+		return rc;
 	ns_reply_dir(r, &e.pdir.a, false);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
@@ -219,11 +219,10 @@ int ns_op_symlink(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_c
 	int rc = resolve_new(t, cr, req, &e);
 	if (rc < 0)
 		return rc;
-	struct ns_inode in;
+	struct ns_inode in = {.a = DFS__ATTR__INIT};
+	in.a.size = tl;
 	if ((rc = make_inode(t, &e, req, cr, DFS__FILE_TYPE__FT_LNK, 0777, &in)) < 0)
 		return rc;
-	in.a.size = tl;
-	ns_inode_put(t, &in);
 	struct ns_key k;
 	ns_key_link(&k, in.a.ino);
 	ns_txn_put(t, &k, req->target, tl);
