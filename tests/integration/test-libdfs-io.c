@@ -898,6 +898,22 @@ static void test_checksums(dfs_client *c)
 	free(m->data);
 }
 
+/* Every file of the model read again over data connections: with local
+ * reads on, the other tests read this machine's replicas from their files. */
+static void verify_over_network(const char *nn_addr)
+{
+	char conf[600];
+	snprintf(conf, sizeof(conf), "%s/no-local-reads.conf", tmpdir);
+	write_text(conf, "local_reads = 0\n");
+	struct dfs_options o = { .namenodes = nn_addr, .conf_path = conf, .retry_total_ms = 10000,
+				 .rpc_timeout_ms = 10000, .log = client_log };
+	dfs_client *n;
+	CHECK_RC(dfs_connect(&o, &n), "dfs_connect");
+	for (int i = 0; i < n_files; i++)
+		verify(n, &files[i]);
+	dfs_disconnect(n);
+}
+
 static void signal_datanodes(int sig)
 {
 	for (int i = 0; i < N_DATANODES; i++)
@@ -906,15 +922,16 @@ static void signal_datanodes(int sig)
 
 /* Short-circuit reads: once a block's replica files are open, reading it
  * needs no datanode (all of them are stopped), and every chunk is still
- * checked: bytes corrupted on disk are never returned. A client of its
- * own, with short timeouts, so that reads over the network give up fast. */
+ * checked: bytes corrupted on disk are never returned (the local read
+ * comes first; the network's fails on every replica too). A client of its
+ * own, whose table of open replicas starts empty. */
 static void test_local_reads(const char *nn_addr)
 {
 	struct model *m = new_model("/io/local");
 	dfs_client *q;
 	dfs_file *f;
-	struct dfs_options o = { .namenodes = nn_addr, .retry_total_ms = 2000,
-				 .rpc_timeout_ms = 300, .log = client_log };
+	struct dfs_options o = { .namenodes = nn_addr, .retry_total_ms = 10000,
+				 .rpc_timeout_ms = 10000, .log = client_log };
 	CHECK_RC(dfs_connect(&o, &q), "dfs_connect");
 	CHECK_RC(dfs_open_ex(q, m->path, O_WRONLY | O_CREAT, 0644, 3, BLOCK_SIZE, &f), m->path);
 	write_at(f, m, 0, 2 * BLOCK_SIZE + 12345);
@@ -922,6 +939,7 @@ static void test_local_reads(const char *nn_addr)
 	verify(q, m); /* opens each block's replica on a datanode of this machine */
 	signal_datanodes(SIGSTOP);
 	verify(q, m); /* nobody answers a data connection now */
+	signal_datanodes(SIGCONT);
 	struct dfs_block_location *bl;
 	size_t n;
 	CHECK_RC(dfs_block_locations(q, m->path, &bl, &n), "block locations");
@@ -934,12 +952,12 @@ static void test_local_reads(const char *nn_addr)
 	uint8_t buf[100];
 	CHECK_RC(dfs_open(q, m->path, O_RDONLY, 0, &f), m->path);
 	ssize_t r = dfs_pread(f, buf, sizeof(buf), BLOCK_SIZE + 4990);
-	CHECK(r < 0, "a read of corrupt bytes returned %zd bytes", r);
+	CHECK(r == -DFS_ECHECKSUM, "a read of bytes corrupt on every replica: %zd (%s)", r,
+	      dfs_strerror((int)r));
 	CHECK(dfs_pread(f, buf, sizeof(buf), 20000) == (ssize_t)sizeof(buf),
-	      "block 0 must still read from its open replica");
+	      "block 0 must still read");
 	compare(m, buf, 20000, sizeof(buf), "block 0");
 	CHECK_RC(dfs_close(f), "close");
-	signal_datanodes(SIGCONT);
 	CHECK_RC(dfs_unlink(q, m->path), "unlink");
 	dfs_disconnect(q);
 	n_files--; /* no longer part of the model */
@@ -1046,6 +1064,8 @@ int main(void)
 	printf("ok checksums\n");
 	test_local_reads(nn_addr);
 	printf("ok local reads: no datanode needed once open, corrupt bytes never returned\n");
+	verify_over_network(nn_addr);
+	printf("ok every file again over data connections\n");
 	test_threads(c);
 	printf("ok %d threads sharing one client\n", THREADS);
 	measure(c);
