@@ -146,11 +146,14 @@ static int check_meta_header(int fd, uint64_t genstamp)
 	return rc < 0 ? rc : gs == genstamp ? 0 : -DFS_ESTALE;
 }
 
-/* LOCAL_OPEN on one datanode: 0 with *out filled, or a negative errno. */
+/* LOCAL_OPEN on one datanode: 0 with *out filled, or a negative errno;
+ * *no_socket tells that the datanode has no local socket here at all (as
+ * opposed to not having this replica). */
 static int local_open(dfs_client *c, const struct dfsc_lblock *b, const struct dfsc_loc *loc,
-		      struct dfsc_local_file *out)
+		      struct dfsc_local_file *out, bool *no_socket)
 {
 	int fd = dfs_local_sock_connect(loc->host, loc->port);
+	*no_socket = fd < 0;
 	if (fd < 0)
 		return fd;
 	dfs_net_set_timeouts(fd, DFSC_LOCAL_TIMEOUT_MS);
@@ -242,11 +245,11 @@ static struct dfsc_local_file *acquire(dfs_client *c, const struct dfsc_lblock *
 	for (k = 0; k < b->n_locs; k++) {
 		if (!try[k])
 			continue;
-		int rc = local_open(c, b, &b->locs[k], &got);
-		if (rc == 0)
+		bool no_socket;
+		if (local_open(c, b, &b->locs[k], &got, &no_socket) == 0)
 			break;
-		if (rc == -ECONNREFUSED || rc == -ENOENT)
-			note_miss(l, &b->locs[k]); /* ENOENT from connect: none here */
+		if (no_socket)
+			note_miss(l, &b->locs[k]);
 	}
 	bool none = k == b->n_locs;
 	struct dfsc_local_file *f = malloc(sizeof(*f));
