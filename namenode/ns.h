@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NS_LAYOUT_VERSION 1
+#define NS_LAYOUT_VERSION 2
 #define NS_NAME_MAX 255
 #define NS_SYMLINK_MAX 4095
 #define NS_PATH_DEPTH_MAX 4096   /* components walked in one path / ancestry */

@@ -77,8 +77,14 @@ void ns_key_block(struct ns_key *k, uint64_t ino, uint64_t index)
 
 /* ---- meta ---- */
 
+/* The counters, in this order, as big-endian u64s in one record (layout
+ * 2): each command changes m/applied and often one or two more, and every
+ * key written is a memtable insert on every namenode. Layout 1 kept one
+ * key each; ns_open moves such a namespace to layout 2. */
+#define NS_COUNTERS_KEY "m/counters"
+
 static const struct {
-	const char *key;
+	const char *key; /* layout 1 */
 	size_t off;
 } meta_counters[] = {
 	{"m/next_ino", offsetof(struct ns_counters, next_ino)},
@@ -91,18 +97,23 @@ static const struct {
 };
 #define N_META (sizeof(meta_counters) / sizeof(meta_counters[0]))
 
+static uint64_t *counter_of(struct ns_counters *c, size_t i)
+{
+	return (uint64_t *)((char *)c + meta_counters[i].off);
+}
+
 static void counters_to_batch(leveldb_writebatch_t *wb, const struct ns_counters *c,
 			      const struct ns_counters *old)
 {
+	char b[8 * N_META];
+	bool changed = old == NULL;
 	for (size_t i = 0; i < N_META; i++) {
-		uint64_t v = *(const uint64_t *)((const char *)c + meta_counters[i].off);
-		if (old && v == *(const uint64_t *)((const char *)old + meta_counters[i].off))
-			continue;
-		char b[8];
-		ns_put_be64(b, v);
-		leveldb_writebatch_put(wb, meta_counters[i].key, strlen(meta_counters[i].key), b,
-				       8);
+		uint64_t v = *counter_of((struct ns_counters *)c, i);
+		changed |= old != NULL && v != *counter_of((struct ns_counters *)old, i);
+		ns_put_be64(b + 8 * i, v);
 	}
+	if (changed)
+		leveldb_writebatch_put(wb, NS_COUNTERS_KEY, strlen(NS_COUNTERS_KEY), b, sizeof(b));
 }
 
 static int db_get(struct ns *ns, const char *k, size_t kl, char **val, size_t *vl)
@@ -119,19 +130,57 @@ static int db_get(struct ns *ns, const char *k, size_t kl, char **val, size_t *v
 
 static int counters_load(struct ns *ns)
 {
-	for (size_t i = 0; i < N_META; i++) {
+	char *v;
+	size_t vl;
+	int rc = db_get(ns, NS_COUNTERS_KEY, strlen(NS_COUNTERS_KEY), &v, &vl);
+	if (rc < 0)
+		return rc;
+	if (vl != 8 * N_META) {
+		leveldb_free(v);
+		return -EIO;
+	}
+	for (size_t i = 0; i < N_META; i++)
+		*counter_of(&ns->c, i) = ns_get_be64(v + 8 * i);
+	leveldb_free(v);
+	return 0;
+}
+
+/* Layout 1 to 2: the counters from their own keys into one record, in one
+ * synced write. Every node of a group does the same to the same state. */
+static int counters_migrate(struct ns *ns)
+{
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	int rc = 0;
+	for (size_t i = 0; i < N_META && rc == 0; i++) {
 		char *v;
 		size_t vl;
-		int rc = db_get(ns, meta_counters[i].key, strlen(meta_counters[i].key), &v, &vl);
-		if (rc < 0 || vl != 8) {
-			if (rc == 0)
-				leveldb_free(v);
-			return rc < 0 ? rc : -EIO;
-		}
-		*(uint64_t *)((char *)&ns->c + meta_counters[i].off) = ns_get_be64(v);
-		leveldb_free(v);
+		rc = db_get(ns, meta_counters[i].key, strlen(meta_counters[i].key), &v, &vl);
+		if (rc == 0 && vl != 8)
+			rc = -EIO;
+		if (rc == 0)
+			*counter_of(&ns->c, i) = ns_get_be64(v);
+		if (v != NULL)
+			leveldb_free(v);
+		leveldb_writebatch_delete(wb, meta_counters[i].key, strlen(meta_counters[i].key));
 	}
-	return 0;
+	if (rc == 0) {
+		counters_to_batch(wb, &ns->c, NULL);
+		char lv[8];
+		ns_put_be64(lv, NS_LAYOUT_VERSION);
+		leveldb_writebatch_put(wb, "m/layout", 8, lv, 8);
+		char *err = NULL;
+		leveldb_write(ns->db, ns->wopts_sync, wb, &err);
+		if (err) {
+			DFS_ERR("leveldb write: %s", err);
+			leveldb_free(err);
+			rc = -EIO;
+		}
+	}
+	leveldb_writebatch_destroy(wb);
+	if (rc == 0)
+		DFS_NOTICE("namespace moved to layout %d (counters in one record)",
+			   NS_LAYOUT_VERSION);
+	return rc;
 }
 
 /* ---- open / close / format ---- */
@@ -314,7 +363,7 @@ int ns_open(const char *dir, struct ns **out)
 		goto err_after_alloc;
 	uint64_t layout = vl == 8 ? ns_get_be64(v) : 0;
 	leveldb_free(v);
-	if (layout != NS_LAYOUT_VERSION) {
+	if (layout != NS_LAYOUT_VERSION && layout != 1) {
 		DFS_ERR("%s: unsupported layout version %llu", dir, (unsigned long long)layout);
 		rc = -DFS_ENOTFORMATTED;
 		goto err_after_alloc;
@@ -324,7 +373,7 @@ int ns_open(const char *dir, struct ns **out)
 		goto err_after_alloc;
 	snprintf(ns->cluster_id, sizeof(ns->cluster_id), "%.*s", (int)vl, v);
 	leveldb_free(v);
-	rc = counters_load(ns);
+	rc = layout == 1 ? counters_migrate(ns) : counters_load(ns);
 	if (rc == 0)
 		rc = put_sentinels(ns); /* idempotent */
 	if (rc < 0)

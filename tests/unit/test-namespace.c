@@ -5,6 +5,8 @@
  * determinism (same commands -> same key/value dump) and reopening. */
 #include "namenode/ns.h"
 
+#include <leveldb/c.h>
+
 #include "common/errors.h"
 #include "common/frame.h"
 
@@ -841,6 +843,63 @@ static void test_record_cache_after_delete(void **state)
 	assert_int_equal(stat_(f, "/d", NULL), -ENOENT);
 }
 
+static void workload(struct fx *f);
+
+/* A layout-1 namespace (one key per counter) is moved to layout 2 (one
+ * record) when opened: the state reads exactly as it was, record for
+ * record, and goes on from the same counters. */
+static void test_layout1_counters_migrate(void **state)
+{
+	struct fx *f = *state;
+	static const char *const keys[] = {"m/next_ino", "m/next_block", "m/next_gs",
+					   "m/applied", "m/inodes", "m/blocks", "m/garbage"};
+	workload(f);
+	struct dump before = dump_of(f);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/name", f->dir);
+	assert_int_equal(ns_sync(f->ns), 0);
+	ns_close(f->ns);
+	f->ns = NULL;
+	/* rewrite it as layout 1 wrote it */
+	char *err = NULL;
+	leveldb_options_t *o = leveldb_options_create();
+	leveldb_t *db = leveldb_open(o, path, &err);
+	assert_null(err);
+	leveldb_readoptions_t *ro = leveldb_readoptions_create();
+	leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
+	size_t vl;
+	char *v = leveldb_get(db, ro, "m/counters", 10, &vl, &err);
+	assert_non_null(v);
+	assert_int_equal(vl, 8 * 7);
+	leveldb_writebatch_t *wb = leveldb_writebatch_create();
+	for (size_t i = 0; i < 7; i++)
+		leveldb_writebatch_put(wb, keys[i], strlen(keys[i]), v + 8 * i, 8);
+	leveldb_free(v);
+	leveldb_writebatch_delete(wb, "m/counters", 10);
+	const char one[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+	leveldb_writebatch_put(wb, "m/layout", 8, one, 8);
+	leveldb_write(db, wo, wb, &err);
+	assert_null(err);
+	leveldb_writebatch_destroy(wb);
+	leveldb_writeoptions_destroy(wo);
+	leveldb_readoptions_destroy(ro);
+	leveldb_close(db);
+	leveldb_options_destroy(o);
+	assert_int_equal(ns_open(path, &f->ns), 0);
+	struct dump after = dump_of(f);
+	assert_dumps_equal(&before, &after);
+	free(after.buf);
+	/* and once more, now at layout 2: nothing to move */
+	reopen(f);
+	after = dump_of(f);
+	assert_dumps_equal(&before, &after);
+	free(before.buf);
+	free(after.buf);
+	Dfs__Attr a;
+	assert_int_equal(creat_(f, "/after-migration", 0), 0);
+	assert_int_equal(stat_(f, "/after-migration", &a), 0);
+}
+
 /* ---- extended attributes ---- */
 
 /* A request naming path (or ino when path is NULL) and attribute name,
@@ -1320,6 +1379,7 @@ int main(void)
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
 		T(test_symlink_link_mknod), T(test_blocks), T(test_retry_cache),
 		T(test_retry_expiry_clock_behind), T(test_record_cache_after_delete),
+		T(test_layout1_counters_migrate),
 		T(test_xattr_set_get_list), T(test_xattr_names_and_bounds),
 		T(test_xattr_permissions), T(test_xattr_freed_with_inode), T(test_xattr_retry),
 		T(test_determinism),
