@@ -4,6 +4,7 @@
  * request, with a short timeout against a client that sends nothing. */
 #include "datanode/local_read.h"
 #include "datanode/blockstore.h"
+#include "datanode/xfer_server.h"
 #include "common/errors.h"
 #include "common/local_sock.h"
 #include "common/log.h"
@@ -13,10 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define LOCAL_REQUEST_TIMEOUT_MS 1000
@@ -72,26 +71,16 @@ out:
 	dfs_frame_release(&f);
 }
 
+static void on_local_conn(void *arg, int fd)
+{
+	serve_one(arg, fd);
+	close(fd);
+}
+
 static void *serve_main(void *arg)
 {
 	struct dn_local_read *s = arg;
-	struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN },
-			       { .fd = s->wake[0], .events = POLLIN } };
-	for (;;) {
-		int n = poll(p, 2, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || p[1].revents != 0)
-			break;
-		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				poll(NULL, 0, 100);
-			continue;
-		}
-		serve_one(s->dn, fd);
-		close(fd);
-	}
+	dn_accept_loop(s->listen_fd, s->wake[0], on_local_conn, s->dn);
 	return NULL;
 }
 

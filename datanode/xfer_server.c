@@ -162,26 +162,36 @@ static void start_conn(struct dn_xfer_server *x, int fd)
 	pthread_mutex_unlock(&x->lock);
 }
 
-static void *accept_main(void *arg)
+void dn_accept_loop(int listen_fd, int wake_fd, void (*on_conn)(void *arg, int fd), void *arg)
 {
-	struct dn_xfer_server *x = arg;
-	struct pollfd p[2] = { { .fd = x->listen_fd, .events = POLLIN },
-			       { .fd = x->wake[0], .events = POLLIN } };
+	struct pollfd p[2] = { { .fd = listen_fd, .events = POLLIN },
+			       { .fd = wake_fd, .events = POLLIN } };
 	for (;;) {
 		int n = poll(p, 2, -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || p[1].revents != 0)
 			break;
-		int fd = dfs_net_accept(x->listen_fd);
+		int fd = dfs_net_accept(listen_fd);
 		if (fd < 0) {
 			dfs_log_err(DFS_LOG_WARN, fd, "accept");
 			if (fd == -EMFILE || fd == -ENFILE)
 				poll(NULL, 0, 100);
 			continue;
 		}
-		start_conn(x, fd);
+		on_conn(arg, fd);
 	}
+}
+
+static void on_xfer_conn(void *arg, int fd)
+{
+	start_conn(arg, fd);
+}
+
+static void *accept_main(void *arg)
+{
+	struct dn_xfer_server *x = arg;
+	dn_accept_loop(x->listen_fd, x->wake[0], on_xfer_conn, x);
 	return NULL;
 }
 

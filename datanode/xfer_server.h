@@ -25,6 +25,11 @@ unsigned dn_xfer_active(struct datanode *dn);
 int dn_write_block(struct datanode *dn, int fd, struct dfs_frame *req);
 int dn_read_block(struct datanode *dn, int fd, struct dfs_frame *req);
 
+/* Accepts on listen_fd until wake_fd turns readable, giving each new
+ * connection to on_conn (which owns the fd); a full fd table backs off
+ * 100 ms. The accept threads of the data-transfer and local-read sockets. */
+void dn_accept_loop(int listen_fd, int wake_fd, void (*on_conn)(void *arg, int fd), void *arg);
+
 /* Sends a frame as received (header, protobuf, data) to fd. */
 int dn_frame_forward(int fd, const struct dfs_frame *f);
 
