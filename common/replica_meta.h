@@ -1,6 +1,6 @@
 /* replica_meta.h: the layout of a replica's checksum file, blk_<id>.meta,
- * shared by the datanode (datanode/blockmeta.c, which writes and checks
- * it) and libdfs (short-circuit reads, which read it directly).
+ * and the reads of a replica's files, shared by the datanode (which writes
+ * them: datanode/blockmeta.c) and libdfs (short-circuit reads).
  *
  *   offset 0  u32 magic "DFM1"     offset 4  u32 version (1)
  *   offset 8  u64 genstamp         offset 16 u32 chunk size (4096)
@@ -10,20 +10,30 @@
  * All integers little-endian. */
 #ifndef DFS_COMMON_REPLICA_META_H
 #define DFS_COMMON_REPLICA_META_H
+#include <stddef.h>
 #include <stdint.h>
 
 #define DFS_META_MAGIC 0x44464d31u
 #define DFS_META_VERSION 1u
 #define DFS_META_HEADER_SIZE 24u
 
-/* Checks a meta file's header: 0 and *genstamp, -DFS_ECHECKSUM if its
- * CRC does not match, -EINVAL if it is of another format or chunk size. */
-int dfs_meta_header_decode(const uint8_t h[DFS_META_HEADER_SIZE], uint64_t *genstamp);
+/* pread of exactly len bytes of a replica's file (EINTR retried): 0,
+ * -EIO if the file ends first, or -errno. */
+int dfs_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
+/* Reads and checks a meta file's header: 0 and *genstamp, -DFS_ECHECKSUM
+ * if its CRC does not match, -EINVAL if it is of another format or chunk
+ * size, -errno on I/O errors (-EIO: shorter than a header). */
+int dfs_meta_read_header(int fd, uint64_t *genstamp);
 
 /* Byte offset of chunk i's checksum in the meta file. */
 static inline uint64_t dfs_meta_crc_offset(uint64_t chunk)
 {
 	return DFS_META_HEADER_SIZE + 4 * chunk;
 }
+
+/* Reads n checksums starting at chunk `first` (host byte order). A short
+ * file is -EIO. */
+int dfs_meta_read_crcs(int fd, uint64_t first, uint32_t *out, size_t n);
 
 #endif

@@ -33,26 +33,6 @@ int dn_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Reads exactly len bytes; -EIO if the file is shorter. */
-int dn_pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return DFS_ERRNO();
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 int dn_meta_write_header(int fd, uint64_t genstamp)
 {
 	uint8_t h[DN_META_HEADER_SIZE];
@@ -67,23 +47,6 @@ int dn_meta_write_header(int fd, uint64_t genstamp)
 	v32 = htole32(dfs_crc32c(0, h, 20));
 	memcpy(h + 20, &v32, 4);
 	return dn_pwrite_full(fd, h, sizeof(h), 0);
-}
-
-int dn_meta_read_header(int fd, uint64_t *genstamp)
-{
-	uint8_t h[DN_META_HEADER_SIZE];
-	int rc = dn_pread_full(fd, h, sizeof(h), 0);
-	return rc < 0 ? rc : dfs_meta_header_decode(h, genstamp);
-}
-
-int dn_meta_read_crcs(int fd, uint64_t first, uint32_t *out, size_t n)
-{
-	int rc = dn_pread_full(fd, out, n * 4, dn_meta_crc_offset(first));
-	if (rc < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++)
-		out[i] = le32toh(out[i]);
-	return 0;
 }
 
 int dn_meta_write_crcs(int fd, uint64_t first, const uint32_t *crcs, size_t n)

@@ -1,5 +1,6 @@
-/* blockmeta.h: the per-replica checksum file, blk_<id>.meta (layout in
- * common/replica_meta.h). Any thread; functions take fds, no state. */
+/* blockmeta.h: writing the per-replica checksum file, blk_<id>.meta (its
+ * layout and the readers are in common/replica_meta.h). Any thread;
+ * functions take fds, no state. */
 #ifndef DFS_DATANODE_BLOCKMETA_H
 #define DFS_DATANODE_BLOCKMETA_H
 #include <stddef.h>
@@ -23,20 +24,11 @@ uint64_t dn_meta_chunks(uint64_t length);
 /* Writes the header with genstamp at offset 0. Returns 0 or -errno. */
 int dn_meta_write_header(int fd, uint64_t genstamp);
 
-/* Reads and checks the header: 0 and *genstamp, -DFS_ECHECKSUM/-EINVAL if
- * it is damaged or of another version, -errno on I/O errors. */
-int dn_meta_read_header(int fd, uint64_t *genstamp);
-
-/* Reads n checksums starting at chunk `first` (host byte order).
- * A short file is -EIO. */
-int dn_meta_read_crcs(int fd, uint64_t first, uint32_t *out, size_t n);
-
 /* Writes n checksums starting at chunk `first`. */
 int dn_meta_write_crcs(int fd, uint64_t first, const uint32_t *crcs, size_t n);
 
-/* pread/pwrite of exactly len bytes (EINTR retried). dn_pread_full
- * returns -EIO if the file ends first. */
-int dn_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* pwrite of exactly len bytes (EINTR retried); reads use dfs_pread_full
+ * (common/replica_meta.h). */
 int dn_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 
 /* CRC32C of a whole chunk of zeros (a gap). */

@@ -73,7 +73,7 @@ static int load_replica(struct dn_store *s, int dir, uint64_t id)
 	struct stat ds, ms;
 	uint64_t gs = 0;
 	int fd = open(meta, O_RDONLY | O_CLOEXEC);
-	int rc = fd < 0 ? DFS_ERRNO() : dn_meta_read_header(fd, &gs);
+	int rc = fd < 0 ? DFS_ERRNO() : dfs_meta_read_header(fd, &gs);
 	if (rc == 0 && (fstat(fd, &ms) < 0 || stat(data, &ds) < 0))
 		rc = DFS_ERRNO();
 	if (fd >= 0)
@@ -106,8 +106,8 @@ uint64_t dn_scan_verified_length(int data_fd, int meta_fd, uint64_t length)
 	while (off < length) {
 		size_t n = length - off < SCAN_VERIFY_BUF ? (size_t)(length - off) : SCAN_VERIFY_BUF;
 		size_t k = (size_t)dn_meta_chunks(n);
-		if (dn_pread_full(data_fd, buf, n, off) < 0 ||
-		    dn_meta_read_crcs(meta_fd, off / DFS_CHUNK_SIZE, crcs, k) < 0)
+		if (dfs_pread_full(data_fd, buf, n, off) < 0 ||
+		    dfs_meta_read_crcs(meta_fd, off / DFS_CHUNK_SIZE, crcs, k) < 0)
 			break;
 		size_t i = 0;
 		for (; i < k; i++) {
@@ -134,7 +134,7 @@ static int64_t recover_files(struct dn_store *s, int dir, uint64_t id, uint64_t 
 	dn_store_path(s, dir, DN_RS_RBW, id, 1, meta, sizeof(meta));
 	int dfd = open(data, O_RDWR | O_CLOEXEC), mfd = open(meta, O_RDWR | O_CLOEXEC);
 	struct stat ds, ms;
-	int64_t rc = (dfd < 0 || mfd < 0) ? DFS_ERRNO() : dn_meta_read_header(mfd, gs);
+	int64_t rc = (dfd < 0 || mfd < 0) ? DFS_ERRNO() : dfs_meta_read_header(mfd, gs);
 	if (rc == 0 && (fstat(dfd, &ds) < 0 || fstat(mfd, &ms) < 0))
 		rc = DFS_ERRNO();
 	uint64_t len = 0;

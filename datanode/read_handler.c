@@ -113,7 +113,7 @@ static int stream(struct datanode *dn, int fd, uint64_t call_id, struct dn_reade
 		size_t n = end - off < pkt ? (size_t)(end - off) : pkt;
 		if (end - off > pkt) /* a long stream, not a random read */
 			read_ahead(r, off, end, &ahead);
-		rc = dn_meta_read_crcs(r->meta_fd, off / DFS_CHUNK_SIZE, crcs,
+		rc = dfs_meta_read_crcs(r->meta_fd, off / DFS_CHUNK_SIZE, crcs,
 				       (size_t)dn_meta_chunks(n));
 		if (rc < 0) {
 			dfs_log_err(DFS_LOG_WARN, rc, "blk_%" PRIu64 ": checksums at %" PRIu64, r->id,

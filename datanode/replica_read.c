@@ -30,9 +30,9 @@ ssize_t dn_reader_read(struct dn_reader *r, uint64_t off, void *buf, size_t max,
 	if (off % DFS_CHUNK_SIZE != 0 || off >= r->length || max < DFS_CHUNK_SIZE)
 		return -EINVAL;
 	size_t n = r->length - off < max ? (size_t)(r->length - off) : max;
-	int rc = dn_pread_full(r->data_fd, buf, n, off);
+	int rc = dfs_pread_full(r->data_fd, buf, n, off);
 	if (rc == 0)
-		rc = dn_meta_read_crcs(r->meta_fd, off / DFS_CHUNK_SIZE, crcs,
+		rc = dfs_meta_read_crcs(r->meta_fd, off / DFS_CHUNK_SIZE, crcs,
 				       (size_t)dn_meta_chunks(n));
 	return rc < 0 ? rc : (ssize_t)n;
 }

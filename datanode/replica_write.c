@@ -153,7 +153,7 @@ static int open_files(struct dn_writer *w)
 	if (w->create)
 		return dn_meta_write_header(w->meta_fd, w->genstamp);
 	uint64_t gs;
-	int rc = dn_meta_read_header(w->meta_fd, &gs);
+	int rc = dfs_meta_read_header(w->meta_fd, &gs);
 	if (rc == 0 && gs != w->r->genstamp)
 		rc = -DFS_ESTALE;
 	return rc;
@@ -207,7 +207,7 @@ static int chunk_crc_from_file(struct dn_writer *w, uint64_t c, uint64_t len, ui
 	uint8_t buf[DFS_CHUNK_SIZE];
 	uint64_t cs = c * DFS_CHUNK_SIZE;
 	size_t n = (size_t)(len - cs < DFS_CHUNK_SIZE ? len - cs : DFS_CHUNK_SIZE);
-	int rc = dn_pread_full(w->data_fd, buf, n, cs);
+	int rc = dfs_pread_full(w->data_fd, buf, n, cs);
 	if (rc < 0)
 		return rc;
 	*crc = dfs_crc32c(0, buf, n);

@@ -14,7 +14,6 @@
  */
 #include "libdfs/internal.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -138,11 +137,8 @@ static void note_miss(struct dfsc_local *l, const struct dfsc_loc *loc)
 /* The meta file's header must be ours and name this genstamp. */
 static int check_meta_header(int fd, uint64_t genstamp)
 {
-	uint8_t h[DFS_META_HEADER_SIZE];
 	uint64_t gs;
-	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		return -EIO;
-	int rc = dfs_meta_header_decode(h, &gs);
+	int rc = dfs_meta_read_header(fd, &gs);
 	return rc < 0 ? rc : gs == genstamp ? 0 : -DFS_ESTALE;
 }
 
@@ -288,22 +284,6 @@ static void release(dfs_client *c, struct dfsc_local_file *f, bool bad)
 		file_close(f);
 }
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Checks the chunks of buf (block bytes [off, off + len), off chunk-aligned)
  * against the stored CRCs. */
 static int verify(const struct dfsc_local_file *f, const uint8_t *buf, uint64_t off, size_t len)
@@ -315,12 +295,12 @@ static int verify(const struct dfsc_local_file *f, const uint8_t *buf, uint64_t 
 		size_t n = (len - done + DFS_CHUNK_SIZE - 1) / DFS_CHUNK_SIZE;
 		if (n > DFSC_LOCAL_CRCS_MAX)
 			n = DFSC_LOCAL_CRCS_MAX;
-		int rc = pread_full(f->meta_fd, stored, n * 4, dfs_meta_crc_offset(chunk));
+		int rc = dfs_meta_read_crcs(f->meta_fd, chunk, stored, n);
 		if (rc < 0)
 			return rc;
 		for (size_t i = 0; i < n; i++) {
 			size_t piece = len - done < DFS_CHUNK_SIZE ? len - done : DFS_CHUNK_SIZE;
-			if (dfs_crc32c(0, buf + done, piece) != le32toh(stored[i]))
+			if (dfs_crc32c(0, buf + done, piece) != stored[i])
 				return -DFS_ECHECKSUM;
 			done += piece;
 		}
@@ -377,7 +357,7 @@ int dfsc_local_read(dfs_client *c, const struct dfsc_lblock *b, uint64_t boff, u
 			goto out;
 		}
 	}
-	rc = pread_full(f->data_fd, buf, (size_t)(hi - lo), lo);
+	rc = dfs_pread_full(f->data_fd, buf, (size_t)(hi - lo), lo);
 	if (rc == 0)
 		rc = verify(f, buf, lo, (size_t)(hi - lo));
 	if (rc == 0 && buf != dst)
