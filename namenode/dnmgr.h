@@ -137,7 +137,8 @@ void dnmgr_statfs(const struct dnmgr *m, Dfs__StatFs *sf);
 /* ---- placement.c ---- */
 /* Chooses up to want distinct live datanodes (most remaining space first,
  * spread by pending work), none in exclude (uuids) nor in skip (indexes).
- * Returns how many were written to out, or -DFS_ENODATANODES if none. */
+ * Returns how many were written to out, or if none: -ENOSPC when live
+ * datanodes were left out only for lack of room, else -DFS_ENODATANODES. */
 int placement_choose(struct dnmgr *m, unsigned want, char *const *exclude, size_t n_exclude,
 		     const int *skip, size_t n_skip, uint64_t block_size, int *out);
 

@@ -2,11 +2,13 @@
  * (not decommissioning, with room for a block when they report space), most
  * remaining space first (minus what was scheduled on them since their last
  * heartbeat, which spreads a burst of new blocks), honouring the client's
- * exclude list. */
+ * exclude list. When every datanode that could take the block is out of
+ * room the answer is -ENOSPC, what the writer's program should see. */
 #include "namenode/dnmgr.h"
 
 #include "common/errors.h"
 
+#include <errno.h>
 #include <string.h>
 
 static bool excluded(const struct datanode *d, int idx, char *const *exclude, size_t n_ex,
@@ -30,13 +32,18 @@ int placement_choose(struct dnmgr *m, unsigned want, char *const *exclude, size_
 		     const int *skip, size_t n_skip, uint64_t block_size, int *out)
 {
 	unsigned got = 0;
+	bool full = false; /* a datanode left out only for lack of room */
 	while (got < want) {
 		int best = -1;
 		for (size_t i = 0; i < m->n_dns; i++) {
 			struct datanode *d = &m->dns[i];
 			if (!d->live || d->admin != DN_ADMIN_NORMAL ||
-			    (d->capacity > 0 && d->remaining < block_size) || excluded(d, (int)i, exclude, n_exclude, skip, n_skip))
+			    excluded(d, (int)i, exclude, n_exclude, skip, n_skip))
 				continue;
+			if (d->capacity > 0 && d->remaining < block_size) {
+				full = true;
+				continue;
+			}
 			bool taken = false;
 			for (unsigned j = 0; j < got; j++)
 				taken |= out[j] == (int)i;
@@ -50,5 +57,7 @@ int placement_choose(struct dnmgr *m, unsigned want, char *const *exclude, size_
 		out[got++] = best;
 		m->dns[best].pending_bytes += block_size;
 	}
-	return got ? (int)got : -DFS_ENODATANODES;
+	if (got == 0)
+		return full ? -ENOSPC : -DFS_ENODATANODES;
+	return (int)got;
 }

@@ -201,6 +201,33 @@ static void test_placement(void **state)
 	ns_reply_clear(&r);
 }
 
+/* A cluster whose only datanode is full says so: ENOSPC, not "no
+ * datanodes" (which it says when the full one is excluded anyway). */
+static void test_placement_full(void **state)
+{
+	struct fx *f = *state;
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_CREATE, "/f", 0, &r), 0);
+	ns_reply_clear(&r);
+	reg(f, 0, 0);
+	assert_int_equal(ns(f, DFS_M_ADD_BLOCK, "/f", 0, &r), -ENOSPC);
+	ns_reply_clear(&r);
+	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
+	char *ex[] = {"dn-0"};
+	q.path = "/f";
+	q.has_block_index = true;
+	q.block_index = 0;
+	q.n_exclude_nodes = 1;
+	q.exclude_nodes = ex;
+	dfs__ns_reply__init(&r);
+	assert_int_equal(nn_handle_ns(&f->nn, DFS_M_ADD_BLOCK, &q, &r), -DFS_ENODATANODES);
+	ns_reply_clear(&r);
+	reg(f, 1, 100);
+	assert_int_equal(ns(f, DFS_M_ADD_BLOCK, "/f", 0, &r), 0);
+	assert_string_equal(r.block->locations[0]->uuid, "dn-1");
+	ns_reply_clear(&r);
+}
+
 static void test_setrep_and_dead(void **state)
 {
 	struct fx *f = *state;
@@ -507,7 +534,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
-		T(test_placement),
+		T(test_placement), T(test_placement_full),
 		T(test_setrep_and_dead),
 		T(test_orphans_stale_freed),
 		T(test_command_bound),
