@@ -16,6 +16,12 @@
 #include <unistd.h>
 
 #define NS_CACHE_BYTES (64u << 20)
+/* LevelDB's memtable (its default is 4 MiB). Every command rewrites a few
+ * hot records (the counters, the parent directory's inode) and many keys
+ * live briefly (a renamed entry, a retry-cache entry): the bigger the
+ * memtable, the more of those versions die in memory instead of being
+ * flushed and compacted. Two of them may be in memory at once. */
+#define NS_WRITE_BUFFER_BYTES (32u << 20)
 
 /* ---- keys ---- */
 
@@ -205,6 +211,7 @@ static struct ns *ns_alloc(void)
 	 * space and cost a tenth of a command's instructions (compactions
 	 * compress every table they write, reads decompress every block) */
 	leveldb_options_set_compression(ns->opts, leveldb_no_compression);
+	leveldb_options_set_write_buffer_size(ns->opts, NS_WRITE_BUFFER_BYTES);
 	ns->ropts = leveldb_readoptions_create();
 	ns->wopts = leveldb_writeoptions_create();
 	ns->wopts_sync = leveldb_writeoptions_create();
