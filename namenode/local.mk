@@ -6,7 +6,8 @@ namenode_libnamespace_a_SOURCES = \
 	namenode/ns.h namenode/ns_txn.h \
 	namenode/ns_store.c namenode/ns_record.c namenode/ns_path.c \
 	namenode/ns_apply.c namenode/ns_modify.c namenode/ns_delete.c \
-	namenode/ns_rename.c namenode/ns_read.c namenode/ns_retry.c namenode/ns_cache.c
+	namenode/ns_rename.c namenode/ns_read.c namenode/ns_retry.c namenode/ns_cache.c \
+	namenode/ns_effects.c
 namenode_libnamespace_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 noinst_LIBRARIES += namenode/libnamenode.a

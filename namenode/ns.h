@@ -73,6 +73,15 @@ struct ns_freed {
  * (at most 64 bytes) + be64 seq. */
 #define NS_RETRY_QKEY_MAX 96
 
+/* Capture of what one command wrote (ns_effects.c). */
+struct ns_effects {
+	uint8_t *buf;
+	size_t len, cap;
+	bool on;  /* capturing */
+	bool bad; /* too big, out of memory or a failed write: not usable */
+};
+#define NS_EFFECTS_MAX (4u << 20)
+
 struct ns {
 	leveldb_t *db;
 	leveldb_options_t *opts;
@@ -97,6 +106,7 @@ struct ns {
 	int64_t retry_oldest;
 	bool retry_oldest_known;
 	struct ns_cache *rec_cache; /* committed inode/dirent records (ns_cache.c) */
+	struct ns_effects fx;
 };
 
 /* ---- ns_store.c ---- */
@@ -120,6 +130,8 @@ int ns_sync(struct ns *ns);
 /* True when detached trees wait for NS_M_GC commands. */
 static inline int ns_gc_pending(const struct ns *ns) { return ns->c.garbage > 0; }
 void ns_freed_clear(struct ns *ns);
+/* Appends to ns->freed. 0 or -ENOMEM. */
+int ns_freed_add(struct ns *ns, const struct ns_freed *f, size_t n);
 
 /* Visits every key/value in key order (tests: state dumps). Stops when
  * fn returns non-zero and returns that value. */
@@ -135,6 +147,19 @@ int ns_foreach(struct ns *ns, int (*fn)(void *arg, const char *k, size_t kl, con
  * Returns reply->status. A failed command writes nothing but the applied
  * index. -EIO if LevelDB failed (the state is then unchanged). */
 int ns_apply(struct ns *ns, const Dfs__NsCommand *cmd, uint64_t index, Dfs__NsReply *reply);
+
+/* ---- ns_effects.c ----
+ * The effects of a command: every write its ns_apply made, the blocks it
+ * freed and the counters, as bytes. A node whose state is the one the
+ * command was applied to (the same log prefix) gets the very state
+ * ns_apply would give from ns_apply_effects, without running it. */
+void ns_effects_begin(struct ns *ns);
+/* 0 with the effects since ns_effects_begin (valid until the next begin),
+ * -ENODATA if there are none or they could not be kept. Ends capture. */
+int ns_effects_end(struct ns *ns, const uint8_t **buf, size_t *len);
+/* Applies effects recorded for log entry `index`. -DFS_EPROTOCOL if they
+ * are damaged or not for that index (nothing written), -EIO. */
+int ns_apply_effects(struct ns *ns, const uint8_t *buf, size_t len, uint64_t index);
 
 /* True for the methods that must go through ns_apply. */
 int ns_is_mutation(uint32_t method);

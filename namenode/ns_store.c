@@ -232,6 +232,7 @@ void ns_close(struct ns *ns)
 	leveldb_cache_destroy(ns->cache);
 	leveldb_filterpolicy_destroy(ns->filter);
 	free(ns->freed);
+	free(ns->fx.buf);
 	ns_cache_destroy(ns);
 	free(ns);
 }
@@ -587,7 +588,7 @@ int ns_txn_free_block(struct ns_txn *t, uint64_t block_id, uint64_t genstamp)
 	return 0;
 }
 
-static int freed_append(struct ns *ns, const struct ns_freed *f, size_t n)
+int ns_freed_add(struct ns *ns, const struct ns_freed *f, size_t n)
 {
 	if (n == 0)
 		return 0; /* f may be NULL, and memcpy(NULL, ..., 0) is undefined */
@@ -617,15 +618,17 @@ int ns_txn_commit(struct ns_txn *t, uint64_t index)
 	if (err) {
 		DFS_ERR("leveldb write: %s", err);
 		leveldb_free(err);
+		ns_effects_fail(t->ns);
 		return -EIO;
 	}
 	t->ns->c = t->c;
+	ns_effects_note_commit(t->ns, t->wb, t->freed, t->n_freed);
 	ns_retry_commit(t);
 	for (size_t i = 0; i < t->n_ov; i++)
 		ns_cache_put(t->ns, t->ov[i].key, t->ov[i].klen, t->ov[i].val, t->ov[i].vlen);
 	if (t->rec_cache_flush)
 		ns_cache_clear(t->ns);
-	if (freed_append(t->ns, t->freed, t->n_freed) < 0)
+	if (ns_freed_add(t->ns, t->freed, t->n_freed) < 0)
 		DFS_WARN("out of memory: %zu freed blocks left to the orphan scan", t->n_freed);
 	return 0;
 }

@@ -2,7 +2,8 @@
  * LevelDB in a mkdtemp directory: every operation and its error codes,
  * readdir paging, rename rules, recursive delete, block genstamps,
  * extended attributes (rules, bounds, freed with their inode),
- * determinism (same commands -> same key/value dump) and reopening. */
+ * determinism (same commands -> same key/value dump), a command's
+ * effects applied on a second store, and reopening. */
 #include "namenode/ns.h"
 
 #include <leveldb/c.h>
@@ -27,7 +28,22 @@ struct fx {
 	struct ns *ns;
 	uint64_t index;
 	int64_t now;
+	struct fx *mirror; /* gets each mutation's effects (test_effects) */
 };
+
+static void mirror_effects(struct fx *f);
+
+/* ns_apply at the next index (and on f->mirror through its effects). */
+static int apply_next(struct fx *f, Dfs__NsCommand *cmd, Dfs__NsReply *r)
+{
+	if (f->mirror)
+		ns_effects_begin(f->ns);
+	int rc = ns_apply(f->ns, cmd, ++f->index, r);
+	assert_int_equal(f->ns->c.applied, f->index);
+	if (f->mirror)
+		mirror_effects(f);
+	return rc;
+}
 
 static int fx_setup(void **state)
 {
@@ -66,8 +82,7 @@ static int op(struct fx *f, uint32_t method, Dfs__NsRequest *req, Dfs__Attr *att
 		cmd.method = method;
 		cmd.req = req;
 		cmd.now_ns = f->now += 1000;
-		rc = ns_apply(f->ns, &cmd, ++f->index, &r);
-		assert_int_equal(f->ns->c.applied, f->index);
+		rc = apply_next(f, &cmd, &r);
 	} else {
 		rc = ns_read(f->ns, method, req, &r);
 	}
@@ -208,7 +223,7 @@ static void test_setattr_truncate(void **state)
 		cmd.method = DFS_M_ADD_BLOCK;
 		cmd.req = &ab;
 		cmd.now_ns = ++f->now;
-		assert_int_equal(ns_apply(f->ns, &cmd, ++f->index, &r), 0);
+		assert_int_equal(apply_next(f, &cmd, &r), 0);
 		dfs__block_ref__init(&refs[i]);
 		refs[i].block_id = r.block->block->block_id;
 		refs[i].genstamp = r.block->block->genstamp;
@@ -622,7 +637,7 @@ static int block_op(struct fx *f, uint32_t method, const char *path, uint64_t in
 	cmd.method = method;
 	cmd.req = &req;
 	cmd.now_ns = ++f->now;
-	int rc = ns_apply(f->ns, &cmd, ++f->index, &r);
+	int rc = apply_next(f, &cmd, &r);
 	if (rc == 0) {
 		assert_non_null(r.block);
 		assert_int_equal(r.block->index, index);
@@ -1369,6 +1384,90 @@ static void test_determinism(void **state)
 	assert_int_equal(f->ns->c.inodes, 1);
 }
 
+/* ---- effects: a follower applying what the leader's apply wrote ---- */
+
+struct dump;
+static struct dump dump_of(struct fx *f);
+static void assert_dumps_equal(const struct dump *a, const struct dump *b);
+
+/* Applies the effects of f's last command to f->mirror, checks that it is
+ * refused for another index or when cut short, and that both stores then
+ * hold the same counters and freed blocks. */
+static void mirror_effects(struct fx *f)
+{
+	struct fx *m = f->mirror;
+	const uint8_t *buf;
+	size_t len;
+	assert_int_equal(ns_effects_end(f->ns, &buf, &len), 0);
+	assert_int_equal(ns_apply_effects(m->ns, buf, len, f->index + 1), -DFS_EPROTOCOL);
+	assert_int_equal(ns_apply_effects(m->ns, buf, len - 1, f->index), -DFS_EPROTOCOL);
+	assert_int_equal(m->ns->c.applied, f->index - 1);
+	assert_int_equal(ns_apply_effects(m->ns, buf, len, f->index), 0);
+	m->index = f->index;
+	m->now = f->now;
+	assert_memory_equal(&m->ns->c, &f->ns->c, sizeof(f->ns->c));
+	assert_int_equal(m->ns->n_freed, f->ns->n_freed);
+	if (f->ns->n_freed)
+		assert_memory_equal(m->ns->freed, f->ns->freed,
+				    f->ns->n_freed * sizeof(*f->ns->freed));
+	ns_freed_clear(f->ns);
+	ns_freed_clear(m->ns);
+}
+
+static void test_effects(void **state)
+{
+	struct fx *f = *state;
+	struct fx *g;
+	fx_setup((void **)&g);
+	f->mirror = g;
+	/* every kind of command, failures, retries, expiry, a tree to reclaim */
+	workload(f);
+	assert_int_equal(tagged(f, DFS_M_CREATE, "/t", DFS__NS_FLAG__NSF_EXCL, 100, NULL), 0);
+	assert_int_equal(tagged(f, DFS_M_CREATE, "/t", DFS__NS_FLAG__NSF_EXCL, 100, NULL), 0);
+	assert_int_equal(tagged(f, DFS_M_CREATE, "/t", DFS__NS_FLAG__NSF_EXCL, 101, NULL),
+			 -EEXIST);
+	f->now += 200ll * 1000000000; /* those two expire */
+	assert_int_equal(mkd(f, "/u"), 0);
+	expiry_workload(f, 0);
+	char p[64];
+	assert_int_equal(mkdir_p(f, "/big/d"), 0);
+	for (int i = 0; i < 40; i++) {
+		Dfs__BlockRef b;
+		snprintf(p, sizeof(p), "/big/d/f%d", i);
+		assert_int_equal(creat_(f, p, 0), 0);
+		assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, p, 0, &b), 0);
+	}
+	assert_int_equal(path_op(f, DFS_M_DELETE, "/big", DFS__NS_FLAG__NSF_RECURSIVE, NULL), 0);
+	Dfs__NsRequest gc = DFS__NS_REQUEST__INIT;
+	while (ns_gc_pending(f->ns))
+		assert_int_equal(op(f, NS_M_GC, &gc, NULL), 0);
+	f->mirror = NULL;
+	struct dump d1 = dump_of(f), d2 = dump_of(g);
+	assert_dumps_equal(&d1, &d2);
+	free(d1.buf);
+	free(d2.buf);
+	/* the mirror reads what it was given (its record cache included) */
+	Dfs__Attr a, b;
+	assert_int_equal(stat_(f, "/a/f", &a), 0);
+	assert_int_equal(stat_(g, "/a/f", &b), 0);
+	assert_int_equal(a.ino, b.ino);
+	assert_int_equal(a.nlink, b.nlink);
+	assert_int_equal(stat_(g, "/x", NULL), -ENOENT);
+	assert_int_equal(stat_(g, "/big", NULL), -ENOENT);
+	/* and running commands itself from there (a follower that became
+	 * leader) it stays identical, retry-cache expiry included */
+	workload(f);
+	workload(g);
+	expiry_workload(f, 0);
+	expiry_workload(g, 0);
+	d1 = dump_of(f);
+	d2 = dump_of(g);
+	assert_dumps_equal(&d1, &d2);
+	free(d1.buf);
+	free(d2.buf);
+	fx_teardown((void **)&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1382,7 +1481,7 @@ int main(void)
 		T(test_layout1_counters_migrate),
 		T(test_xattr_set_get_list), T(test_xattr_names_and_bounds),
 		T(test_xattr_permissions), T(test_xattr_freed_with_inode), T(test_xattr_retry),
-		T(test_determinism),
+		T(test_determinism), T(test_effects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
