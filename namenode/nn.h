@@ -90,6 +90,10 @@ bool nn_is_leader(const struct nn *nn);
 int nn_prepare(struct nn *nn, uint32_t method, Dfs__NsRequest *req, int *targets);
 int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
 		 Dfs__NsReply *reply, const int *targets, int nt, bool local);
+/* Applies log entry `index` from the effects the leader recorded applying
+ * it (ns_apply_effects), with the same side effects here as nn_apply_cmd
+ * on a node that did not propose it. 0, or < 0 and nothing applied. */
+int nn_apply_effects(struct nn *nn, const uint8_t *data, size_t len, uint64_t index);
 
 /* replmon.c: one pass of the replication monitor. */
 void replmon_run(struct nn *nn, int64_t now_ms);

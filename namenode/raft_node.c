@@ -350,6 +350,7 @@ void nn_raft_close(struct nn *nn)
 		dfs__ns_request__free_unpacked(rn->reads[i].req, NULL);
 	}
 	free(rn->reads);
+	nn_raft_fx_clear(rn);
 	if (rn->w)
 		wal_close(rn->w);
 	raft_free(rn->r);
@@ -622,11 +623,26 @@ static void reads_request(struct nn *nn)
 
 /* ---- apply ---- */
 
+/* A follower's entry from the leader's effects of it: true if applied. */
+static bool apply_from_effects(struct nn *nn, const struct raft_entry *e)
+{
+	struct nn_raft *rn = nn->raft;
+	if (!nn->ns || raft_role(rn->r) == RAFT_LEADER || e->index <= nn->ns->c.applied)
+		return false;
+	const struct nn_raft_fx *fx = nn_raft_fx_for(rn, e->index, e->term);
+	if (!fx || nn_apply_effects(nn, fx->data, fx->len, e->index) < 0)
+		return false; /* run the command instead */
+	rn->fx_applied++;
+	return true;
+}
+
 static void apply_cmd_entry(struct nn *nn, const struct raft_entry *e)
 {
 	struct nn_raft *rn = nn->raft;
 	struct nn_raft_pending p;
 	bool mine = pend_take(rn, e, &p);
+	if (!mine && apply_from_effects(nn, e))
+		return;
 	const uint8_t *d = e->data.base;
 	Dfs__NsCommand *cmd = e->data.len > 1 && d[0] == NN_ENTRY_CMD
 				      ? dfs__ns_command__unpack(NULL, e->data.len - 1, d + 1) : NULL;
@@ -645,7 +661,16 @@ static void apply_cmd_entry(struct nn *nn, const struct raft_entry *e)
 		goto out;
 	}
 	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	/* a leader keeps what the command wrote, for its followers */
+	bool keep = raft_role(rn->r) == RAFT_LEADER && rn->n_peers > 1 &&
+		    cmd->method != NS_M_RAFT_PEER;
+	if (keep)
+		ns_effects_begin(nn->ns);
 	nn_apply_cmd(nn, cmd, e->index, &r, p.targets, mine ? p.nt : 0, mine);
+	const uint8_t *fx;
+	size_t fx_len;
+	if (keep && ns_effects_end(nn->ns, &fx, &fx_len) == 0)
+		nn_raft_fx_keep(rn, e->index, e->term, fx, fx_len);
 	if (cmd->method == NS_M_GC && e->index == rn->gc_index)
 		rn->gc_inflight = false;
 	if (mine && p.c) {
@@ -695,8 +720,21 @@ static void send_msg(struct nn *nn, const struct raft_msg *m)
 	if (!p || !p->tx)
 		return;
 	Dfs__RaftMsg pb;
-	if (nn_raft_msg_to_pb(m, &pb) == 0)
+	if (nn_raft_msg_to_pb(m, &pb) == 0) {
+		if (raft_role(rn->r) == RAFT_LEADER &&
+		    (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)) {
+			/* Followers learn an entry is committed once its
+			 * effects can go with the news: an append that leaves
+			 * before this ready applies its newly committed
+			 * entries says the last applied index instead (any
+			 * index up to the commit index is correct to send). */
+			if (pb.commit > rn->applied)
+				pb.commit = rn->applied;
+			nn_raft_fx_attach(rn, p, &pb);
+		}
 		nn_raft_tx_send(p, DFS_M_RAFT_MSG, &pb.base);
+		nn_raft_fx_sent(&pb);
+	}
 	nn_raft_msg_pb_free(&pb);
 }
 
@@ -834,6 +872,8 @@ static int recv_msg(struct nn *nn, const uint8_t *proto, size_t len)
 		goto out;
 	if (p)
 		p->last_recv_ms = nn_now_ms();
+	if (pb->n_effects)
+		nn_raft_fx_receive(rn, pb);
 	if ((rc = nn_raft_msg_from_pb(pb, &m)) == 0) {
 		if (!rn->fatal && raft_step(rn->r, &m) < 0)
 			DFS_DEBUG("raft: refused a malformed message from %llu",
@@ -865,6 +905,8 @@ static int reply_status(struct nn *nn, struct rpc_conn *c, uint64_t call_id)
 	s.applied_index = rn->applied;
 	s.last_index = raft_last_index(rn->r);
 	s.snapshot_index = raft_snapshot_index(rn->r);
+	s.has_from_effects = 1;
+	s.from_effects = rn->fx_applied;
 	memcpy(voters, conf->voters, conf->n * sizeof(*voters));
 	s.voters = voters;
 	s.n_voters = conf->n;

@@ -47,6 +47,9 @@
 #define NN_RAFT_CONNECT_TIMEOUT_MS 1000
 #define NN_RAFT_SNAP_CHUNK_BYTES (1u << 20)
 #define NN_RAFT_SNAP_QUEUE_BYTES (4u << 20) /* snapshot bytes queued before pausing */
+#define NN_RAFT_FX_MAX 4096                 /* effects kept (raft_effects.c) */
+#define NN_RAFT_FX_BYTES_MAX (16u << 20)    /* ... and their bytes */
+#define NN_RAFT_FX_SEND_MAX (1u << 20)      /* effects bytes added to one message */
 
 struct nn_raft_tx; /* raft_transport.c */
 
@@ -56,6 +59,14 @@ struct nn_raft_peer {
 	struct nn_raft_tx *tx; /* NULL for ourselves */
 	int64_t last_recv_ms;
 	bool drop; /* fault hook: drop traffic to and from it */
+	uint64_t fx_next; /* leader: first log index whose effects it lacks */
+};
+
+/* The effects of one applied log entry (ns_effects.c bytes). */
+struct nn_raft_fx {
+	uint64_t index, term;
+	uint8_t *data;
+	size_t len;
 };
 
 struct nn_raft_pending {
@@ -123,12 +134,38 @@ struct nn_raft {
 	int last_role;
 	uint64_t last_term, last_leader;
 	struct raft_config last_conf;
+	/* effects of recent entries, in index order: the leader's own, to
+	 * send; a follower's, received, to apply (raft_effects.c) */
+	struct nn_raft_fx *fx;
+	size_t fx_head, n_fx;
+	size_t fx_bytes;
+	uint64_t fx_applied; /* entries this node applied from effects */
 	/* snapshots */
 	struct nn_raft_snap_out out[NN_RAFT_PEERS_MAX];
 	struct nn_raft_snap_in in;
 	uint64_t next_stream;
 	bool fatal;
 };
+
+/* ---- raft_effects.c: applied entries' effects, leader to followers ----
+ * The leader records what applying each entry wrote and sends it with its
+ * next AppendEntries or heartbeat; a follower applies an entry from them
+ * when it has them for that very entry (index and term), and otherwise
+ * runs the command as before. Applying is deterministic, so both give
+ * the same state: the effects only spare a follower the work. */
+/* Leader, after applying entry (index, term): keeps its effects. */
+void nn_raft_fx_keep(struct nn_raft *rn, uint64_t index, uint64_t term, const uint8_t *data,
+		     size_t len);
+/* Leader: adds the effects p lacks to pb (a message to p); returns what
+ * to free once pb is packed (nn_raft_fx_sent). */
+void nn_raft_fx_attach(struct nn_raft *rn, struct nn_raft_peer *p, Dfs__RaftMsg *pb);
+void nn_raft_fx_sent(Dfs__RaftMsg *pb);
+/* Follower: keeps the effects that came with a message. */
+void nn_raft_fx_receive(struct nn_raft *rn, const Dfs__RaftMsg *pb);
+/* The effects for entry (index, term), if any (valid until the next
+ * call here); drops those of earlier entries. */
+const struct nn_raft_fx *nn_raft_fx_for(struct nn_raft *rn, uint64_t index, uint64_t term);
+void nn_raft_fx_clear(struct nn_raft *rn);
 
 /* ---- raft_node.c ---- */
 /* After --format created the namespace: bootstrap the WAL (snapshot index

@@ -142,6 +142,16 @@ int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
 	return reply->status = rc;
 }
 
+int nn_apply_effects(struct nn *nn, const uint8_t *data, size_t len, uint64_t index)
+{
+	int rc = ns_apply_effects(nn->ns, data, len, index);
+	if (rc == 0) {
+		nn->dirty = true;
+		release_freed(nn);
+	}
+	return rc;
+}
+
 int nn_apply(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply *reply)
 {
 	int targets[NS_REPLICATION_MAX];

@@ -360,6 +360,9 @@ struct dfs_raft_member {
 	int reachable;          /* 1 if it answered */
 	int voter;              /* 1 if a voter in the configuration the
 				   answering nodes report */
+	uint64_t from_effects;  /* log entries it applied from the leader's
+				   effects instead of running them (since
+				   it started) */
 };
 
 /* Status of every namenode of the group: the client's namenode list plus
