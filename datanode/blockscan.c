@@ -7,7 +7,10 @@
  * and finalized into current/ with the genstamp of its meta header. The
  * full block report then tells the namenode its genstamp and length, and
  * the namenode decides (keep it, or delete it as stale / too short). A
- * replica whose meta header is unreadable is dropped. */
+ * replica whose meta header is unreadable is dropped.
+ *
+ * Replicas in the directories of layout 1 (leaf named after the block
+ * id's low byte) are first moved where dn_store_path puts them now. */
 #include "datanode/blockscan.h"
 #include "datanode/blockmeta.h"
 #include "common/crc32c.h"
@@ -211,7 +214,12 @@ static int is_hex2(const char *n)
 	return strlen(n) == 2 && strspn(n, "0123456789abcdef") == 2;
 }
 
-int dn_scan_dir(struct dn_store *s, int dir)
+/* Calls fn for each leaf directory current/<hex2>/<hex2> of s->dirs[dir]
+ * until it returns non-zero (returned). */
+static int each_leaf(struct dn_store *s, int dir,
+		     int (*fn)(struct dn_store *s, int dir, const char *mid, const char *leaf,
+			       void *arg),
+		     void *arg)
 {
 	char p[DN_PATH_MAX];
 	snprintf(p, sizeof(p), "%s/current", s->dirs[dir]);
@@ -228,16 +236,139 @@ int dn_scan_dir(struct dn_store *s, int dir)
 		if (mid == NULL)
 			continue;
 		struct dirent *b;
-		while (rc == 0 && (b = readdir(mid)) != NULL) {
-			if (!is_hex2(b->d_name))
-				continue;
-			snprintf(p, sizeof(p), "%s/current/%s/%s", s->dirs[dir], a->d_name,
-				 b->d_name);
-			rc = scan_leaf(s, dir, p, 0);
-		}
+		while (rc == 0 && (b = readdir(mid)) != NULL)
+			if (is_hex2(b->d_name))
+				rc = fn(s, dir, a->d_name, b->d_name, arg);
 		closedir(mid);
 	}
 	closedir(top);
+	return rc;
+}
+
+static int load_leaf(struct dn_store *s, int dir, const char *mid, const char *leaf, void *arg)
+{
+	(void)arg;
+	char p[DN_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/current/%s/%s", s->dirs[dir], mid, leaf);
+	return scan_leaf(s, dir, p, 0);
+}
+
+/* ---- layout 1 -> 2 (see dn_store_leaf) ---- */
+
+#define LAYOUT_MARKER "layout-2" /* in current/: every replica is in place */
+
+struct misplaced {
+	uint64_t id;
+	char mid[3], leaf[3];
+};
+
+struct misplaced_list {
+	struct misplaced *v;
+	size_t n, cap;
+};
+
+static int find_misplaced(struct dn_store *s, int dir, const char *mid, const char *leaf,
+			  void *arg)
+{
+	struct misplaced_list *l = arg;
+	char p[DN_PATH_MAX];
+	snprintf(p, sizeof(p), "%s/current/%s/%s", s->dirs[dir], mid, leaf);
+	DIR *d = opendir(p);
+	if (d == NULL)
+		return 0;
+	unsigned want_mid = (unsigned)strtoul(mid, NULL, 16), want_leaf = (unsigned)strtoul(leaf, NULL, 16);
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		uint64_t id;
+		unsigned a, b;
+		if (!parse_name(e->d_name, &id))
+			continue;
+		dn_store_leaf(id, &a, &b);
+		if (a == want_mid && b == want_leaf)
+			continue;
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 256;
+			struct misplaced *v = realloc(l->v, cap * sizeof(*v));
+			if (v == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			l->v = v;
+			l->cap = cap;
+		}
+		struct misplaced *m = &l->v[l->n++];
+		m->id = id;
+		snprintf(m->mid, sizeof(m->mid), "%s", mid);
+		snprintf(m->leaf, sizeof(m->leaf), "%s", leaf);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Moves one replica where dn_store_path says, meta file first: the scan
+ * finds a replica by its data file, so after a crash between the two
+ * renames the next start moves the rest. */
+static int relocate(struct dn_store *s, int dir, const struct misplaced *m)
+{
+	char old[DN_PATH_MAX], from[DN_PATH_MAX], to[DN_PATH_MAX];
+	snprintf(old, sizeof(old), "%s/current/%s/%s", s->dirs[dir], m->mid, m->leaf);
+	int rc = dn_store_make_parent(s, dir, m->id);
+	for (int meta = 1; meta >= 0 && rc == 0; meta--) {
+		snprintf(from, sizeof(from), "%s/current/%s/%s/blk_%" PRIu64 "%s", s->dirs[dir],
+			 m->mid, m->leaf, m->id, meta ? ".meta" : "");
+		dn_store_path(s, dir, DN_RS_FINALIZED, m->id, meta, to, sizeof(to));
+		if (rename(from, to) < 0 && errno != ENOENT)
+			rc = DFS_ERRNO();
+	}
+	if (rc == 0) {
+		*strrchr(to, '/') = '\0';
+		rc = dn_fsync_dir(to);
+	}
+	if (rc == 0)
+		rc = dn_fsync_dir(old);
+	return rc;
+}
+
+/* Layout 1 named the leaf directory after a block id's low byte, so each
+ * new block of a young cluster made a directory (an inode, and a
+ * directory fsync) of its own. Moves such replicas once; the marker says
+ * it is done. */
+static int relocate_layout1(struct dn_store *s, int dir)
+{
+	char marker[DN_PATH_MAX], cur[DN_PATH_MAX];
+	snprintf(cur, sizeof(cur), "%s/current", s->dirs[dir]);
+	snprintf(marker, sizeof(marker), "%s/current/" LAYOUT_MARKER, s->dirs[dir]);
+	if (access(marker, F_OK) == 0)
+		return 0;
+	struct misplaced_list l = {0};
+	int rc = each_leaf(s, dir, find_misplaced, &l);
+	for (size_t i = 0; i < l.n && rc == 0; i++)
+		rc = relocate(s, dir, &l.v[i]);
+	if (rc == 0 && l.n > 0)
+		DFS_NOTICE("%s: moved %zu replicas to directories of 256 consecutive blocks",
+			   s->dirs[dir], l.n);
+	free(l.v);
+	if (rc == 0) {
+		int fd = open(marker, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, "2\n", 2) != 2 || fsync(fd) < 0)
+			rc = DFS_ERRNO();
+		if (fd >= 0)
+			close(fd);
+	}
+	if (rc == 0)
+		rc = dn_fsync_dir(cur);
+	if (rc < 0)
+		dfs_log_err(DFS_LOG_ERR, rc, "%s: cannot move replicas to layout 2", s->dirs[dir]);
+	return rc;
+}
+
+int dn_scan_dir(struct dn_store *s, int dir)
+{
+	char p[DN_PATH_MAX];
+	int rc = relocate_layout1(s, dir);
+	if (rc == 0)
+		rc = each_leaf(s, dir, load_leaf, NULL);
 	snprintf(p, sizeof(p), "%s/rbw", s->dirs[dir]);
 	if (rc == 0)
 		rc = scan_leaf(s, dir, p, 1);

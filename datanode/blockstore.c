@@ -93,16 +93,27 @@ static void info_of(const struct dn_replica *r, struct dn_replica_info *out)
 	out->corrupt = r->corrupt;
 }
 
+/* current/<(id >> 16) & 0xff>/<(id >> 8) & 0xff>/: 256 consecutive block
+ * ids share a leaf directory (layout 2). Layout 1 named the leaf after the
+ * low byte, so each new block of a young cluster made a directory of its
+ * own; dn_scan_dir moves such replicas (blockscan.c). */
+void dn_store_leaf(uint64_t id, unsigned *mid, unsigned *leaf)
+{
+	*mid = (unsigned)((id >> 16) & 0xff);
+	*leaf = (unsigned)((id >> 8) & 0xff);
+}
+
 void dn_store_path(const struct dn_store *s, int dir, int state, uint64_t id, int meta,
 		   char *out, size_t out_len)
 {
+	unsigned a, b;
+	dn_store_leaf(id, &a, &b);
 	if (state == DN_RS_RBW)
 		snprintf(out, out_len, "%s/rbw/blk_%" PRIu64 "%s", s->dirs[dir], id,
 			 meta ? ".meta" : "");
 	else
-		snprintf(out, out_len, "%s/current/%02x/%02x/blk_%" PRIu64 "%s", s->dirs[dir],
-			 (unsigned)((id >> 8) & 0xff), (unsigned)(id & 0xff), id,
-			 meta ? ".meta" : "");
+		snprintf(out, out_len, "%s/current/%02x/%02x/blk_%" PRIu64 "%s", s->dirs[dir], a,
+			 b, id, meta ? ".meta" : "");
 }
 
 static int mkdir_one(const char *path)
@@ -112,16 +123,40 @@ static int mkdir_one(const char *path)
 	return 0;
 }
 
-int dn_store_make_parent(const struct dn_store *s, int dir, uint64_t id)
+int dn_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return DFS_ERRNO();
+	int rc = fsync(fd) < 0 ? DFS_ERRNO() : 0;
+	close(fd);
+	return rc;
+}
+
+/* Creates dir/name if missing; a new one is made durable in dir (the
+ * replica about to be renamed into it is acked as durable). */
+static int mkdir_durable(const char *dir, const char *name)
 {
 	char p[DN_PATH_MAX];
-	snprintf(p, sizeof(p), "%s/current/%02x", s->dirs[dir], (unsigned)((id >> 8) & 0xff));
-	int rc = mkdir_one(p);
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (mkdir(p, 0755) == 0)
+		return dn_fsync_dir(dir);
+	return errno == EEXIST ? 0 : DFS_ERRNO();
+}
+
+int dn_store_make_parent(const struct dn_store *s, int dir, uint64_t id)
+{
+	char path[DN_PATH_MAX], name[4];
+	unsigned a, b;
+	dn_store_leaf(id, &a, &b);
+	snprintf(path, sizeof(path), "%s/current", s->dirs[dir]);
+	snprintf(name, sizeof(name), "%02x", a & 0xff);
+	int rc = mkdir_durable(path, name);
 	if (rc < 0)
 		return rc;
-	snprintf(p, sizeof(p), "%s/current/%02x/%02x", s->dirs[dir],
-		 (unsigned)((id >> 8) & 0xff), (unsigned)(id & 0xff));
-	return mkdir_one(p);
+	snprintf(path, sizeof(path), "%s/current/%s", s->dirs[dir], name);
+	snprintf(name, sizeof(name), "%02x", b & 0xff);
+	return mkdir_durable(path, name);
 }
 
 /* ---- VERSION ---- */

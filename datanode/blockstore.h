@@ -140,7 +140,12 @@ void dn_store_remove_locked(struct dn_store *s, struct dn_replica *r);
  * space than reserved_bytes, or -ENOSPC (none has room) / -EIO (none in
  * service). Lock held. */
 int dn_store_pick_dir(struct dn_store *s);
-/* mkdir -p the directory holding a FINALIZED replica's files. */
+/* mkdir -p the directory holding a FINALIZED replica's files (a directory
+ * it creates is made durable). */
 int dn_store_make_parent(const struct dn_store *s, int dir, uint64_t id);
+/* The two levels under current/ of block id's directory (layout 2). */
+void dn_store_leaf(uint64_t id, unsigned *mid, unsigned *leaf);
+/* fsync of a directory. 0 or a negative errno. */
+int dn_fsync_dir(const char *path);
 
 #endif

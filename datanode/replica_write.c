@@ -415,12 +415,7 @@ static int fsync_parent(const char *path)
 	if (slash == NULL)
 		return 0;
 	*slash = '\0';
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return DFS_ERRNO();
-	int rc = fsync(fd) < 0 ? DFS_ERRNO() : 0;
-	close(fd);
-	return rc;
+	return dn_fsync_dir(dir);
 }
 
 /* Moves a create's rbw/ files into current/ (replacing an older version

@@ -1,6 +1,7 @@
 /* test-blockstore.c: the datanode block store on real temporary
  * directories: writes, rewrites, truncates, gaps, checksums, restarts,
- * several data dirs, stale genstamps and rbw recovery. */
+ * several data dirs, stale genstamps, rbw recovery and the move of
+ * replicas from the layout-1 directories. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -124,7 +125,7 @@ static void test_create_write_read(void **state)
 	/* the files are under current/<xx>/<yy>/ */
 	char p[DN_PATH_MAX];
 	struct stat st;
-	snprintf(p, sizeof(p), "%s/current/00/07/blk_7.meta", f->dirs);
+	snprintf(p, sizeof(p), "%s/current/00/00/blk_7.meta", f->dirs);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_size, DN_META_HEADER_SIZE + 4 * dn_meta_chunks(len));
 	free(data);
@@ -257,7 +258,7 @@ static void test_restart_and_two_dirs(void **state)
 		dn_store_path(&f->s, 1, DN_RS_FINALIZED, 0x1234, m, to, sizeof(to));
 		assert_int_equal(rename(from, to), 0);
 	}
-	assert_non_null(strstr(to, "/d2/current/12/34/blk_4660.meta"));
+	assert_non_null(strstr(to, "/d2/current/00/12/blk_4660.meta"));
 	reopen(f);
 	struct dn_replica_info info;
 	assert_int_equal(dn_store_lookup(&f->s, 0x1234, &info), 0);
@@ -333,6 +334,69 @@ static void test_rbw_recovery(void **state)
 	free(data);
 }
 
+/* Puts replica id's files where layout 1 had them (leaf named after the
+ * low byte); with data_only, only the data file (a move cut short after
+ * the meta file). */
+static void to_layout1(struct fixture *f, uint64_t id, int data_only)
+{
+	char from[DN_PATH_MAX], to[DN_PATH_MAX];
+	snprintf(to, sizeof(to), "%s/current/%02x", f->dirs, (unsigned)((id >> 8) & 0xff));
+	mkdir(to, 0755);
+	snprintf(to, sizeof(to), "%s/current/%02x/%02x", f->dirs, (unsigned)((id >> 8) & 0xff),
+		 (unsigned)(id & 0xff));
+	mkdir(to, 0755);
+	for (int m = 0; m < (data_only ? 1 : 2); m++) {
+		dn_store_path(&f->s, 0, DN_RS_FINALIZED, id, m, from, sizeof(from));
+		snprintf(to, sizeof(to), "%s/current/%02x/%02x/blk_%llu%s", f->dirs,
+			 (unsigned)((id >> 8) & 0xff), (unsigned)(id & 0xff), (unsigned long long)id,
+			 m ? ".meta" : "");
+		assert_int_equal(rename(from, to), 0);
+	}
+}
+
+static void test_layout1_moved(void **state)
+{
+	struct fixture *f = *state;
+	static const uint64_t ids[] = {0x1234, 0x20305, 7};
+	uint8_t data[3][5000];
+	char marker[DN_PATH_MAX], p[DN_PATH_MAX];
+	snprintf(marker, sizeof(marker), "%s/current/layout-2", f->dirs);
+	assert_int_equal(access(marker, F_OK), 0); /* a new store is in layout 2 */
+	for (int i = 0; i < 3; i++) {
+		struct dn_writer *w;
+		fill(data[i], sizeof(data[i]), (unsigned)i + 20);
+		assert_int_equal(dn_writer_open(&f->s, ids[i], 3, 1, 0, &w), 0);
+		put(w, 0, data[i], sizeof(data[i]));
+		assert_int_equal(dn_writer_finish(w, NULL), 0);
+	}
+	/* 256 consecutive ids share a directory */
+	dn_store_path(&f->s, 0, DN_RS_FINALIZED, 0x20305, 0, p, sizeof(p));
+	assert_non_null(strstr(p, "/current/02/03/blk_131845"));
+	/* a store written by layout 1, where moving blk 7 was cut short */
+	dn_store_close(&f->s);
+	assert_int_equal(dn_store_open(&f->s, f->dirs), 0);
+	to_layout1(f, 0x1234, 0);
+	to_layout1(f, 0x20305, 0);
+	to_layout1(f, 7, 1);
+	assert_int_equal(unlink(marker), 0);
+	reopen(f);
+	assert_int_equal(access(marker, F_OK), 0);
+	for (int i = 0; i < 3; i++) {
+		struct dn_replica_info info;
+		assert_int_equal(dn_store_lookup(&f->s, ids[i], &info), 0);
+		assert_int_equal(info.length, sizeof(data[i]));
+		expect_replica(&f->s, ids[i], 3, data[i], sizeof(data[i]));
+		for (int m = 0; m < 2; m++) {
+			dn_store_path(&f->s, 0, DN_RS_FINALIZED, ids[i], m, p, sizeof(p));
+			assert_int_equal(access(p, F_OK), 0);
+			snprintf(p, sizeof(p), "%s/current/%02x/%02x/blk_%llu%s", f->dirs,
+				 (unsigned)((ids[i] >> 8) & 0xff), (unsigned)(ids[i] & 0xff),
+				 (unsigned long long)ids[i], m ? ".meta" : "");
+			assert_int_equal(access(p, F_OK), -1);
+		}
+	}
+}
+
 static void test_cluster_id(void **state)
 {
 	struct fixture *f = *state;
@@ -355,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_and_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rbw_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cluster_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout1_moved, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
