@@ -97,9 +97,10 @@ int dfsf_set_cred(struct dfs_fuse *fs, fuse_req_t req);
 int dfsf_stat_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds);
 /* ds came from the namenode (lookup, listing, setattr, link), read after
  * dfsf_handles_changes() returned changes_before: if ds is a regular file
- * open for writing here, or one whose writer published meanwhile (its
+ * with a dirty writer here, or one whose writer published meanwhile (its
  * close may have ended between the namenode's answer and now), replaces
- * *ds with dfsf_stat_live. 0 or a negative errno (*ds then unchanged). */
+ * *ds with dfsf_stat_live. A clean writer that published nothing since
+ * leaves ds as it is. 0 or a negative errno (*ds then unchanged). */
 int dfsf_attr_live(struct dfs_fuse *fs, struct dfs_stat *ds, uint64_t changes_before);
 
 /* Fills a struct stat from a dfs_stat. */

@@ -318,6 +318,21 @@ int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_sta
 	return rc != 0 ? rc : r;
 }
 
+int dfsf_handles_reply_current(struct dfsf_handles *h, uint64_t ino, uint64_t changes_before)
+{
+	struct dfsf_writer *w = writer_get(h, ino);
+	int clean = 1;
+	if (w) {
+		/* under the lock: a sync under way ends first, bump included */
+		pthread_mutex_lock(&w->s.lock);
+		clean = !dfsf_stream_is_dirty(&w->s);
+		pthread_mutex_unlock(&w->s.lock);
+		if (writer_put(h, w) < 0)
+			clean = 0;
+	}
+	return clean && !dfsf_handles_changed_since(h, ino, changes_before);
+}
+
 int dfsf_handles_has_writer(struct dfsf_handles *h, uint64_t ino)
 {
 	pthread_mutex_lock(&h->lock);

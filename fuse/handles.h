@@ -146,6 +146,11 @@ int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino);
  * namenode's attributes read after this call are at least as new. */
 int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st);
 
+/* 1 if a namenode reply about ino asked for after the counter read
+ * changes_before is as new as anything this mount knows: ino's writer (if
+ * any) is clean and published nothing since. 0: ask again. */
+int dfsf_handles_reply_current(struct dfsf_handles *h, uint64_t ino, uint64_t changes_before);
+
 /* 1 if ino has a writer (a writable handle open in this mount). */
 int dfsf_handles_has_writer(struct dfsf_handles *h, uint64_t ino);
 
