@@ -9,9 +9,12 @@
  * after every change in it; answering that from the reply of the change
  * saves a namenode round trip per create or unlink through dfs-fuse.
  *
- * Any other mutation of the client (setattr, xattrs, a failed or unknown
- * outcome) empties the record; block operations (add / open block,
- * complete) change only files and leave it. Two mutations in flight at
+ * Any other mutation of the client (a failed or unknown outcome too)
+ * empties the record, with these exceptions: block operations (add / open
+ * block, complete) change only files and leave it; setattr and the xattr
+ * calls by inode change only their target, whose entry alone goes (tar
+ * sets a file's times, owner and mode after writing it, between two
+ * creates in one directory). Two mutations in flight at
  * once leave it empty too: each one notes the generation at its start
  * and may fill the record only if no other mutation ended meanwhile, so
  * replies that arrive out of order never put older attributes back.
@@ -37,14 +40,33 @@ uint64_t dfsc_dir_attrs_begin(dfs_client *c, uint32_t method)
 	return gen;
 }
 
-void dfsc_dir_attrs_end(dfs_client *c, uint32_t method, uint64_t gen, int64_t sent_ms,
-			const Dfs__NsReply *reply)
+/* The only inode a request can change, if it changes just its target:
+ * setattr and xattrs named by inode. 0 otherwise. */
+static uint64_t sole_target(uint32_t method, const Dfs__NsRequest *req)
+{
+	bool by_ino = req->has_ino && req->ino != 0 && (req->path == NULL || req->path[0] == '\0');
+	return by_ino && (method == DFS_M_SETATTR || method == DFS_M_SETXATTR ||
+			  method == DFS_M_REMOVEXATTR) ? req->ino : 0;
+}
+
+void dfsc_dir_attrs_end(dfs_client *c, uint32_t method, const Dfs__NsRequest *req, uint64_t gen,
+			int64_t sent_ms, const Dfs__NsReply *reply)
 {
 	if (!dfsc_method_mutates(method) || keeps_record(method))
 		return;
+	uint64_t target = sole_target(method, req);
 	pthread_mutex_lock(&c->dir_mu);
 	bool alone = c->dir_gen == gen;
 	c->dir_gen++;
+	if (target != 0) {
+		int kept = 0;
+		for (int i = 0; i < c->n_dirs; i++)
+			if (c->dirs[i].st.ino != target)
+				c->dirs[kept++] = c->dirs[i];
+		c->n_dirs = kept;
+		pthread_mutex_unlock(&c->dir_mu);
+		return;
+	}
 	c->n_dirs = 0;
 	if (alone && reply != NULL && reply->status == 0) {
 		const Dfs__Attr *dirs[2] = {reply->dir_attr, reply->new_dir_attr};

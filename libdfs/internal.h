@@ -159,8 +159,8 @@ struct dfs_client {
  * end; end: with the reply (NULL: none, the outcome is unknown). Any
  * thread; no-ops for reads. */
 uint64_t dfsc_dir_attrs_begin(dfs_client *c, uint32_t method);
-void dfsc_dir_attrs_end(dfs_client *c, uint32_t method, uint64_t gen, int64_t sent_ms,
-			const Dfs__NsReply *reply);
+void dfsc_dir_attrs_end(dfs_client *c, uint32_t method, const Dfs__NsRequest *req, uint64_t gen,
+			int64_t sent_ms, const Dfs__NsReply *reply);
 
 /* Idle datanode connections (dn_pool.c). get: a live idle connection to
  * host:port taken out of the pool, or -1. put: gives fd (idle, at a

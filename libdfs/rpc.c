@@ -307,7 +307,7 @@ int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply 
 	fill_identity(c, method, req);
 	uint64_t gen = dfsc_dir_attrs_begin(c, method);
 	int rc = call_retrying(c, method, req, out, start);
-	dfsc_dir_attrs_end(c, method, gen, start, rc == 0 ? *out : NULL);
+	dfsc_dir_attrs_end(c, method, req, gen, start, rc == 0 ? *out : NULL);
 	return rc;
 }
 

@@ -757,6 +757,19 @@ static void test_dir_recent(dfs_client *c)
 	check_recent(c, d1.ino, "symlink");
 	CHECK_RC(dfs_unlink_at(c, d1.ino, "l"), "unlink_at");
 	check_recent(c, d1.ino, "unlink");
+	/* a setattr or xattr call by inode changes only its target: one on a
+	 * file in the directory keeps the record, one on the directory drops
+	 * its entry */
+	struct dfs_stat fst;
+	struct dfs_setattr sa = {.valid = DFS_SET_MODE, .mode = 0600};
+	CHECK_RC(dfs_stat(c, "/recent/d1/f", &fst), "stat f");
+	CHECK_RC(dfs_setattr(c, fst.ino, NULL, &sa, NULL), "setattr of f by inode");
+	check_recent(c, d1.ino, "setattr of a file in it");
+	CHECK_RC(dfs_setxattr(c, fst.ino, NULL, "user.k", "v", 1, 0), "setxattr of f");
+	check_recent(c, d1.ino, "setxattr of a file in it");
+	sa.mode = 0750;
+	CHECK_RC(dfs_setattr(c, d1.ino, NULL, &sa, NULL), "setattr of d1 by inode");
+	CHECK(dfs_dir_stat_recent(c, d1.ino, 60000, &st) == -ENOENT, "record after its own setattr");
 	CHECK_RC(dfs_chmod(c, "/recent/d1", 0700), "chmod");
 	CHECK(dfs_dir_stat_recent(c, d1.ino, 60000, &st) == -ENOENT, "record after a setattr");
 	CHECK(dfs_unlink_at(c, d1.ino, "missing") == -ENOENT, "unlink missing");
