@@ -11,7 +11,10 @@
 
 #define DFSC_SYMLINK_FOLLOW_MAX 16
 
-static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, dfs_file **out)
+/* fresh: the open created the file (or emptied it) itself, so it has no
+ * block yet. */
+static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fresh,
+		    dfs_file **out)
 {
 	if (S_ISDIR(st->mode))
 		return -EISDIR;
@@ -24,6 +27,7 @@ static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, dfs_fil
 	f->ino = st->ino;
 	f->flags = flags;
 	f->size = st->size;
+	f->fresh = fresh;
 	f->block_size = st->block_size != 0 ? st->block_size
 			: c->set.block_size != 0 ? c->set.block_size : DFSC_DEFAULT_BLOCK_SIZE;
 	for (int i = 0; i < DFSC_STREAMS_MAX; i++)
@@ -130,10 +134,13 @@ static int create_flags(int flags)
 }
 
 /* CREATE request common to the path and *_at forms; on an existing file
- * (without O_EXCL) falls back to looking it up. */
+ * (without O_EXCL) falls back to looking it up. *fresh: the file has no
+ * block, the namenode made it (O_EXCL) or emptied it (O_TRUNC) for this
+ * call (a CREATE without either also answers for a file that exists). */
 static int do_create(dfs_client *c, Dfs__NsRequest *req, int flags, uint32_t mode,
-		     unsigned replication, uint64_t block_size, struct dfs_stat *st)
+		     unsigned replication, uint64_t block_size, struct dfs_stat *st, bool *fresh)
 {
+	*fresh = false;
 	const struct dfsc_cred *cr = dfsc_cred(c);
 	req->has_mode = req->has_uid = req->has_gid = req->has_flags = 1;
 	req->mode = mode & 07777;
@@ -155,6 +162,7 @@ static int do_create(dfs_client *c, Dfs__NsRequest *req, int flags, uint32_t mod
 		req->block_size = block_size;
 	}
 	int rc = dfsc_call_attr(c, DFS_M_CREATE, req, st);
+	*fresh = rc == 0 && (req->flags & (DFS__NS_FLAG__NSF_EXCL | DFS__NS_FLAG__NSF_OVERWRITE));
 	if (rc != -EEXIST || (flags & O_EXCL))
 		return rc;
 	Dfs__NsRequest look = DFS__NS_REQUEST__INIT;
@@ -180,6 +188,7 @@ int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
 		unsigned replication, uint64_t block_size, dfs_file **out)
 {
 	struct dfs_stat st;
+	bool fresh = false;
 	int rc = dfsc_check_path(path);
 	*out = NULL;
 	if (rc == 0)
@@ -189,8 +198,9 @@ int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
 	if (flags & O_CREAT) {
 		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 		req.path = (char *)path;
-		rc = do_create(c, &req, flags, mode, replication, block_size, &st);
+		rc = do_create(c, &req, flags, mode, replication, block_size, &st, &fresh);
 		if (rc == 0 && S_ISLNK(st.mode) && !(flags & O_EXCL)) {
+			fresh = false;
 			/* an existing symlink: open what it points to */
 			rc = stat_follow(c, path, &st);
 			if (rc == 0 && (flags & O_TRUNC) && writable(flags) && S_ISREG(st.mode))
@@ -205,7 +215,7 @@ int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
 		return rc;
 	if (S_ISDIR(st.mode) && !writable(flags))
 		return -EISDIR;
-	return new_file(c, &st, flags, out);
+	return new_file(c, &st, flags, fresh, out);
 }
 
 int dfs_open(dfs_client *c, const char *path, int flags, uint32_t mode, dfs_file **out)
@@ -224,7 +234,7 @@ int dfs_open_ino(dfs_client *c, uint64_t ino, int flags, dfs_file **out)
 		rc = truncate_ino(c, &st);
 	if (rc < 0)
 		return rc;
-	return new_file(c, &st, flags & ~O_CREAT, out);
+	return new_file(c, &st, flags & ~O_CREAT, false, out);
 }
 
 int dfs_create_at(dfs_client *c, uint64_t dir_ino, const char *name, int flags,
@@ -247,10 +257,11 @@ int dfs_create_at(dfs_client *c, uint64_t dir_ino, const char *name, int flags,
 	}
 	if (rc < 0)
 		return rc;
-	rc = do_create(c, &req, flags, mode, 0, 0, &tmp);
+	bool fresh;
+	rc = do_create(c, &req, flags, mode, 0, 0, &tmp, &fresh);
 	if (rc < 0)
 		return rc;
-	rc = new_file(c, &tmp, flags, out);
+	rc = new_file(c, &tmp, flags, fresh, out);
 	if (rc == 0 && st != NULL)
 		*st = tmp;
 	return rc;
@@ -324,6 +335,7 @@ int dfs_ftruncate(dfs_file *f, uint64_t size)
 	int rc = dfsc_file_flush(f, false, true);
 	if (rc < 0)
 		return rc;
+	f->fresh = false;
 	struct dfs_setattr sa = { .valid = DFS_SET_SIZE, .size = size };
 	rc = dfs_setattr(f->c, f->ino, NULL, &sa, NULL);
 	if (rc < 0)

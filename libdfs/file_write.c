@@ -236,11 +236,15 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 	}
 	if (rc < 0)
 		return rc;
-	dfsc_file_cache_invalidate(f);
-	rc = dfsc_file_fetch_blocks(f, idx * f->block_size, f->block_size);
-	if (rc < 0)
-		return rc;
-	const struct dfsc_lblock *cached = dfsc_file_cached_block(f, idx);
+	const struct dfsc_lblock *cached = NULL;
+	if (!f->fresh) {
+		dfsc_file_cache_invalidate(f);
+		rc = dfsc_file_fetch_blocks(f, idx * f->block_size, f->block_size);
+		if (rc < 0)
+			return rc;
+		cached = dfsc_file_cached_block(f, idx);
+	}
+	f->fresh = false; /* from here on blocks exist: ask */
 	w->ino = f->ino; /* for pipeline recovery */
 	w->index = idx;
 	if (cached == NULL) {

@@ -401,6 +401,9 @@ struct dfs_file {
 	uint64_t size;        /* file size as this handle knows it */
 	uint64_t block_size;
 	bool size_dirty;      /* size changed since the last COMPLETE */
+	bool fresh;           /* the open created the file empty and no block
+				 was added since: a first block needs no
+				 GET_BLOCKS to know it is new */
 	int write_err;        /* sticky error of the write path */
 	/* write buffer: contiguous bytes at file offset wbuf_off */
 	uint8_t *wbuf;

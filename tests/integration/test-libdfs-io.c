@@ -434,6 +434,13 @@ static void test_random_writes(dfs_client *c)
 	}
 	CHECK_RC(dfs_close(f), "close");
 	verify(c, m);
+	/* O_CREAT of a file that exists opens it: a write into its first
+	 * block rewrites that block (a handle that created the file would
+	 * add it without looking) */
+	CHECK_RC(dfs_open(c, m->path, O_WRONLY | O_CREAT, 0644, &f), m->path);
+	write_at(f, m, 10, 100);
+	CHECK_RC(dfs_close(f), "close after O_CREAT of an existing file");
+	verify(c, m);
 }
 
 /* Small random writes over more blocks than a handle keeps streams open
