@@ -230,14 +230,10 @@ int ns_apply_effects(struct ns *ns, const uint8_t *buf, size_t len, uint64_t ind
 		return -DFS_EPROTOCOL; /* damaged, or not the effects of this entry */
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	fx_pass(ns, buf, len, FX_WRITE, wb, &c, &have_c);
-	char *err = NULL;
-	leveldb_write(ns->db, ns->wopts, wb, &err);
+	int rc = ns_db_write(ns, wb, false);
 	leveldb_writebatch_destroy(wb);
-	if (err) {
-		DFS_ERR("leveldb write: %s", err);
-		leveldb_free(err);
-		return -EIO;
-	}
+	if (rc < 0)
+		return rc;
 	fx_pass(ns, buf, len, FX_AFTER, NULL, &c, &have_c);
 	ns->c = c;
 	/* The retry-cache expiry hints may be out of date now: forget them (a

@@ -134,6 +134,18 @@ static int db_get(struct ns *ns, const char *k, size_t kl, char **val, size_t *v
 	return *val ? 0 : -ENOENT;
 }
 
+int ns_db_write(struct ns *ns, leveldb_writebatch_t *wb, bool sync)
+{
+	char *err = NULL;
+	leveldb_write(ns->db, sync ? ns->wopts_sync : ns->wopts, wb, &err);
+	if (err) {
+		DFS_ERR("leveldb write: %s", err);
+		leveldb_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
 static int counters_load(struct ns *ns)
 {
 	char *v;
@@ -174,13 +186,7 @@ static int counters_migrate(struct ns *ns)
 		char lv[8];
 		ns_put_be64(lv, NS_LAYOUT_VERSION);
 		leveldb_writebatch_put(wb, "m/layout", 8, lv, 8);
-		char *err = NULL;
-		leveldb_write(ns->db, ns->wopts_sync, wb, &err);
-		if (err) {
-			DFS_ERR("leveldb write: %s", err);
-			leveldb_free(err);
-			rc = -EIO;
-		}
+		rc = ns_db_write(ns, wb, true);
 	}
 	leveldb_writebatch_destroy(wb);
 	if (rc == 0)
@@ -266,15 +272,9 @@ static int put_sentinels(struct ns *ns)
 	leveldb_writebatch_t *wb = leveldb_writebatch_create();
 	for (size_t i = 0; i < sizeof(range_ends) / sizeof(range_ends[0]); i++)
 		leveldb_writebatch_put(wb, range_ends[i], 2, "", 0);
-	char *err = NULL;
-	leveldb_write(ns->db, ns->wopts, wb, &err);
+	int rc = ns_db_write(ns, wb, false);
 	leveldb_writebatch_destroy(wb);
-	if (err) {
-		DFS_ERR("leveldb write: %s", err);
-		leveldb_free(err);
-		return -EIO;
-	}
-	return 0;
+	return rc;
 }
 
 static int write_root(struct ns *ns, const char *cluster_id, int64_t now, uint32_t uid,
@@ -613,11 +613,7 @@ int ns_txn_commit(struct ns_txn *t, uint64_t index)
 		return t->err;
 	t->c.applied = index;
 	counters_to_batch(t->wb, &t->c, &t->ns->c);
-	char *err = NULL;
-	leveldb_write(t->ns->db, t->ns->wopts, t->wb, &err);
-	if (err) {
-		DFS_ERR("leveldb write: %s", err);
-		leveldb_free(err);
+	if (ns_db_write(t->ns, t->wb, false) < 0) {
 		ns_effects_fail(t->ns);
 		return -EIO;
 	}

@@ -77,6 +77,9 @@ void ns_txn_del(struct ns_txn *t, const struct ns_key *k);
 void ns_txn_del_blind(struct ns_txn *t, const struct ns_key *k);
 int ns_txn_free_block(struct ns_txn *t, uint64_t block_id, uint64_t genstamp);
 
+/* One LevelDB write (synced or not); logs a failure. 0 or -EIO. */
+int ns_db_write(struct ns *ns, leveldb_writebatch_t *wb, bool sync);
+
 /* ---- ns_effects.c: capture, called by ns_txn_commit ---- */
 void ns_effects_note_commit(struct ns *ns, leveldb_writebatch_t *wb, const struct ns_freed *freed,
 			    size_t n_freed);
