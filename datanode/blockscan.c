@@ -276,7 +276,8 @@ static int find_misplaced(struct dn_store *s, int dir, const char *mid, const ch
 	DIR *d = opendir(p);
 	if (d == NULL)
 		return 0;
-	unsigned want_mid = (unsigned)strtoul(mid, NULL, 16), want_leaf = (unsigned)strtoul(leaf, NULL, 16);
+	unsigned want_mid = (unsigned)strtoul(mid, NULL, 16);
+	unsigned want_leaf = (unsigned)strtoul(leaf, NULL, 16);
 	struct dirent *e;
 	int rc = 0;
 	while (rc == 0 && (e = readdir(d)) != NULL) {

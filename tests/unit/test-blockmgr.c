@@ -131,6 +131,20 @@ static int ns(struct fx *f, uint32_t method, const char *path, uint32_t rep, Dfs
 }
 
 /* Number of locations of block 0 of path. */
+/* ADD_BLOCK of block `index` of path, leaving out the datanodes in ex. */
+static int add_block_excluding(struct fx *f, const char *path, uint64_t index, char **ex,
+			       size_t n_ex, Dfs__NsReply *r)
+{
+	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
+	q.path = (char *)path;
+	q.has_block_index = true;
+	q.block_index = index;
+	q.n_exclude_nodes = n_ex;
+	q.exclude_nodes = ex;
+	dfs__ns_reply__init(r);
+	return nn_handle_ns(&f->nn, DFS_M_ADD_BLOCK, &q, r);
+}
+
 static size_t nlocs(struct fx *f, const char *path)
 {
 	Dfs__NsReply r;
@@ -187,15 +201,8 @@ static void test_placement(void **state)
 	/* the pipeline is where readers find the block before any report */
 	assert_int_equal(nlocs(f, "/f"), 3);
 	/* exclude_nodes */
-	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
 	char *ex[] = {"dn-1", "dn-0"};
-	q.path = "/f";
-	q.has_block_index = true;
-	q.block_index = 1;
-	q.n_exclude_nodes = 2;
-	q.exclude_nodes = ex;
-	dfs__ns_reply__init(&r);
-	assert_int_equal(nn_handle_ns(&f->nn, DFS_M_ADD_BLOCK, &q, &r), 0);
+	assert_int_equal(add_block_excluding(f, "/f", 1, ex, 2, &r), 0);
 	assert_int_equal(r.block->n_locations, 1);
 	assert_string_equal(r.block->locations[0]->uuid, "dn-2");
 	ns_reply_clear(&r);
@@ -212,15 +219,8 @@ static void test_placement_full(void **state)
 	reg(f, 0, 0);
 	assert_int_equal(ns(f, DFS_M_ADD_BLOCK, "/f", 0, &r), -ENOSPC);
 	ns_reply_clear(&r);
-	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
 	char *ex[] = {"dn-0"};
-	q.path = "/f";
-	q.has_block_index = true;
-	q.block_index = 0;
-	q.n_exclude_nodes = 1;
-	q.exclude_nodes = ex;
-	dfs__ns_reply__init(&r);
-	assert_int_equal(nn_handle_ns(&f->nn, DFS_M_ADD_BLOCK, &q, &r), -DFS_ENODATANODES);
+	assert_int_equal(add_block_excluding(f, "/f", 0, ex, 1, &r), -DFS_ENODATANODES);
 	ns_reply_clear(&r);
 	reg(f, 1, 100);
 	assert_int_equal(ns(f, DFS_M_ADD_BLOCK, "/f", 0, &r), 0);
