@@ -131,11 +131,30 @@ int ns_op_setrep(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
 
-/* The file of a block operation: writable, and the request names a block. */
+/* The file of a writer's block call (ADD_BLOCK, OPEN_BLOCK, COMPLETE): one
+ * the caller may write or owns. Write permission is checked when a file is
+ * opened (or created); its owner may make it read-only while writing
+ * through a handle (cp of a read-only file: create, write, fchmod 0444,
+ * close) and must still be able to finish, as with a local fd. An owner
+ * could chmod u+w anyway, so this grants nothing new. */
+static int written_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+			struct ns_inode *in)
+{
+	int rc = ns_resolve_inode(t, cr, req, in);
+	if (rc < 0)
+		return rc;
+	if (in->a.type == DFS__FILE_TYPE__FT_DIR)
+		return -EISDIR;
+	if (in->a.type != DFS__FILE_TYPE__FT_REG)
+		return -EINVAL;
+	return is_owner(cr, &in->a) ? 0 : ns_perm(cr, &in->a, NS_W);
+}
+
+/* The file of a block operation: written, and the request names a block. */
 static int block_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		      struct ns_inode *in)
 {
-	int rc = writable_file(t, req, cr, in);
+	int rc = written_file(t, req, cr, in);
 	if (rc < 0)
 		return rc;
 	return req->has_block_index ? 0 : -EINVAL;
@@ -225,7 +244,7 @@ int ns_op_complete(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_
 		   Dfs__NsReply *r)
 {
 	struct ns_inode in;
-	int rc = writable_file(t, req, cr, &in);
+	int rc = written_file(t, req, cr, &in);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < req->n_blocks; i++)

@@ -5,7 +5,8 @@
 # creating or removing in a 0755 root directory, traversing a 0700 one;
 # EPERM for chmod / chown / utimes of another's file and for removing
 # another's file in a sticky directory; group permission bits honoured;
-# and success (with the right owner) in a 0777 directory. A second mount
+# success (with the right owner) in a 0777 directory; a file its owner
+# makes read-only while writing it still closes with its data. A second mount
 # without allow_other refuses the other uid altogether.
 . "$(dirname "$0")/lib.sh"
 . "$DFS_SRCDIR/tests/fuse/lib-fuse.sh"
@@ -85,6 +86,19 @@ check as_nobody sh -c "echo s >'$M/sticky/nobodys'"
 check as_nobody rm "$M/sticky/nobodys" # own file in a sticky dir: fine
 check as_nobody rm "$M/open/sub/mine2"
 check as_nobody rmdir "$M/open/sub"
+# a file its owner makes read-only while writing it keeps its data (the
+# close must still publish it): cp of a read-only file, and bytes written
+# through an fd opened before a chmod 400
+printf 'read-only source\n' >"$T/ro-src" && chmod 444 "$T/ro-src"
+check as_nobody cp "$T/ro-src" "$M/open/ro-copy"
+expect_eq "cp of a read-only file" "read-only source" "$(cat "$M/open/ro-copy")"
+expect_eq "its mode" 444 "$(stat -c %a "$M/open/ro-copy")"
+head -c 300000 /dev/urandom >"$T/ro-data" && chmod 644 "$T/ro-data"
+check as_nobody sh -c "exec 3>'$M/open/ro-late' && chmod 400 '$M/open/ro-late' &&
+	cat '$T/ro-data' >&3 && exec 3>&-"
+expect_eq "written after chmod 400" "$(sha256sum <"$T/ro-data")" \
+	"$(sha256sum <"$M/open/ro-late")"
+expect_fail "$EACCES" as_nobody sh -c "echo x >>'$M/open/ro-late'"
 # a 0700 directory of nobody is closed to ... nobody else but root
 check as_nobody mkdir -m 700 "$M/open/nb"
 check ls "$M/open/nb"
