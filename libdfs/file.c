@@ -26,6 +26,7 @@ static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fr
 	f->c = c;
 	f->ino = st->ino;
 	f->flags = flags;
+	f->cred = *dfsc_cred(c);
 	f->size = st->size;
 	f->fresh = fresh;
 	f->block_size = st->block_size != 0 ? st->block_size

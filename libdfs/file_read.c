@@ -44,6 +44,7 @@ int dfsc_file_fetch_blocks(dfs_file *f, uint64_t off, uint64_t len)
 	req.offset = off;
 	req.length = len;
 	f->cache_valid = false;
+	dfsc_req_set_cred(&req, &f->cred);
 	int rc = dfsc_call(f->c, DFS_M_GET_BLOCKS, &req, &reply);
 	if (rc < 0)
 		return rc;

@@ -87,6 +87,7 @@ static int complete(dfs_file *f)
 	req.blocks = refs;
 	req.has_size = 1;
 	req.size = f->size;
+	dfsc_req_set_cred(&req, &f->cred);
 	int rc = dfsc_call_attr(f->c, DFS_M_COMPLETE, &req, NULL);
 	free(refs);
 	if (rc < 0) {
@@ -176,6 +177,7 @@ static int block_op(dfs_file *f, uint32_t method, uint64_t idx, struct dfsc_lblo
 	req.has_ino = req.has_block_index = 1;
 	req.ino = f->ino;
 	req.block_index = idx;
+	dfsc_req_set_cred(&req, &f->cred);
 	int rc = dfsc_call(f->c, method, &req, &reply);
 	if (rc < 0) {
 		dfsc_log(f->c, DFS_LOG_ERR, "%s inode %llu block %llu: %s",
@@ -247,6 +249,7 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 	f->fresh = false; /* from here on blocks exist: ask */
 	w->ino = f->ino; /* for pipeline recovery */
 	w->index = idx;
+	w->cred = &f->cred;
 	if (cached == NULL) {
 		rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
 		if (rc == 0)

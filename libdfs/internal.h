@@ -180,7 +180,11 @@ const struct dfsc_cred *dfsc_cred(dfs_client *c);
 /* True for methods that change the namespace (they carry client_id+seq). */
 bool dfsc_method_mutates(uint32_t method);
 
-/* Performs one namespace RPC. Fills in the caller credentials, and for
+/* Makes req carry cr as its caller instead of the thread's credentials. */
+void dfsc_req_set_cred(Dfs__NsRequest *req, const struct dfsc_cred *cr);
+
+/* Performs one namespace RPC. Fills in the caller credentials (the
+ * thread's, unless dfsc_req_set_cred named others), and for
  * mutating methods client_id and a fresh seq (the same on every retry).
  * Connection failures and timeouts are retried on the next namenode until
  * retry_total_ms; NOT_LEADER replies move to the named leader. Returns 0
@@ -286,6 +290,8 @@ struct dfsc_bwriter {
 	uint64_t cur_len;        /* replica length after the last packet sent */
 	uint64_t acked_len;      /* replica length after the last acked packet */
 	uint64_t ino, index;     /* the block's file and index (set by the caller) */
+	const struct dfsc_cred *cred; /* whose OPEN_BLOCK a recovery sends (set by
+				       * the caller; NULL: the thread's) */
 	int bad_pos;             /* pipeline position that failed, -1: unknown */
 	int bad_status;          /* why */
 	int recoveries;
@@ -397,6 +403,10 @@ struct dfs_file {
 	dfs_client *c;
 	uint64_t ino;
 	int flags;
+	struct dfsc_cred cred; /* the opener's: the handle's own namenode calls
+				  (blocks, COMPLETE) are made with them, from
+				  whichever thread, as a local fd keeps the
+				  rights it was opened with */
 	uint64_t pos;
 	uint64_t size;        /* file size as this handle knows it */
 	uint64_t block_size;

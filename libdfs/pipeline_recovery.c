@@ -36,6 +36,8 @@ static int new_genstamp(dfs_client *c, struct dfsc_bwriter *w, const char *bad, 
 	req.block_index = w->index;
 	req.n_exclude_nodes = 1;
 	req.exclude_nodes = excl;
+	if (w->cred != NULL)
+		dfsc_req_set_cred(&req, w->cred);
 	int rc = dfsc_call(c, DFS_M_OPEN_BLOCK, &req, &reply);
 	if (rc < 0)
 		return rc;

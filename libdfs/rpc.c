@@ -167,14 +167,19 @@ static int find_namenode(const dfs_client *c, const char *hostport)
 	return -1;
 }
 
-static void fill_identity(dfs_client *c, uint32_t method, Dfs__NsRequest *req)
+void dfsc_req_set_cred(Dfs__NsRequest *req, const struct dfsc_cred *cr)
 {
-	const struct dfsc_cred *cr = dfsc_cred(c);
 	req->has_caller_uid = req->has_caller_gid = 1;
 	req->caller_uid = cr->uid;
 	req->caller_gid = cr->gid;
 	req->n_caller_groups = (size_t)cr->ngroups;
 	req->caller_groups = (uint32_t *)cr->groups;
+}
+
+static void fill_identity(dfs_client *c, uint32_t method, Dfs__NsRequest *req)
+{
+	if (!req->has_caller_uid)
+		dfsc_req_set_cred(req, dfsc_cred(c));
 	if (dfsc_method_mutates(method)) {
 		req->has_client_id = 1;
 		req->client_id.len = DFSC_CLIENT_ID_LEN;

@@ -90,7 +90,9 @@ void dfs_disconnect(dfs_client *c);
 
 /* Sets the identity (uid, gid, supplementary groups) that the calling
  * thread's requests carry: owner of new entries and subject of permission
- * checks. Default: the process's own. ngroups <= 32. */
+ * checks. Default: the process's own. ngroups <= 32. An open dfs_file
+ * keeps the identity it was opened with for its own writes, fsync and
+ * close. */
 int dfs_set_thread_cred(dfs_client *c, uint32_t uid, uint32_t gid,
 			const uint32_t *groups, int ngroups);
 

@@ -523,6 +523,34 @@ static void test_truncate(dfs_client *c)
 	verify(c, find_model("/io/size-4096"));
 }
 
+/* A handle keeps the credentials it was opened with, as a local fd does:
+ * its block calls and COMPLETE succeed although the file was made
+ * read-only after the open and the thread now acts for a user who may not
+ * touch the file (dfs-fuse serves one handle from many threads, each set
+ * to the uid of its current request). */
+static void test_handle_cred(dfs_client *c)
+{
+	dfs_file *f;
+	CHECK_RC(dfs_mkdir(c, "/io/cred", 0777, 0), "mkdir /io/cred");
+	CHECK_RC(dfs_set_thread_cred(c, 1000, 1000, NULL, 0), "cred 1000");
+	struct model *m = new_model("/io/cred/ro");
+	CHECK_RC(dfs_open(c, m->path, O_WRONLY | O_CREAT | O_EXCL, 0600, &f), m->path);
+	write_at(f, m, 0, BLOCK_SIZE + 1000);
+	CHECK_RC(dfs_chmod(c, m->path, 0400), "chmod 0400 by the owner");
+	CHECK_RC(dfs_set_thread_cred(c, 2000, 2000, NULL, 0), "cred 2000");
+	write_at(f, m, BLOCK_SIZE + 1000, 2 * BLOCK_SIZE); /* new blocks: ADD_BLOCK */
+	CHECK_RC(dfs_fsync(f), "fsync as another thread user");
+	write_at(f, m, 10, 100); /* reopens block 0: OPEN_BLOCK */
+	CHECK_RC(dfs_close(f), "close as another thread user");
+	/* a handle of uid 2000 itself is refused at its first block call */
+	CHECK_RC(dfs_open(c, m->path, O_WRONLY, 0, &f), "open as 2000");
+	CHECK(dfs_pwrite(f, "x", 1, 0) == 1, "buffered write");
+	int rc = dfs_close(f);
+	CHECK(rc == -EACCES, "uid 2000 wrote a 0400 file of uid 1000: %d", rc);
+	CHECK_RC(dfs_set_thread_cred(c, 0, 0, NULL, 0), "cred 0");
+	verify(c, m);
+}
+
 static void test_append(dfs_client *c)
 {
 	struct model *m = find_model("/io/size-4095");
@@ -1078,6 +1106,8 @@ int main(void)
 	printf("ok sparse\n");
 	test_truncate(c);
 	printf("ok truncate\n");
+	test_handle_cred(c);
+	printf("ok a handle keeps its opener's credentials\n");
 	test_append(c);
 	printf("ok append\n");
 	test_checksums(c);
