@@ -318,6 +318,22 @@ int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_sta
 	return rc != 0 ? rc : r;
 }
 
+int dfsf_handles_defer_setattr(struct dfsf_handles *h, uint64_t ino, const struct dfs_setattr *sa,
+			       struct dfs_stat *st)
+{
+	struct dfsf_writer *w = writer_get(h, ino);
+	int rc = 0;
+	if (!w)
+		return 0;
+	if (dfsf_stream_is_dirty(&w->s)) {
+		pthread_mutex_lock(&w->s.lock);
+		rc = dfs_fsetattr_deferred(w->s.f, sa, st);
+		pthread_mutex_unlock(&w->s.lock);
+	}
+	int r = writer_put(h, w);
+	return rc != 0 ? rc : r;
+}
+
 int dfsf_handles_reply_current(struct dfsf_handles *h, uint64_t ino, uint64_t changes_before)
 {
 	struct dfsf_writer *w = writer_get(h, ino);

@@ -146,6 +146,13 @@ int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino);
  * namenode's attributes read after this call are at least as new. */
 int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st);
 
+/* If ino's writer is dirty and keeps sa for the COMPLETE that publishes
+ * its writes (dfs_fsetattr_deferred, with the calling thread's
+ * credentials), fills *st with the attributes it will publish and
+ * returns 1; 0 if nothing was kept (apply sa now); or a negative errno. */
+int dfsf_handles_defer_setattr(struct dfsf_handles *h, uint64_t ino, const struct dfs_setattr *sa,
+			       struct dfs_stat *st);
+
 /* 1 if a namenode reply about ino asked for after the counter read
  * changes_before is as new as anything this mount knows: ino's writer (if
  * any) is clean and published nothing since. 0: ask again. */

@@ -146,6 +146,17 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	if (dfsf_begin(fs, req, "setattr"))
 		return;
 	setattr_from_fuse(attr, to_set, &sa);
+	/* tar, cp -p and rsync set times, owner and mode of each file they
+	 * write before closing it: the writer keeps what it may for the
+	 * COMPLETE of the close, one namespace change instead of four. */
+	rc = sa.valid & DFS_SET_SIZE ? 0 : dfsf_handles_defer_setattr(&fs->handles, ino, &sa, &ds);
+	if (rc < 0)
+		goto fail;
+	if (rc == 1) {
+		dfsf_stat_to_posix(&ds, &st);
+		fuse_reply_attr(req, &st, fs->opts.attr_timeout);
+		return;
+	}
 	if (sa.valid & DFS_SET_SIZE) {
 		rc = setattr_size(fs, ino, fh, sa.size);
 		if (rc < 0)

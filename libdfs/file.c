@@ -1,6 +1,6 @@
 /* file.c: the life of a dfs_file: open (with create, exclusive create,
- * truncate and symlink following), the position, fstat, fsync, ftruncate
- * and close. Data moves in file_write.c and file_read.c. */
+ * truncate and symlink following), the position, fstat, fsync, ftruncate,
+ * attribute changes kept for the next COMPLETE, and close. Data moves in file_write.c and file_read.c. */
 #include "libdfs/internal.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define DFSC_SYMLINK_FOLLOW_MAX 16
 
@@ -27,6 +28,7 @@ static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fr
 	f->ino = st->ino;
 	f->flags = flags;
 	f->cred = *dfsc_cred(c);
+	f->attr = *st;
 	f->size = st->size;
 	f->fresh = fresh;
 	f->block_size = st->block_size != 0 ? st->block_size
@@ -351,7 +353,64 @@ int dfs_fstat(dfs_file *f, struct dfs_stat *st)
 	int rc = dfs_stat_ino(f->c, f->ino, st);
 	if (rc == 0 && dfsc_file_dirty(f))
 		st->size = f->size;
+	if (rc == 0 && (f->pend.valid & DFS_SET_MODE))
+		st->mode = (st->mode & ~07777u) | (f->pend.mode & 07777);
+	if (rc == 0 && (f->pend.valid & DFS_SET_ATIME))
+		st->atime = f->pend.atime;
+	if (rc == 0 && (f->pend.valid & DFS_SET_MTIME))
+		st->mtime = f->pend.mtime;
 	return rc;
+}
+
+/* A change dfs_fsetattr_deferred may keep: explicit times, a mode that
+ * adds permission bits only, a chown to the present owner and group, made
+ * by the handle's opener as the file's owner (or root), while the handle
+ * holds writes not yet published. Kept, it takes from nobody a right they
+ * have now, so publishing it later opens no window. */
+static bool deferrable(dfs_file *f, const struct dfs_setattr *sa)
+{
+	const struct dfsc_cred *cr = dfsc_cred(f->c);
+	const unsigned ok = DFS_SET_MODE | DFS_SET_UID | DFS_SET_GID | DFS_SET_ATIME |
+			    DFS_SET_MTIME;
+	if ((sa->valid & ~ok) != 0 || sa->valid == 0 || !writable(f->flags) || f->write_err < 0)
+		return false;
+	if (cr->uid != f->cred.uid || (cr->uid != 0 && cr->uid != f->attr.uid))
+		return false;
+	if ((sa->valid & DFS_SET_UID) && sa->uid != f->attr.uid)
+		return false;
+	if ((sa->valid & DFS_SET_GID) && sa->gid != f->attr.gid)
+		return false;
+	uint32_t old = f->attr.mode & 07777, new = sa->mode & 07777;
+	if ((sa->valid & DFS_SET_MODE) && ((old & ~new) != 0 || ((old ^ new) & 07000) != 0))
+		return false;
+	return dfsc_file_unpublished(f);
+}
+
+int dfs_fsetattr_deferred(dfs_file *f, const struct dfs_setattr *sa, struct dfs_stat *st)
+{
+	if (!deferrable(f, sa))
+		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (sa->valid & DFS_SET_MODE) {
+		f->pend.valid |= DFS_SET_MODE;
+		f->pend.mode = sa->mode & 07777;
+		f->attr.mode = (f->attr.mode & ~07777u) | f->pend.mode;
+	}
+	if (sa->valid & DFS_SET_ATIME) {
+		f->pend.valid |= DFS_SET_ATIME;
+		f->attr.atime = f->pend.atime = sa->atime;
+	}
+	if (sa->valid & DFS_SET_MTIME) {
+		f->pend.valid |= DFS_SET_MTIME;
+		f->attr.mtime = f->pend.mtime = sa->mtime;
+	}
+	f->attr.ctime = now; /* the COMPLETE stamps its own, later */
+	if (st != NULL) {
+		*st = f->attr;
+		st->size = f->size;
+	}
+	return 1;
 }
 
 int dfs_close(dfs_file *f)

@@ -37,9 +37,14 @@ static bool any_stream_open(const dfs_file *f)
 	return false;
 }
 
-bool dfsc_file_dirty(const dfs_file *f)
+bool dfsc_file_unpublished(const dfs_file *f)
 {
 	return f->wbuf_len > 0 || any_stream_open(f) || f->n_pending > 0 || f->size_dirty;
+}
+
+bool dfsc_file_dirty(const dfs_file *f)
+{
+	return dfsc_file_unpublished(f) || f->pend.valid != 0;
 }
 
 void dfsc_file_write_free(dfs_file *f)
@@ -63,8 +68,9 @@ static void block_ref_of_stream(const struct dfsc_bwriter *w, Dfs__BlockRef *r)
 	r->length = w->max_end > w->recorded_len ? w->max_end : w->recorded_len;
 }
 
-/* COMPLETE: the blocks in pending plus the open streams', and the size.
- * The open streams must be drained (every packet acked). */
+/* COMPLETE: the blocks in pending plus the open streams', the size, and
+ * the attribute changes kept with them (f->pend). The open streams must
+ * be drained (every packet acked). */
 static int complete(dfs_file *f)
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
@@ -87,14 +93,20 @@ static int complete(dfs_file *f)
 	req.blocks = refs;
 	req.has_size = 1;
 	req.size = f->size;
+	dfsc_setattr_to_req(&f->pend, &req);
 	dfsc_req_set_cred(&req, &f->cred);
-	int rc = dfsc_call_attr(f->c, DFS_M_COMPLETE, &req, NULL);
+	struct dfs_stat st;
+	int rc = dfsc_call_attr(f->c, DFS_M_COMPLETE, &req, f->pend.valid ? &st : NULL);
 	free(refs);
 	if (rc < 0) {
 		dfsc_log(f->c, DFS_LOG_ERR, "complete inode %llu: %s",
 			 (unsigned long long)f->ino, dfs_strerror(rc));
 		return rc;
 	}
+	if ((f->pend.valid & DFS_SET_MODE) && (st.mode & 07777) != f->pend.mode)
+		dfsc_log(f->c, DFS_LOG_WARN, "inode %llu: mode %o not applied (owner changed?)",
+			 (unsigned long long)f->ino, f->pend.mode);
+	memset(&f->pend, 0, sizeof(f->pend));
 	f->n_pending = 0;
 	f->size_dirty = false;
 	return 0;
@@ -311,6 +323,7 @@ ssize_t dfsc_file_pwrite(dfs_file *f, const void *buf, size_t n, uint64_t off)
 		return -EFBIG;
 	if (f->wbuf == NULL && (f->wbuf = malloc(DFSC_PACKET_DATA_MAX)) == NULL)
 		return -ENOMEM;
+	f->pend.valid &= ~(unsigned)DFS_SET_MTIME; /* a write after utimes: now */
 	while (done < n) {
 		uint64_t cur = off + done;
 		if (f->wbuf_len > 0 && cur != f->wbuf_off + f->wbuf_len) {

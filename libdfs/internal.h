@@ -197,6 +197,9 @@ int dfsc_call(dfs_client *c, uint32_t method, Dfs__NsRequest *req, Dfs__NsReply 
  * the reply's Attr (-DFS_EPROTOCOL if the reply has none but st wants it). */
 int dfsc_call_attr(dfs_client *c, uint32_t method, Dfs__NsRequest *req, struct dfs_stat *st);
 
+/* Sets the fields and NSF_SET_* flags of sa in req (namespace.c). */
+void dfsc_setattr_to_req(const struct dfs_setattr *sa, Dfs__NsRequest *req);
+
 /* Names an inode in req: ino, or the entry at path when ino is 0 (path
  * checked). 0 or a negative errno. (namespace.c) */
 int dfsc_set_inode(Dfs__NsRequest *req, uint64_t ino, const char *path);
@@ -407,6 +410,10 @@ struct dfs_file {
 				  (blocks, COMPLETE) are made with them, from
 				  whichever thread, as a local fd keeps the
 				  rights it was opened with */
+	struct dfs_stat attr; /* as of the open and this handle's own changes
+				 (the size is in size) */
+	struct dfs_setattr pend; /* attribute changes kept for the next
+				    COMPLETE (dfs_fsetattr_deferred) */
 	uint64_t pos;
 	uint64_t size;        /* file size as this handle knows it */
 	uint64_t block_size;
@@ -449,6 +456,8 @@ ssize_t dfsc_file_pwrite(dfs_file *f, const void *buf, size_t n, uint64_t off);
 int dfsc_file_flush(dfs_file *f, bool sync, bool close_stream);
 /* True when something was written that is not yet COMPLETEd. */
 bool dfsc_file_dirty(const dfs_file *f);
+/* True when bytes or a size were written that are not yet COMPLETEd. */
+bool dfsc_file_unpublished(const dfs_file *f);
 void dfsc_file_write_free(dfs_file *f);
 
 /* Read path (file_read.c). */

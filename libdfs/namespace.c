@@ -77,46 +77,51 @@ static int64_t now_ns(void)
 	return dfsc_ts_to_ns(&ts);
 }
 
+void dfsc_setattr_to_req(const struct dfs_setattr *sa, Dfs__NsRequest *req)
+{
+	uint32_t flags = 0;
+	if (sa->valid & DFS_SET_MODE) {
+		flags |= DFS__NS_FLAG__NSF_SET_MODE;
+		req->has_mode = 1;
+		req->mode = sa->mode & 07777;
+	}
+	if (sa->valid & DFS_SET_UID) {
+		flags |= DFS__NS_FLAG__NSF_SET_UID;
+		req->has_uid = 1;
+		req->uid = sa->uid;
+	}
+	if (sa->valid & DFS_SET_GID) {
+		flags |= DFS__NS_FLAG__NSF_SET_GID;
+		req->has_gid = 1;
+		req->gid = sa->gid;
+	}
+	if (sa->valid & DFS_SET_SIZE) {
+		flags |= DFS__NS_FLAG__NSF_SET_SIZE;
+		req->has_size = 1;
+		req->size = sa->size;
+	}
+	if (sa->valid & (DFS_SET_ATIME | DFS_SET_ATIME_NOW)) {
+		flags |= DFS__NS_FLAG__NSF_SET_ATIME;
+		req->has_atime_ns = 1;
+		req->atime_ns = (sa->valid & DFS_SET_ATIME_NOW) ? now_ns() : dfsc_ts_to_ns(&sa->atime);
+	}
+	if (sa->valid & (DFS_SET_MTIME | DFS_SET_MTIME_NOW)) {
+		flags |= DFS__NS_FLAG__NSF_SET_MTIME;
+		req->has_mtime_ns = 1;
+		req->mtime_ns = (sa->valid & DFS_SET_MTIME_NOW) ? now_ns() : dfsc_ts_to_ns(&sa->mtime);
+	}
+	req->has_flags = 1;
+	req->flags |= flags;
+}
+
 int dfs_setattr(dfs_client *c, uint64_t ino, const char *path, const struct dfs_setattr *sa,
 		struct dfs_stat *st)
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
-	uint32_t flags = 0;
 	int rc = dfsc_set_inode(&req, ino, path);
 	if (rc < 0)
 		return rc;
-	if (sa->valid & DFS_SET_MODE) {
-		flags |= DFS__NS_FLAG__NSF_SET_MODE;
-		req.has_mode = 1;
-		req.mode = sa->mode & 07777;
-	}
-	if (sa->valid & DFS_SET_UID) {
-		flags |= DFS__NS_FLAG__NSF_SET_UID;
-		req.has_uid = 1;
-		req.uid = sa->uid;
-	}
-	if (sa->valid & DFS_SET_GID) {
-		flags |= DFS__NS_FLAG__NSF_SET_GID;
-		req.has_gid = 1;
-		req.gid = sa->gid;
-	}
-	if (sa->valid & DFS_SET_SIZE) {
-		flags |= DFS__NS_FLAG__NSF_SET_SIZE;
-		req.has_size = 1;
-		req.size = sa->size;
-	}
-	if (sa->valid & (DFS_SET_ATIME | DFS_SET_ATIME_NOW)) {
-		flags |= DFS__NS_FLAG__NSF_SET_ATIME;
-		req.has_atime_ns = 1;
-		req.atime_ns = (sa->valid & DFS_SET_ATIME_NOW) ? now_ns() : dfsc_ts_to_ns(&sa->atime);
-	}
-	if (sa->valid & (DFS_SET_MTIME | DFS_SET_MTIME_NOW)) {
-		flags |= DFS__NS_FLAG__NSF_SET_MTIME;
-		req.has_mtime_ns = 1;
-		req.mtime_ns = (sa->valid & DFS_SET_MTIME_NOW) ? now_ns() : dfsc_ts_to_ns(&sa->mtime);
-	}
-	req.has_flags = 1;
-	req.flags = flags;
+	dfsc_setattr_to_req(sa, &req);
 	return dfsc_call_attr(c, DFS_M_SETATTR, &req, st);
 }
 

@@ -40,10 +40,10 @@ static int set_size(struct ns_txn *t, struct ns_inode *in, uint64_t size)
 	return 0;
 }
 
-static int check_setattr(const Dfs__NsRequest *req, const struct ns_cred *cr,
+/* May cr make the changes of flags f (NSF_SET_*) to in? */
+static int check_setattr(const Dfs__NsRequest *req, uint32_t f, const struct ns_cred *cr,
 			 const struct ns_inode *in)
 {
-	uint32_t f = req->flags;
 	int rc;
 	if ((f & DFS__NS_FLAG__NSF_SET_MODE) && !is_owner(cr, &in->a))
 		return -EPERM;
@@ -70,7 +70,31 @@ static int check_setattr(const Dfs__NsRequest *req, const struct ns_cred *cr,
 	return 0;
 }
 
-/* Times: an explicit value, or (flag without value) the command's now. */
+/* Makes the changes of flags f to *in (checked). Times: an explicit
+ * value, or (flag without value) the command's now. */
+static int set_attrs(struct ns_txn *t, const Dfs__NsRequest *req, uint32_t f,
+		     const struct ns_cred *cr, struct ns_inode *in)
+{
+	int rc;
+	if (f & DFS__NS_FLAG__NSF_SET_MODE) {
+		in->a.mode = req->mode & 07777;
+		if (cr->check && cr->uid != 0 && !ns_cred_in_group(cr, in->a.gid))
+			in->a.mode &= ~(uint32_t)S_ISGID;
+	}
+	if (f & DFS__NS_FLAG__NSF_SET_UID)
+		in->a.uid = req->uid;
+	if (f & DFS__NS_FLAG__NSF_SET_GID)
+		in->a.gid = req->gid;
+	if ((f & DFS__NS_FLAG__NSF_SET_SIZE) && (rc = set_size(t, in, req->size)) < 0)
+		return rc;
+	if (f & DFS__NS_FLAG__NSF_SET_ATIME)
+		in->a.atime_ns = req->has_atime_ns ? req->atime_ns : t->now;
+	if (f & DFS__NS_FLAG__NSF_SET_MTIME)
+		in->a.mtime_ns = req->has_mtime_ns ? req->mtime_ns : t->now;
+	in->a.ctime_ns = t->now;
+	return 0;
+}
+
 int ns_op_setattr(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		  Dfs__NsReply *r)
 {
@@ -78,25 +102,10 @@ int ns_op_setattr(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_c
 	int rc = ns_resolve_inode(t, cr, req, &in);
 	if (rc < 0)
 		return rc;
-	if ((rc = check_setattr(req, cr, &in)) < 0)
+	if ((rc = check_setattr(req, req->flags, cr, &in)) < 0)
 		return rc;
-	uint32_t f = req->flags;
-	if (f & DFS__NS_FLAG__NSF_SET_MODE) {
-		in.a.mode = req->mode & 07777;
-		if (cr->check && cr->uid != 0 && !ns_cred_in_group(cr, in.a.gid))
-			in.a.mode &= ~(uint32_t)S_ISGID;
-	}
-	if (f & DFS__NS_FLAG__NSF_SET_UID)
-		in.a.uid = req->uid;
-	if (f & DFS__NS_FLAG__NSF_SET_GID)
-		in.a.gid = req->gid;
-	if ((f & DFS__NS_FLAG__NSF_SET_SIZE) && (rc = set_size(t, &in, req->size)) < 0)
+	if ((rc = set_attrs(t, req, req->flags, cr, &in)) < 0)
 		return rc;
-	if (f & DFS__NS_FLAG__NSF_SET_ATIME)
-		in.a.atime_ns = req->has_atime_ns ? req->atime_ns : t->now;
-	if (f & DFS__NS_FLAG__NSF_SET_MTIME)
-		in.a.mtime_ns = req->has_mtime_ns ? req->mtime_ns : t->now;
-	in.a.ctime_ns = t->now;
 	ns_inode_put(t, &in);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
@@ -239,7 +248,8 @@ static int complete_block(struct ns_txn *t, const struct ns_inode *in, const Dfs
 	return t->err;
 }
 
-/* Records the final lengths of written blocks and the new file size. */
+/* Records the final lengths of written blocks, the new file size and the
+ * attribute changes kept with them. */
 int ns_op_complete(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		   Dfs__NsReply *r)
 {
@@ -253,6 +263,16 @@ int ns_op_complete(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_
 	if (req->has_size)
 		in.a.size = req->size;
 	in.a.mtime_ns = in.a.ctime_ns = t->now;
+	/* Attribute changes the writer kept for this COMPLETE (libdfs's
+	 * dfs_fsetattr_deferred: tar's utimes, chown and chmod of each file
+	 * it writes). Made where a SETATTR by the caller would be allowed,
+	 * else left out: the data lands either way. */
+	uint32_t kept = req->flags & (DFS__NS_FLAG__NSF_SET_MODE | DFS__NS_FLAG__NSF_SET_UID |
+				      DFS__NS_FLAG__NSF_SET_GID | DFS__NS_FLAG__NSF_SET_ATIME |
+				      DFS__NS_FLAG__NSF_SET_MTIME);
+	if (kept && check_setattr(req, kept, cr, &in) == 0 &&
+	    (rc = set_attrs(t, req, kept, cr, &in)) < 0)
+		return rc;
 	ns_inode_put(t, &in);
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }

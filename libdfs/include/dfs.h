@@ -298,6 +298,17 @@ int64_t dfs_lseek(dfs_file *f, int64_t off, int whence);
  * to the next open. */
 int dfs_fsync(dfs_file *f);
 int dfs_ftruncate(dfs_file *f, uint64_t size);
+/* Keeps attribute changes with f's writes not yet published, for the
+ * COMPLETE that publishes them (dfs_fsync, dfs_close): one namespace
+ * change instead of two, as tar, cp -p and rsync set times, owner and mode
+ * on each file they write. Only changes that take no right from anyone
+ * are kept: explicit atime / mtime, a mode that adds permission bits, a
+ * chown to the present owner and group, by f's opener as the owner (or
+ * root); a later write makes the mtime the COMPLETE's. Returns 1 (kept;
+ * *st, if not NULL, gets the attributes f will publish), 0 (not kept:
+ * apply them with dfs_setattr, after dfs_fsync when they set a time), or
+ * a negative errno. dfs_fstat on f shows kept changes. */
+int dfs_fsetattr_deferred(dfs_file *f, const struct dfs_setattr *sa, struct dfs_stat *st);
 int dfs_fstat(dfs_file *f, struct dfs_stat *st);
 /* Flushes, makes durable, and frees f, even when it fails. */
 int dfs_close(dfs_file *f);

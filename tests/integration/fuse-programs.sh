@@ -1,7 +1,8 @@
 #!/bin/bash
 # fuse-programs: programs we did not write run inside a real dfs-fuse mount:
 # rsync -a of a directory tree in and out (diff -r and a sha256 list of
-# every file agree), a tar -c / -x round trip, git init / add / commit /
+# every file agree), a tar -c / -x round trip (tar -d agrees, and the
+# namenode has the modes and mtimes tar set), git init / add / commit /
 # fsck, a SQLite database filled with 10,000 rows in 100 transactions
 # (integrity_check ok, row count right), and flock(1) / fcntl locks between
 # two processes on the mount (dfs-fuse implements no lock ops, so the kernel
@@ -61,6 +62,14 @@ check $TO tar -C "$SRC" -cf "$M/tree.tar" .
 check mkdir "$M/untar"
 check $TO tar -C "$M/untar" -xf "$M/tree.tar"
 check $TO diff -r "$SRC" "$M/untar"
+check $TO tar -C "$M/untar" -df "$M/tree.tar" # modes, owners, mtimes too
+# What tar set on each file (utimes, chown, chmod before close, kept for
+# the close's COMPLETE) is in the namespace, not only in this mount's cache.
+files=$(cd "$SRC" && find . -type f | sort | sed 's|^\./||')
+want_attrs=$(cd "$SRC" && xargs stat -c '%n %a %u:%g %Y' <<<"$files")
+nn_attrs=$(sed 's|^|/untar/|' <<<"$files" | xargs $DFS stat -c '%n %a %u:%g %Y' |
+	sed 's|^/untar/||')
+expect_eq "modes, owners and mtimes tar set, as the namenode has them" "$want_attrs" "$nn_attrs"
 check $TO tar -C "$M/untar" -cf "$T/back.tar" .
 check mkdir "$T/untar-back"
 check $TO tar -C "$T/untar-back" -xf "$T/back.tar"

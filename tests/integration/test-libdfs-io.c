@@ -551,6 +551,59 @@ static void test_handle_cred(dfs_client *c)
 	verify(c, m);
 }
 
+/* dfs_fsetattr_deferred: what a writer may keep for its COMPLETE is kept
+ * (the namenode still has the old attributes, fstat shows the new), lands
+ * with the close, and a write after utimes makes the mtime the close's;
+ * what would take a right away, or meets no unpublished write, is not. */
+static void test_deferred_attrs(dfs_client *c)
+{
+	dfs_file *f;
+	struct dfs_stat st;
+	struct model *m = new_model("/io/kept-attrs");
+	CHECK_RC(dfs_open(c, m->path, O_WRONLY | O_CREAT | O_EXCL, 0600, &f), m->path);
+	struct dfs_setattr sa = { .valid = DFS_SET_MODE, .mode = 0644 };
+	CHECK(dfs_fsetattr_deferred(f, &sa, &st) == 0, "kept with nothing written");
+	write_at(f, m, 0, 5000);
+	sa = (struct dfs_setattr){ .valid = DFS_SET_MTIME | DFS_SET_ATIME,
+				   .mtime = { 1000000000, 5 }, .atime = { 1000000001, 0 } };
+	CHECK(dfs_fsetattr_deferred(f, &sa, &st) == 1, "utimes not kept");
+	CHECK(st.mtime.tv_sec == 1000000000 && st.size == 5000, "kept attributes");
+	sa = (struct dfs_setattr){ .valid = DFS_SET_UID | DFS_SET_GID, .uid = st.uid, .gid = st.gid };
+	CHECK(dfs_fsetattr_deferred(f, &sa, &st) == 1, "chown to the owner not kept");
+	sa = (struct dfs_setattr){ .valid = DFS_SET_MODE, .mode = 0644 };
+	CHECK(dfs_fsetattr_deferred(f, &sa, &st) == 1, "chmod 0644 not kept");
+	CHECK((st.mode & 07777) == 0644, "kept mode %o", st.mode & 07777);
+	sa.mode = 0640; /* takes o+r away: at once or never */
+	CHECK(dfs_fsetattr_deferred(f, &sa, NULL) == 0, "chmod 0640 kept");
+	sa = (struct dfs_setattr){ .valid = DFS_SET_UID, .uid = 4321 };
+	CHECK(dfs_fsetattr_deferred(f, &sa, NULL) == 0, "chown to another kept");
+	CHECK_RC(dfs_stat(c, m->path, &st), "stat");
+	CHECK((st.mode & 07777) == 0600 && st.mtime.tv_sec != 1000000000,
+	      "published before the close: mode %o", st.mode & 07777);
+	CHECK_RC(dfs_fstat(f, &st), "fstat");
+	CHECK((st.mode & 07777) == 0644 && st.mtime.tv_sec == 1000000000 && st.size == 5000,
+	      "fstat of the writer: mode %o mtime %lld", st.mode & 07777,
+	      (long long)st.mtime.tv_sec);
+	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_stat(c, m->path, &st), "stat");
+	CHECK((st.mode & 07777) == 0644 && st.mtime.tv_sec == 1000000000 &&
+	      st.mtime.tv_nsec == 5 && st.atime.tv_sec == 1000000001,
+	      "after the close: mode %o mtime %lld.%ld", st.mode & 07777,
+	      (long long)st.mtime.tv_sec, st.mtime.tv_nsec);
+	verify(c, m);
+	/* a write after the utimes: the close stamps its own time */
+	CHECK_RC(dfs_open(c, m->path, O_WRONLY, 0, &f), m->path);
+	write_at(f, m, 100, 10);
+	sa = (struct dfs_setattr){ .valid = DFS_SET_MTIME, .mtime = { 1000000000, 0 } };
+	CHECK(dfs_fsetattr_deferred(f, &sa, NULL) == 1, "utimes not kept");
+	write_at(f, m, 200, 10);
+	CHECK_RC(dfs_close(f), "close");
+	CHECK_RC(dfs_stat(c, m->path, &st), "stat");
+	CHECK(st.mtime.tv_sec > 1500000000, "a write after utimes kept mtime %lld",
+	      (long long)st.mtime.tv_sec);
+	verify(c, m);
+}
+
 static void test_append(dfs_client *c)
 {
 	struct model *m = find_model("/io/size-4095");
@@ -1108,6 +1161,8 @@ int main(void)
 	printf("ok truncate\n");
 	test_handle_cred(c);
 	printf("ok a handle keeps its opener's credentials\n");
+	test_deferred_attrs(c);
+	printf("ok attribute changes kept for the COMPLETE\n");
 	test_append(c);
 	printf("ok append\n");
 	test_checksums(c);

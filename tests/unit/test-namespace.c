@@ -713,6 +713,73 @@ static void test_blocks(void **state)
 }
 
 
+/* COMPLETE by the owner of a file made read-only since the open passes and
+ * applies the attribute changes kept with it (mode, times); by another
+ * user it is refused; changes the caller may not make are left out while
+ * the data still lands. */
+static void test_complete_kept_attrs(void **state)
+{
+	struct fx *f = *state;
+	Dfs__BlockRef b;
+	assert_int_equal(mkd(f, "/pub"), 0);
+	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
+	s.path = "/pub";
+	s.has_flags = true;
+	s.flags = DFS__NS_FLAG__NSF_SET_MODE;
+	s.has_mode = true;
+	s.mode = 0777;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
+	req.path = "/pub/ro";
+	req.has_mode = true;
+	req.mode = 0600;
+	req.has_caller_uid = req.has_caller_gid = true;
+	req.caller_uid = req.caller_gid = 1000;
+	assert_int_equal(op(f, DFS_M_CREATE, &req, NULL), 0);
+	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/pub/ro", 0, &b), 0);
+	s.path = "/pub/ro";
+	s.mode = 0400;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+	Dfs__BlockRef ref = b, *rp = &ref;
+	ref.length = 10;
+	Dfs__NsRequest c = DFS__NS_REQUEST__INIT;
+	c.path = "/pub/ro";
+	c.n_blocks = 1;
+	c.blocks = &rp;
+	c.has_size = true;
+	c.size = 10;
+	c.has_caller_uid = c.has_caller_gid = true;
+	c.caller_uid = c.caller_gid = 2000;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, NULL), -EACCES); /* not the owner */
+	c.caller_uid = c.caller_gid = 1000;
+	c.has_flags = true;
+	c.flags = DFS__NS_FLAG__NSF_SET_MODE | DFS__NS_FLAG__NSF_SET_MTIME;
+	c.has_mode = true;
+	c.mode = 0444;
+	c.has_mtime_ns = true;
+	c.mtime_ns = 123456789;
+	Dfs__Attr a;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, &a), 0);
+	assert_int_equal(a.size, 10);
+	assert_int_equal(a.mode, 0444);
+	assert_int_equal(a.mtime_ns, 123456789);
+	/* a mode the caller may not set (root's file): left out, data lands */
+	req.path = "/pub/roots";
+	req.caller_uid = req.caller_gid = 0;
+	req.mode = 0666;
+	assert_int_equal(op(f, DFS_M_CREATE, &req, NULL), 0);
+	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/pub/roots", 0, &b), 0);
+	ref = b;
+	ref.length = 20;
+	c.path = "/pub/roots";
+	c.size = 20;
+	c.mode = 0777;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, &a), 0);
+	assert_int_equal(a.size, 20);
+	assert_int_equal(a.mode, 0666);
+	assert_true(a.mtime_ns != 123456789);
+}
+
 static int count_prefix(void *arg, const char *k, size_t kl, const char *v, size_t vl)
 {
 	(void)v;
@@ -1476,7 +1543,8 @@ int main(void)
 		T(test_setattr_attrs),
 		T(test_permissions), T(test_readdir_paging), T(test_rename),
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
-		T(test_symlink_link_mknod), T(test_blocks), T(test_retry_cache),
+		T(test_symlink_link_mknod), T(test_blocks), T(test_complete_kept_attrs),
+		T(test_retry_cache),
 		T(test_retry_expiry_clock_behind), T(test_record_cache_after_delete),
 		T(test_layout1_counters_migrate),
 		T(test_xattr_set_get_list), T(test_xattr_names_and_bounds),
