@@ -1,6 +1,7 @@
 /* file.c: the life of a dfs_file: open (with create, exclusive create,
  * truncate and symlink following), the position, fstat, fsync, ftruncate,
- * attribute changes kept for the next COMPLETE, and close. Data moves in file_write.c and file_read.c. */
+ * attribute changes kept for the next COMPLETE, and close. Data moves in
+ * file_write.c and file_read.c. */
 #include "libdfs/internal.h"
 
 #include <errno.h>
