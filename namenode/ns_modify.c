@@ -110,9 +110,10 @@ int ns_op_setattr(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_c
 	return t->err < 0 ? t->err : ns_reply_attr(r, &in.a);
 }
 
-/* Resolves a regular file the caller may write. */
-static int writable_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
-			 struct ns_inode *in)
+/* Resolves a regular file; the caller may write it or, with owner_may,
+ * owns it. */
+static int regular_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+			bool owner_may, struct ns_inode *in)
 {
 	int rc = ns_resolve_inode(t, cr, req, in);
 	if (rc < 0)
@@ -121,14 +122,14 @@ static int writable_file(struct ns_txn *t, const Dfs__NsRequest *req, const stru
 		return -EISDIR;
 	if (in->a.type != DFS__FILE_TYPE__FT_REG)
 		return -EINVAL;
-	return ns_perm(cr, &in->a, NS_W);
+	return owner_may && is_owner(cr, &in->a) ? 0 : ns_perm(cr, &in->a, NS_W);
 }
 
 int ns_op_setrep(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		 Dfs__NsReply *r)
 {
 	struct ns_inode in;
-	int rc = writable_file(t, req, cr, &in);
+	int rc = regular_file(t, req, cr, false, &in);
 	if (rc < 0)
 		return rc;
 	if (!req->has_replication || req->replication < 1 ||
@@ -149,14 +150,7 @@ int ns_op_setrep(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
 static int written_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 			struct ns_inode *in)
 {
-	int rc = ns_resolve_inode(t, cr, req, in);
-	if (rc < 0)
-		return rc;
-	if (in->a.type == DFS__FILE_TYPE__FT_DIR)
-		return -EISDIR;
-	if (in->a.type != DFS__FILE_TYPE__FT_REG)
-		return -EINVAL;
-	return is_owner(cr, &in->a) ? 0 : ns_perm(cr, &in->a, NS_W);
+	return regular_file(t, req, cr, true, in);
 }
 
 /* The file of a block operation: written, and the request names a block. */

@@ -111,6 +111,18 @@ static int creat_(struct fx *f, const char *p, uint32_t fl)
 {
 	return path_op(f, DFS_M_CREATE, p, fl, NULL);
 }
+/* Sets the mode and owner of path (as the superuser). */
+static void chmod_(struct fx *f, const char *path, uint32_t mode, uint32_t uid)
+{
+	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
+	s.path = (char *)path;
+	s.has_flags = true;
+	s.flags = DFS__NS_FLAG__NSF_SET_MODE | DFS__NS_FLAG__NSF_SET_UID;
+	s.has_mode = s.has_uid = true;
+	s.mode = mode;
+	s.uid = uid;
+	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+}
 static int stat_(struct fx *f, const char *p, Dfs__Attr *a)
 {
 	return path_op(f, DFS_M_GETATTR, p, 0, a);
@@ -722,13 +734,7 @@ static void test_complete_kept_attrs(void **state)
 	struct fx *f = *state;
 	Dfs__BlockRef b;
 	assert_int_equal(mkd(f, "/pub"), 0);
-	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
-	s.path = "/pub";
-	s.has_flags = true;
-	s.flags = DFS__NS_FLAG__NSF_SET_MODE;
-	s.has_mode = true;
-	s.mode = 0777;
-	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+	chmod_(f, "/pub", 0777, 0);
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	req.path = "/pub/ro";
 	req.has_mode = true;
@@ -737,9 +743,7 @@ static void test_complete_kept_attrs(void **state)
 	req.caller_uid = req.caller_gid = 1000;
 	assert_int_equal(op(f, DFS_M_CREATE, &req, NULL), 0);
 	assert_int_equal(block_op(f, DFS_M_ADD_BLOCK, "/pub/ro", 0, &b), 0);
-	s.path = "/pub/ro";
-	s.mode = 0400;
-	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
+	chmod_(f, "/pub/ro", 0400, 1000);
 	Dfs__BlockRef ref = b, *rp = &ref;
 	ref.length = 10;
 	Dfs__NsRequest c = DFS__NS_REQUEST__INIT;
@@ -1219,18 +1223,6 @@ static void test_xattr_names_and_bounds(void **state)
 	assert_int_equal(xa_get(f, "/ln", "user.a", buf, sizeof(buf)), -ENODATA);
 	assert_int_equal(xa_rm(f, "/ln", "user.a", 0), -EPERM);
 	assert_int_equal(xa_list(f, "/ln", buf, sizeof(buf)), 0);
-}
-
-static void chmod_(struct fx *f, const char *path, uint32_t mode, uint32_t uid)
-{
-	Dfs__NsRequest s = DFS__NS_REQUEST__INIT;
-	s.path = (char *)path;
-	s.has_flags = true;
-	s.flags = DFS__NS_FLAG__NSF_SET_MODE | DFS__NS_FLAG__NSF_SET_UID;
-	s.has_mode = s.has_uid = true;
-	s.mode = mode;
-	s.uid = uid;
-	assert_int_equal(op(f, DFS_M_SETATTR, &s, NULL), 0);
 }
 
 static void test_xattr_permissions(void **state)
