@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "datanode/blockstore.h"
+#include "common/conn_pool.h"
 #include "common/net.h"
 
 struct dn_config {
@@ -56,6 +57,9 @@ struct datanode {
 	char host[DFS_HOST_MAX]; /* advertised data-transfer address */
 	uint16_t port;
 	struct dn_xfer_server *xfer;
+	struct dfs_conn_pool downstream; /* idle connections of write pipelines
+					    to the next datanode (xfer_server.c
+					    owns it, write_pipeline.c uses it) */
 	struct dn_nn *nn;
 	struct dn_commands *cmds;
 	struct dn_volumes *vol;  /* volumes.c: data-dir health thread */

@@ -51,6 +51,8 @@ struct wp_stream {
 	struct datanode *dn;
 	int up_fd;
 	int ds_fd; /* -1: none or failed */
+	char ds_host[DFS_HOST_MAX]; /* where ds_fd goes */
+	uint16_t ds_port;
 	size_t n_down;
 	int ds_status; /* 0, or why downstream is out */
 	uint64_t call_id;
@@ -175,21 +177,31 @@ static void *responder_main(void *arg)
 	return NULL;
 }
 
-/* Connects to downstream[0] and sends it the header minus itself. */
+/* Connects to downstream[0] (an idle connection of an earlier stream
+ * first: no TCP connect and no new thread there) and sends it the header
+ * minus itself. */
 static void connect_downstream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 {
 	Dfs__DatanodeId *next = h->downstream[0];
-	int fd = dfs_net_connect(next->host, (uint16_t)next->port,
-				 (int)st->dn->cfg.connect_timeout_ms);
+	Dfs__WriteBlockHeader fwd = *h;
+	fwd.downstream = h->downstream + 1;
+	fwd.n_downstream = h->n_downstream - 1;
+	snprintf(st->ds_host, sizeof(st->ds_host), "%s", next->host);
+	st->ds_port = (uint16_t)next->port;
+	int fd = dfs_conn_pool_get(&st->dn->downstream, st->ds_host, st->ds_port);
+	if (fd >= 0 && dfs_frame_send(fd, DFS_M_WRITE_BLOCK, st->call_id, &fwd.base, NULL, 0) == 0) {
+		st->ds_fd = fd;
+		return;
+	}
+	if (fd >= 0)
+		close(fd); /* the next datanode dropped it meanwhile */
+	fd = dfs_net_connect(next->host, (uint16_t)next->port, (int)st->dn->cfg.connect_timeout_ms);
 	if (fd < 0) {
 		ds_fail(st, fd);
 		return;
 	}
 	dfs_net_set_timeouts(fd, (int)st->dn->cfg.io_timeout_ms);
 	dfs_net_set_buffers(fd, (int)st->dn->cfg.socket_buffer_size);
-	Dfs__WriteBlockHeader fwd = *h;
-	fwd.downstream = h->downstream + 1;
-	fwd.n_downstream = h->n_downstream - 1;
 	int rc = dfs_frame_send(fd, DFS_M_WRITE_BLOCK, st->call_id, &fwd.base, NULL, 0);
 	if (rc < 0) {
 		close(fd);
@@ -372,7 +384,12 @@ int dn_write_block(struct datanode *dn, int fd, struct dfs_frame *req)
 		else
 			dn_writer_abort(st->w);
 	}
-	if (st->ds_fd >= 0)
+	/* A stream that ended well left downstream at a request boundary
+	 * (its ack of the last packet was read): the next stream to that
+	 * datanode reuses the connection. */
+	if (st->ds_fd >= 0 && rc == 0 && ds_status(st) == 0)
+		dfs_conn_pool_put(&dn->downstream, st->ds_fd, st->ds_host, st->ds_port);
+	else if (st->ds_fd >= 0)
 		close(st->ds_fd);
 	free(st->crcs);
 	pthread_mutex_destroy(&st->lock);

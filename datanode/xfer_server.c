@@ -202,9 +202,15 @@ int dn_xfer_start(struct datanode *dn)
 		return -ENOMEM;
 	x->dn = dn;
 	x->wake[0] = x->wake[1] = -1;
+	/* below the next datanode's idle timeout, which is the same setting */
+	int rc = dfs_conn_pool_init(&dn->downstream, dn->cfg.io_timeout_ms / 2);
+	if (rc < 0) {
+		free(x);
+		return rc;
+	}
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_cond_init(&x->cond, NULL);
-	int rc = -ENOMEM;
+	rc = -ENOMEM;
 	x->conn_fds = malloc(sizeof(int) * (size_t)dn->cfg.max_connections);
 	if (x->conn_fds == NULL)
 		goto err;
@@ -237,6 +243,7 @@ err_after_listen:
 err:
 	free(x->conn_fds);
 	free(x);
+	dfs_conn_pool_destroy(&dn->downstream);
 	return rc;
 }
 
@@ -274,6 +281,7 @@ void dn_xfer_stop(struct datanode *dn)
 	pthread_cond_destroy(&x->cond);
 	free(x);
 	dn->xfer = NULL;
+	dfs_conn_pool_destroy(&dn->downstream);
 }
 
 unsigned dn_xfer_active(struct datanode *dn)

@@ -35,7 +35,7 @@ void dfsc_breader_close(struct dfsc_breader *r)
 {
 	/* A stream read to its last packet is at a request boundary. */
 	if (r->fd >= 0 && r->done && r->c != NULL) {
-		dfsc_dn_pool_put(r->c, r->fd, r->peer.host, r->peer.port);
+		dfs_conn_pool_put(&r->c->dn_pool, r->fd, r->peer.host, r->peer.port);
 		r->fd = -1;
 	}
 	dfsc_breader_abort(r);
@@ -106,7 +106,7 @@ int dfsc_breader_open(dfs_client *c, struct dfsc_breader *r, const struct dfsc_l
 	r->timeout_ms = c->set.rpc_timeout_ms;
 	/* An idle pooled connection first; if the datanode dropped it
 	 * meanwhile, a new one. */
-	int fd = dfsc_dn_pool_get(c, l->host, l->port);
+	int fd = dfs_conn_pool_get(&c->dn_pool, l->host, l->port);
 	int rc = fd >= 0 ? dfs_net_set_timeouts(fd, r->timeout_ms) : -ENOTCONN;
 	if (rc == 0)
 		rc = send_request(fd, blk, off, end);

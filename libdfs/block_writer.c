@@ -99,7 +99,18 @@ int dfsc_bwriter_connect(dfs_client *c, struct dfsc_bwriter *w, bool create,
 	dfsc_bwriter_abort(w);
 	w->timeout_ms = c->set.pipeline_ack_timeout_ms > 0 ? c->set.pipeline_ack_timeout_ms
 							    : c->set.rpc_timeout_ms;
-	int fd = dfs_net_connect(first->host, first->port, c->set.rpc_timeout_ms);
+	w->peer = *first;
+	/* An idle connection of an earlier block first: no TCP connect and no
+	 * new datanode thread. If the datanode dropped it meanwhile, a new one. */
+	int fd = dfs_conn_pool_get(&c->dn_pool, first->host, first->port);
+	if (fd >= 0) {
+		w->fd = fd;
+		if (dfs_net_set_timeouts(fd, w->timeout_ms) == 0 &&
+		    send_header(c, w, create, prev_genstamp) == 0)
+			return 0;
+		dfsc_bwriter_abort(w);
+	}
+	fd = dfs_net_connect(first->host, first->port, c->set.rpc_timeout_ms);
 	if (fd < 0) {
 		dfsc_log(c, DFS_LOG_ERR, "block %llu: connect to datanode %s:%u: %s",
 			 (unsigned long long)w->blk.block_id, first->host, first->port,
@@ -361,8 +372,10 @@ static int send_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, cons
 	rc = last ? dfsc_bwriter_drain(c, w) : read_ready_acks(c, w);
 	if (rc < 0)
 		goto fail;
-	if (last)
-		dfsc_bwriter_abort(w);
+	if (last) { /* every ack read: the connection is at a request boundary */
+		dfs_conn_pool_put(&c->dn_pool, w->fd, w->peer.host, w->peer.port);
+		w->fd = -1;
+	}
 	return 0;
 fail:
 	dfsc_bwriter_abort(w);

@@ -87,14 +87,14 @@ int dfs_connect(const struct dfs_options *opts, dfs_client **out)
 	rc = -pthread_mutex_init(&c->pool_mu, NULL);
 	if (rc < 0)
 		goto err_free;
-	rc = -pthread_mutex_init(&c->dn_pool_mu, NULL);
+	rc = dfs_conn_pool_init(&c->dn_pool, DFSC_DN_POOL_IDLE_MS);
 	if (rc < 0) {
 		pthread_mutex_destroy(&c->pool_mu);
 		goto err_free;
 	}
 	rc = -pthread_mutex_init(&c->dir_mu, NULL);
 	if (rc < 0) {
-		pthread_mutex_destroy(&c->dn_pool_mu);
+		dfs_conn_pool_destroy(&c->dn_pool);
 		pthread_mutex_destroy(&c->pool_mu);
 		goto err_free;
 	}
@@ -117,7 +117,7 @@ err_key:
 	pthread_key_delete(c->cred_key);
 err_mutex:
 	pthread_mutex_destroy(&c->dir_mu);
-	pthread_mutex_destroy(&c->dn_pool_mu);
+	dfs_conn_pool_destroy(&c->dn_pool);
 	pthread_mutex_destroy(&c->pool_mu);
 err_free:
 	free(c);
@@ -129,9 +129,8 @@ void dfs_disconnect(dfs_client *c)
 	if (c == NULL)
 		return;
 	dfsc_pool_destroy(c);
-	dfsc_dn_pool_destroy(c);
+	dfs_conn_pool_destroy(&c->dn_pool);
 	dfsc_local_destroy(c);
-	pthread_mutex_destroy(&c->dn_pool_mu);
 	pthread_mutex_destroy(&c->dir_mu);
 	/* Only the calling thread's credentials can be found here; other
 	 * threads' are freed when those threads exit. */

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/conn_pool.h"
 #include "common/frame.h"
 #include "common/net.h"
 #include "common/proto/common.pb-c.h"
@@ -115,15 +116,9 @@ struct dfsc_cred {
 	int ngroups;
 };
 
-/* An idle datanode connection at a request boundary (dn_pool.c). */
-#define DFSC_DN_POOL_MAX 32          /* idle datanode connections kept */
+/* Idle datanode connections (common/conn_pool.h): block readers and
+ * writers leave theirs at a request boundary for the next block. */
 #define DFSC_DN_POOL_IDLE_MS 10000   /* dropped after this long unused */
-struct dfsc_dn_conn {
-	int fd;
-	char host[DFS_HOST_MAX];
-	uint16_t port;
-	int64_t idle_since_ms;
-};
 
 struct dfsc_dir_attr {
 	struct dfs_stat st;
@@ -144,9 +139,7 @@ struct dfs_client {
 	int n_idle;             /* under pool_mu */
 	pthread_key_t cred_key; /* struct dfsc_cred * of this thread, or NULL */
 	struct dfsc_cred default_cred;
-	pthread_mutex_t dn_pool_mu;
-	struct dfsc_dn_conn dn_pool[DFSC_DN_POOL_MAX]; /* under dn_pool_mu */
-	int n_dn_pool;                                /* under dn_pool_mu */
+	struct dfs_conn_pool dn_pool;   /* idle datanode connections */
 	pthread_mutex_t dir_mu;
 	uint64_t dir_gen;               /* under dir_mu: mutations ended */
 	struct dfsc_dir_attr dirs[2];   /* under dir_mu (dir_attrs.c) */
@@ -162,12 +155,6 @@ uint64_t dfsc_dir_attrs_begin(dfs_client *c, uint32_t method);
 void dfsc_dir_attrs_end(dfs_client *c, uint32_t method, const Dfs__NsRequest *req, uint64_t gen,
 			int64_t sent_ms, const Dfs__NsReply *reply);
 
-/* Idle datanode connections (dn_pool.c). get: a live idle connection to
- * host:port taken out of the pool, or -1. put: gives fd (idle, at a
- * request boundary) to the pool, which owns it from then on. Any thread. */
-int dfsc_dn_pool_get(dfs_client *c, const char *host, uint16_t port);
-void dfsc_dn_pool_put(dfs_client *c, int fd, const char *host, uint16_t port);
-void dfsc_dn_pool_destroy(dfs_client *c);
 
 /* Reports a diagnostic through the client's callback (no-op without one).
  * level: DFS_LOG_* of common/log.h (0 debug .. 4 error). Any thread. */
@@ -274,6 +261,7 @@ struct dfsc_wpkt {
  * packet acked-1 on every datanode of the pipeline. */
 struct dfsc_bwriter {
 	int fd;
+	struct dfsc_loc peer;    /* the datanode fd is connected to */
 	struct dfsc_lblock blk;  /* id, genstamp being written, pipeline */
 	uint64_t recorded_len;   /* the block's length before this stream */
 	uint64_t max_end;        /* highest block offset written + 1 */

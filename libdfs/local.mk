@@ -25,7 +25,6 @@ libdfs_libdfsclient_la_SOURCES = \
 	libdfs/block_writer.c \
 	libdfs/file_read.c \
 	libdfs/block_reader.c \
-	libdfs/dn_pool.c \
 	libdfs/dir_attrs.c \
 	libdfs/local_read.c
 libdfs_libdfsclient_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ISAL_CFLAGS)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/conn_pool.h"
 #include "common/crc32c.h"
 #include "common/errors.h"
 #include "common/frame.h"
@@ -436,6 +437,56 @@ static void test_strerror(void **state)
 	assert_non_null(dfs_strerror(-99999));
 }
 
+/* The idle connection pool: a connection comes back only for its own
+ * host:port, one the peer has closed is dropped, and a full pool drops its
+ * oldest. socketpairs stand in for TCP connections. */
+static void test_conn_pool(void **state)
+{
+	(void)state;
+	struct dfs_conn_pool p;
+	int a[2], b[2], d[2];
+	assert_int_equal(dfs_conn_pool_init(&p, 10000), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, d), 0);
+	assert_int_equal(dfs_conn_pool_get(&p, "127.0.0.1", 9866), -1);
+	dfs_conn_pool_put(&p, a[0], "127.0.0.1", 9866);
+	dfs_conn_pool_put(&p, b[0], "127.0.0.1", 9867);
+	assert_int_equal(dfs_conn_pool_get(&p, "127.0.0.2", 9866), -1);
+	assert_int_equal(dfs_conn_pool_get(&p, "127.0.0.1", 9867), b[0]);
+	assert_int_equal(dfs_conn_pool_get(&p, "127.0.0.1", 9867), -1); /* taken */
+	/* the peer closed it while it was idle: not handed out */
+	close(a[1]);
+	assert_int_equal(dfs_conn_pool_get(&p, "127.0.0.1", 9866), -1);
+	assert_int_equal(p.n, 0);
+	/* unexpected bytes on an idle connection: not handed out either */
+	dfs_conn_pool_put(&p, d[0], "127.0.0.1", 9866);
+	assert_int_equal(write(d[1], "x", 1), 1);
+	assert_int_equal(dfs_conn_pool_get(&p, "127.0.0.1", 9866), -1);
+	/* full: the oldest goes */
+	int fds[DFS_CONN_POOL_MAX + 1][2];
+	for (int i = 0; i <= DFS_CONN_POOL_MAX; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
+		dfs_conn_pool_put(&p, fds[i][0], "10.0.0.1", (uint16_t)(1000 + i));
+		p.e[p.n - 1].idle_since_ms -= DFS_CONN_POOL_MAX - i; /* older first */
+	}
+	assert_int_equal(p.n, DFS_CONN_POOL_MAX);
+	assert_int_equal(dfs_conn_pool_get(&p, "10.0.0.1", 1000), -1);
+	assert_int_equal(dfs_conn_pool_get(&p, "10.0.0.1", 1001), fds[1][0]);
+	close(fds[1][0]);
+	/* idle too long: dropped */
+	for (int i = 0; i < p.n; i++)
+		p.e[i].idle_since_ms -= 10000 + 1;
+	assert_int_equal(dfs_conn_pool_get(&p, "10.0.0.1", 1002), -1);
+	assert_int_equal(p.n, 0);
+	dfs_conn_pool_destroy(&p);
+	for (int i = 0; i <= DFS_CONN_POOL_MAX; i++)
+		close(fds[i][1]);
+	close(b[0]);
+	close(b[1]);
+	close(d[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_config_dump_reloads),
 		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_conn_pool),
 		cmocka_unit_test(test_strerror),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

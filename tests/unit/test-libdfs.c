@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,58 +39,6 @@ static void test_check_name(void **state)
 	big[255] = 'x';
 	big[256] = '\0';
 	assert_int_equal(dfsc_check_name(big), -ENAMETOOLONG);
-}
-
-/* The idle datanode connection pool: a connection comes back only for
- * its own host:port, one the peer has closed is dropped, and a full pool
- * drops its oldest. socketpairs stand in for TCP connections. */
-static void test_dn_pool(void **state)
-{
-	(void)state;
-	dfs_client c;
-	int a[2], b[2], d[2];
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(pthread_mutex_init(&c.dn_pool_mu, NULL), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, d), 0);
-	assert_int_equal(dfsc_dn_pool_get(&c, "127.0.0.1", 9866), -1);
-	dfsc_dn_pool_put(&c, a[0], "127.0.0.1", 9866);
-	dfsc_dn_pool_put(&c, b[0], "127.0.0.1", 9867);
-	assert_int_equal(dfsc_dn_pool_get(&c, "127.0.0.2", 9866), -1);
-	assert_int_equal(dfsc_dn_pool_get(&c, "127.0.0.1", 9867), b[0]);
-	assert_int_equal(dfsc_dn_pool_get(&c, "127.0.0.1", 9867), -1); /* taken */
-	/* the datanode closed it while it was idle: not handed out */
-	close(a[1]);
-	assert_int_equal(dfsc_dn_pool_get(&c, "127.0.0.1", 9866), -1);
-	assert_int_equal(c.n_dn_pool, 0);
-	/* unexpected bytes on an idle connection: not handed out either */
-	dfsc_dn_pool_put(&c, d[0], "127.0.0.1", 9866);
-	assert_int_equal(write(d[1], "x", 1), 1);
-	assert_int_equal(dfsc_dn_pool_get(&c, "127.0.0.1", 9866), -1);
-	/* full: the oldest goes */
-	int fds[DFSC_DN_POOL_MAX + 1][2];
-	for (int i = 0; i <= DFSC_DN_POOL_MAX; i++) {
-		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds[i]), 0);
-		dfsc_dn_pool_put(&c, fds[i][0], "10.0.0.1", (uint16_t)(1000 + i));
-		c.dn_pool[c.n_dn_pool - 1].idle_since_ms -= DFSC_DN_POOL_MAX - i; /* older first */
-	}
-	assert_int_equal(c.n_dn_pool, DFSC_DN_POOL_MAX);
-	assert_int_equal(dfsc_dn_pool_get(&c, "10.0.0.1", 1000), -1);
-	assert_int_equal(dfsc_dn_pool_get(&c, "10.0.0.1", 1001), fds[1][0]);
-	close(fds[1][0]);
-	/* idle too long: dropped */
-	for (int i = 0; i < c.n_dn_pool; i++)
-		c.dn_pool[i].idle_since_ms -= DFSC_DN_POOL_IDLE_MS + 1;
-	assert_int_equal(dfsc_dn_pool_get(&c, "10.0.0.1", 1002), -1);
-	dfsc_dn_pool_destroy(&c);
-	assert_int_equal(c.n_dn_pool, 0);
-	for (int i = 0; i <= DFSC_DN_POOL_MAX; i++)
-		close(fds[i][1]);
-	close(b[0]);
-	close(b[1]);
-	close(d[1]);
-	pthread_mutex_destroy(&c.dn_pool_mu);
 }
 
 static void test_check_path(void **state)
@@ -587,7 +534,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_name),
 		cmocka_unit_test(test_check_path),
-		cmocka_unit_test(test_dn_pool),
 		cmocka_unit_test(test_attr_to_stat),
 		cmocka_unit_test(test_settings_namenodes),
 		cmocka_unit_test(test_settings_load),
