@@ -26,6 +26,7 @@ struct dn_config {
 	int64_t port;
 	int64_t heartbeat_ms;
 	int64_t block_report_ms;
+	int64_t report_delay_ms;
 	int64_t max_connections;
 	int64_t max_copies;
 	int64_t io_timeout_ms;

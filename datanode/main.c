@@ -31,6 +31,8 @@ static const struct dfs_config_option options[] = {
 	    "interval between heartbeats to each namenode", 0, 0),
 	OPT("block_report_ms", DFS_CFG_DURATION, "600000", block_report_ms,
 	    "interval between full block reports", 0, 0),
+	OPT("report_delay_ms", DFS_CFG_DURATION, "10", report_delay_ms,
+	    "an incremental block report waits this long for more replicas (0: none)", 0, 0),
 	OPT("max_connections", DFS_CFG_INT, "256", max_connections,
 	    "data-transfer connections served at once; more are refused", 1, 65536),
 	OPT("max_copies", DFS_CFG_INT, "4", max_copies,

@@ -42,6 +42,8 @@ struct dn_nn_link {
 	int fd;              /* under lock for shutdown() by stop */
 	uint64_t call_id;
 	struct ref_vec received, deleted; /* under lock */
+	int64_t first_queued_ms;          /* under lock: when received/deleted
+					     last went from empty to not */
 	struct ref_vec bad;               /* under lock: BAD_REPLICA to send */
 	const char *bad_reason;           /* under lock */
 	int need_full;                    /* under lock */
@@ -83,6 +85,8 @@ static void queue_report(struct datanode *dn, const struct dn_replica_info *r, i
 		struct dn_nn_link *l = &nn->links[i];
 		pthread_mutex_lock(&l->lock);
 		struct ref_vec *v = deleted ? &l->deleted : &l->received;
+		if (l->received.n + l->deleted.n == 0)
+			l->first_queued_ms = now_ms();
 		if (l->received.n + l->deleted.n >= DN_NN_PENDING_MAX) {
 			l->received.n = l->deleted.n = 0;
 			l->need_full = 1;
@@ -369,11 +373,22 @@ static void stop_link(struct dn_nn_link *l);
 static int wait_until(struct dn_nn_link *l, int64_t deadline_ms, int for_reports)
 {
 	pthread_mutex_lock(&l->lock);
-	while (!l->stop && now_ms() < deadline_ms &&
-	       !(for_reports &&
-		 (l->received.n + l->deleted.n + l->bad.n > 0 || l->need_full))) {
-		struct timespec ts = { .tv_sec = deadline_ms / 1000,
-				       .tv_nsec = (deadline_ms % 1000) * 1000000L };
+	for (;;) {
+		int64_t now = now_ms(), until = deadline_ms;
+		if (l->stop || now >= deadline_ms)
+			break;
+		if (for_reports && (l->bad.n > 0 || l->need_full))
+			break;
+		if (for_reports && l->received.n + l->deleted.n > 0) {
+			/* what the next few ms add goes in the same report */
+			int64_t due = l->first_queued_ms + l->dn->cfg.report_delay_ms;
+			if (now >= due)
+				break;
+			if (due < until)
+				until = due;
+		}
+		struct timespec ts = { .tv_sec = until / 1000,
+				       .tv_nsec = (until % 1000) * 1000000L };
 		pthread_cond_timedwait(&l->cond, &l->lock, &ts);
 	}
 	int stop = l->stop;
