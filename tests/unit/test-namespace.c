@@ -659,6 +659,18 @@ static int block_op(struct fx *f, uint32_t method, const char *path, uint64_t in
 	return rc;
 }
 
+/* COMPLETE of path with one block (*rp) and the file size. */
+static Dfs__NsRequest complete_req(const char *path, Dfs__BlockRef **rp, uint64_t size)
+{
+	Dfs__NsRequest c = DFS__NS_REQUEST__INIT;
+	c.path = (char *)path;
+	c.n_blocks = 1;
+	c.blocks = rp;
+	c.has_size = true;
+	c.size = size;
+	return c;
+}
+
 static void test_blocks(void **state)
 {
 	struct fx *f = *state;
@@ -680,12 +692,7 @@ static void test_blocks(void **state)
 	/* complete with the stale genstamp fails; with the current one works */
 	Dfs__BlockRef ref = b0, *rp = &ref;
 	ref.length = 77;
-	Dfs__NsRequest c = DFS__NS_REQUEST__INIT;
-	c.path = "/f";
-	c.n_blocks = 1;
-	c.blocks = &rp;
-	c.has_size = true;
-	c.size = 77;
+	Dfs__NsRequest c = complete_req("/f", &rp, 77);
 	assert_int_equal(op(f, DFS_M_COMPLETE, &c, NULL), -DFS_ESTALE);
 	ref.genstamp = b0b.genstamp;
 	Dfs__Attr a;
@@ -746,12 +753,7 @@ static void test_complete_kept_attrs(void **state)
 	chmod_(f, "/pub/ro", 0400, 1000);
 	Dfs__BlockRef ref = b, *rp = &ref;
 	ref.length = 10;
-	Dfs__NsRequest c = DFS__NS_REQUEST__INIT;
-	c.path = "/pub/ro";
-	c.n_blocks = 1;
-	c.blocks = &rp;
-	c.has_size = true;
-	c.size = 10;
+	Dfs__NsRequest c = complete_req("/pub/ro", &rp, 10);
 	c.has_caller_uid = c.has_caller_gid = true;
 	c.caller_uid = c.caller_gid = 2000;
 	assert_int_equal(op(f, DFS_M_COMPLETE, &c, NULL), -EACCES); /* not the owner */
