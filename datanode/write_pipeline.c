@@ -195,7 +195,7 @@ static void connect_downstream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 	}
 	if (fd >= 0)
 		close(fd); /* the next datanode dropped it meanwhile */
-	fd = dfs_net_connect(next->host, (uint16_t)next->port, (int)st->dn->cfg.connect_timeout_ms);
+	fd = dfs_net_connect(st->ds_host, st->ds_port, (int)st->dn->cfg.connect_timeout_ms);
 	if (fd < 0) {
 		ds_fail(st, fd);
 		return;

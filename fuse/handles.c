@@ -300,38 +300,51 @@ int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino)
 	return rc < 0 ? rc : r;
 }
 
-int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st)
+/* ino's writer if it is dirty, with a reference and its stream lock held
+ * (end with dirty_writer_end). Clean: the last sync published everything.
+ * Dirty: under the lock a sync under way ends first. NULL if ino has no
+ * dirty writer; *rc is then 0 or the error of dropping the reference. */
+static struct dfsf_writer *dirty_writer_begin(struct dfsf_handles *h, uint64_t ino, int *rc)
 {
 	struct dfsf_writer *w = writer_get(h, ino);
-	int rc = 0;
+	*rc = 0;
 	if (!w)
-		return 0;
-	/* Clean: the last sync published everything. Dirty: under the lock
-	 * a sync under way ends first (then fstat reads its result). */
-	if (dfsf_stream_is_dirty(&w->s)) {
-		pthread_mutex_lock(&w->s.lock);
-		int r = dfs_fstat(w->s.f, st);
-		pthread_mutex_unlock(&w->s.lock);
-		rc = r < 0 ? r : 1;
+		return NULL;
+	if (!dfsf_stream_is_dirty(&w->s)) {
+		*rc = writer_put(h, w);
+		return NULL;
 	}
+	pthread_mutex_lock(&w->s.lock);
+	return w;
+}
+
+/* Ends dirty_writer_begin; returns rc, or if it is 0 the error of dropping
+ * the reference. */
+static int dirty_writer_end(struct dfsf_handles *h, struct dfsf_writer *w, int rc)
+{
+	pthread_mutex_unlock(&w->s.lock);
 	int r = writer_put(h, w);
 	return rc != 0 ? rc : r;
+}
+
+int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st)
+{
+	int rc;
+	struct dfsf_writer *w = dirty_writer_begin(h, ino, &rc);
+	if (!w)
+		return rc;
+	rc = dfs_fstat(w->s.f, st);
+	return dirty_writer_end(h, w, rc < 0 ? rc : 1);
 }
 
 int dfsf_handles_defer_setattr(struct dfsf_handles *h, uint64_t ino, const struct dfs_setattr *sa,
 			       struct dfs_stat *st)
 {
-	struct dfsf_writer *w = writer_get(h, ino);
-	int rc = 0;
+	int rc;
+	struct dfsf_writer *w = dirty_writer_begin(h, ino, &rc);
 	if (!w)
-		return 0;
-	if (dfsf_stream_is_dirty(&w->s)) {
-		pthread_mutex_lock(&w->s.lock);
-		rc = dfs_fsetattr_deferred(w->s.f, sa, st);
-		pthread_mutex_unlock(&w->s.lock);
-	}
-	int r = writer_put(h, w);
-	return rc != 0 ? rc : r;
+		return rc;
+	return dirty_writer_end(h, w, dfs_fsetattr_deferred(w->s.f, sa, st));
 }
 
 int dfsf_handles_reply_current(struct dfsf_handles *h, uint64_t ino, uint64_t changes_before)

@@ -130,7 +130,6 @@ static int ns(struct fx *f, uint32_t method, const char *path, uint32_t rep, Dfs
 	return nn_handle_ns(&f->nn, method, &q, r);
 }
 
-/* Number of locations of block 0 of path. */
 /* ADD_BLOCK of block `index` of path, leaving out the datanodes in ex. */
 static int add_block_excluding(struct fx *f, const char *path, uint64_t index, char **ex,
 			       size_t n_ex, Dfs__NsReply *r)
@@ -145,6 +144,7 @@ static int add_block_excluding(struct fx *f, const char *path, uint64_t index, c
 	return nn_handle_ns(&f->nn, DFS_M_ADD_BLOCK, &q, r);
 }
 
+/* Number of locations of block 0 of path. */
 static size_t nlocs(struct fx *f, const char *path)
 {
 	Dfs__NsReply r;
