@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,19 @@ static struct dn_replica *wait_idle_locked(struct dn_store *s, uint64_t id, int 
 	}
 }
 
+/* Whether a replica at genstamp gs may take a rewrite to next that names
+ * prev as the genstamp its writer started from. The writer's own streams
+ * since then had genstamps in between: pipeline recovery names the start
+ * (the genstamp the namenode had when the rewrite began) while a survivor
+ * may already have finished the failed stream, at that stream's genstamp,
+ * because the ack showing the failure came after its last packet. A
+ * replica older than prev missed writes: stale. pending_gs, the genstamp
+ * of a rewrite cut short here, may also be what the namenode knows. */
+static bool continues(uint64_t gs, uint64_t prev, uint64_t next)
+{
+	return gs != 0 && gs >= prev && gs < next;
+}
+
 /* Claims (or creates) the map entry for a new writer. Lock held. */
 static int claim_locked(struct dn_writer *w, uint64_t prev_genstamp)
 {
@@ -84,10 +98,8 @@ static int claim_locked(struct dn_writer *w, uint64_t prev_genstamp)
 	if (!w->create) {
 		if (r == NULL)
 			return -ENOENT;
-		/* a recovery stream may name the genstamp of the rewrite it
-		 * replaces (that stream ended before finishing) */
-		if (r->genstamp != prev_genstamp &&
-		    (r->pending_gs == 0 || r->pending_gs != prev_genstamp))
+		if (!continues(r->genstamp, prev_genstamp, w->genstamp) &&
+		    !continues(r->pending_gs, prev_genstamp, w->genstamp))
 			return -DFS_ESTALE;
 		if (s->dir_failed[r->dir])
 			return -EIO;

@@ -26,8 +26,9 @@ struct dn_writer;
  * create: a new replica (an existing one with a lower genstamp, or an RBW
  *   one, is replaced at finish; -EEXIST if a finalized replica with the
  *   same or a newer genstamp exists).
- * !create: the replica must exist with genstamp prev_genstamp (else
- *   -ENOENT / -DFS_ESTALE).
+ * !create: the replica must exist with a genstamp from prev_genstamp up
+ *   to (not including) genstamp: the writer's starting point or one of its
+ *   own later streams (else -ENOENT / -DFS_ESTALE).
  * Waits up to DN_WRITER_WAIT_MS for another writer of the same replica,
  * then -EBUSY. On success *out is owned by the caller until finish/abort. */
 int dn_writer_open(struct dn_store *s, uint64_t id, uint64_t genstamp, int create,

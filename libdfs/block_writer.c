@@ -148,8 +148,8 @@ int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_l
 	w->acked = 0;
 	w->truncate_pending = false;
 	w->create = create;
-	/* A rewrite's replicas keep prev_genstamp on disk until its stream ends
-	 * (a datanode that saw the header also accepts the stream's own). */
+	/* What a recovery names as prev: a datanode takes a replica at this
+	 * genstamp or at any later one of this writer's streams. */
 	w->base_gs = create ? blk->genstamp : prev_genstamp;
 	w->cur_len = w->acked_len = create ? 0 : recorded_len;
 	w->bad_pos = -1;

@@ -276,8 +276,9 @@ struct dfsc_bwriter {
 	/* pipeline recovery */
 	struct dfsc_wpkt pk[DFSC_WRITE_WINDOW_MAX];
 	bool create;             /* the stream creates the replica */
-	uint64_t base_gs;        /* genstamp the replicas hold on disk until this
-				  * stream ends: what a recovery names as prev */
+	uint64_t base_gs;        /* genstamp the stream started from: what a
+				  * recovery names as prev (datanodes take
+				  * this writer's later genstamps too) */
 	uint64_t cur_len;        /* replica length after the last packet sent */
 	uint64_t acked_len;      /* replica length after the last acked packet */
 	uint64_t ino, index;     /* the block's file and index (set by the caller) */

@@ -4,10 +4,13 @@
  *   2. OPEN_BLOCK with exclude_nodes = it: the namenode bumps the block's
  *      genstamp, so the dropped replica is stale from now on;
  *   3. reopen the stream to the remaining datanodes with create = false,
- *      prev_genstamp = the genstamp their replicas hold on disk (w->base_gs:
- *      a rewrite's survivors may never have seen the failed stream's
- *      header, e.g. when its first datanode was already dead; a new
- *      replica of which nothing was acked yet is simply created again);
+ *      prev_genstamp = the genstamp the stream started from (w->base_gs).
+ *      A datanode takes a replica at that genstamp or at one of this
+ *      writer's later ones: a survivor may never have seen the failed
+ *      stream's header (its first datanode was already dead) or may have
+ *      finished that stream (its last packet went through before the ack
+ *      that showed the failure). A new replica of which nothing was acked
+ *      yet is simply created again;
  *   4. resend every packet not yet acked by all, the first one truncating
  *      the replicas to the length the acked packets made (acked_len), so
  *      no byte is lost or duplicated and nothing unacked survives.

@@ -658,17 +658,17 @@ static void check_replicas(dfs_client *c, const char *path, unsigned want)
 }
 
 /* Which of our datanodes holds the first listed replica of path's first
- * (last_block: last) block: killing it forces readers over to another
- * replica, and a rewrite of that block to recover from a dead first
- * datanode of its pipeline. */
-static int first_replica_datanode(dfs_client *c, const char *path, bool last_block)
+ * block (last_block: the last listed replica of its last block): killing
+ * the first forces readers over to another replica; the last is the tail
+ * of the pipeline that rewrites that block. */
+static int replica_datanode(dfs_client *c, const char *path, bool last_block)
 {
 	struct dfs_block_location *bl;
 	size_t n;
 	CHECK_RC(dfs_block_locations(c, path, &bl, &n), "block locations");
 	size_t b = last_block ? n - 1 : 0;
 	CHECK(n > 0 && bl[b].nlocations > 0, "%s: no replicas", path);
-	const char *first = bl[b].locations[0];
+	const char *first = bl[b].locations[last_block ? bl[b].nlocations - 1 : 0];
 	int found = -1;
 	for (int i = 0; i < N_DATANODES && found < 0; i++) {
 		char portf[512], addr[300];
@@ -694,11 +694,17 @@ static void test_pipeline_failure(dfs_client *c)
 	CHECK_RC(dfs_open_ex(c, m->path, O_WRONLY | O_CREAT, 0644, 3, BLOCK_SIZE, &f), m->path);
 	write_at(f, m, 0, len);
 	CHECK_RC(dfs_fsync(f), "fsync before the kill");
-	/* The hardest case: the next write rewrites the partial last block,
-	 * and the first datanode of that pipeline is the one that is dead. */
-	int victim = first_replica_datanode(c, m->path, true);
+	/* The next write rewrites the partial last block, and the last
+	 * datanode of that pipeline is dead (when the namenode had heard from
+	 * every replica: it lists confirmed ones first). The client sends the
+	 * block's last packet before it reads the ack that shows the failure,
+	 * so the others finish the failed stream, and the recovery must still
+	 * take their replicas. The pipelines of the new blocks after it hold
+	 * the dead datanode anywhere, first included, until the namenode
+	 * notices. */
+	int victim = replica_datanode(c, m->path, true);
 	kill_reap(&dn_pid[victim]);
-	printf("killed datanode%d (first replica of the last block of %s)\n", victim, m->path);
+	printf("killed datanode%d (last replica of the last block of %s)\n", victim, m->path);
 	int64_t t0 = now_ms();
 	for (int i = 1; i <= 4; i++)
 		write_at(f, m, i * len, len);
@@ -976,7 +982,7 @@ static void test_checksums(dfs_client *c)
 	CHECK(n == 1, "blocks %zu", n);
 	uint64_t id = bl[0].block_id;
 	free(bl);
-	int first = first_replica_datanode(c, m->path, false);
+	int first = replica_datanode(c, m->path, false);
 	CHECK(corrupt_replica(first, id, 5000), "no replica of block %" PRIu64 " on datanode%d",
 	      id, first);
 	verify(c, m); /* served by another replica */

@@ -162,6 +162,52 @@ static void test_partial_rewrite(void **state)
 	free(data);
 }
 
+/* Pipeline recovery names the genstamp its rewrite started from, while a
+ * survivor may have finished the failed stream already (its last packet
+ * went through before the ack that showed a datanode failed) or cut it
+ * short: both continue; a replica older than that start, or a genstamp
+ * that is not newer than the replica's, is refused. */
+static void test_recovery_genstamps(void **state)
+{
+	struct fixture *f = *state;
+	struct dn_writer *w;
+	size_t len = 3 * DFS_CHUNK_SIZE + 10;
+	uint8_t patch[5000], *data = malloc(len + sizeof(patch));
+	fill(data, len, 6);
+	assert_int_equal(dn_writer_open(&f->s, 13, 1, 1, 0, &w), 0);
+	put(w, 0, data, len);
+	assert_int_equal(dn_writer_finish(w, NULL), 0);
+
+	/* the failed stream (genstamp 2, from 1) finished here */
+	fill(patch, sizeof(patch), 7);
+	assert_int_equal(dn_writer_open(&f->s, 13, 2, 0, 1, &w), 0);
+	put(w, len, patch, sizeof(patch));
+	assert_int_equal(dn_writer_finish(w, NULL), 0);
+	/* its recovery (genstamp 3, from 1): back to the acked length, resent */
+	assert_int_equal(dn_writer_open(&f->s, 13, 3, 0, 1, &w), 0);
+	assert_int_equal(dn_writer_truncate(w, len), 0);
+	put(w, len, patch, sizeof(patch));
+	assert_int_equal(dn_writer_finish(w, NULL), 0);
+	memcpy(data + len, patch, sizeof(patch));
+	expect_replica(&f->s, 13, 3, data, len + sizeof(patch));
+
+	/* older than the writer's start: stale; not newer than the replica */
+	assert_int_equal(dn_writer_open(&f->s, 13, 5, 0, 4, &w), -DFS_ESTALE);
+	assert_int_equal(dn_writer_open(&f->s, 13, 3, 0, 1, &w), -DFS_ESTALE);
+	/* a rewrite cut short (4, from 3) leaves 3 on disk; the namenode may
+	 * know 4, and either start continues */
+	assert_int_equal(dn_writer_open(&f->s, 13, 4, 0, 3, &w), 0);
+	put(w, 0, patch, 100);
+	dn_writer_abort(w);
+	assert_int_equal(dn_writer_open(&f->s, 13, 5, 0, 4, &w), 0);
+	dn_writer_abort(w);
+	assert_int_equal(dn_writer_open(&f->s, 13, 6, 0, 3, &w), 0);
+	assert_int_equal(dn_writer_finish(w, NULL), 0);
+	memcpy(data, patch, 100);
+	expect_replica(&f->s, 13, 6, data, len + sizeof(patch));
+	free(data);
+}
+
 static void test_truncate_and_gap(void **state)
 {
 	struct fixture *f = *state;
@@ -413,6 +459,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_write_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_rewrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_genstamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_and_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corruption_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_and_two_dirs, setup, teardown),
