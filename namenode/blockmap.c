@@ -95,6 +95,7 @@ int bm_set_replica(struct dnmgr *m, uint64_t id, int dn, uint64_t gs, uint64_t l
 			return -ENOSPC;
 		b->n++;
 		b->r[i] = (struct bm_replica){.dn = dn};
+		bm_touch(m, b);
 	}
 	/* Genstamps only move forward: a late report of an older version (e.g.
 	 * an incremental report that crossed an OPEN_BLOCK) does not replace
@@ -115,6 +116,8 @@ int bm_set_replica(struct dnmgr *m, uint64_t id, int dn, uint64_t gs, uint64_t l
 	if (b->r[i].genstamp != gs)
 		b->r[i].corrupt = false; /* a new version: the mark was for the old */
 	b->r[i].unreported = false;
+	if (b->r[i].confirmed != confirmed || b->r[i].genstamp != gs || b->r[i].length != len)
+		bm_touch(m, b); /* a full report of what is known changes nothing */
 	b->r[i].confirmed = confirmed;
 	b->r[i].genstamp = gs;
 	b->r[i].length = len;
@@ -129,8 +132,34 @@ void bm_drop_replica(struct dnmgr *m, struct bm_block *b, int dn)
 		if (b->r[i].confirmed && m->dns[dn].blocks > 0)
 			m->dns[dn].blocks--;
 		b->r[i] = b->r[--b->n];
+		bm_touch(m, b);
 		return;
 	}
+}
+
+void bm_touch(struct dnmgr *m, struct bm_block *b)
+{
+	if (b->touched_gen == m->touched_gen)
+		return;
+	if (m->n_touched == m->cap_touched) {
+		size_t cap = m->cap_touched ? 2 * m->cap_touched : 1024;
+		uint64_t *t = realloc(m->touched, cap * sizeof(*t));
+		if (!t) {
+			m->rescan = true; /* the full cycle finds it */
+			return;
+		}
+		m->touched = t;
+		m->cap_touched = cap;
+	}
+	m->touched[m->n_touched++] = b->id;
+	b->touched_gen = m->touched_gen;
+}
+
+void bm_untouch_all(struct dnmgr *m)
+{
+	m->n_touched = 0;
+	if (++m->touched_gen == 0)
+		m->touched_gen = 1;
 }
 
 void bm_drop_datanode(struct dnmgr *m, int dn)
@@ -179,6 +208,8 @@ int bm_mark_corrupt(struct dnmgr *m, uint64_t id, uint64_t gs, int dn)
 		if (!r->corrupt)
 			DFS_WARN("block %llu genstamp %llu: replica on %s is corrupt",
 				 (unsigned long long)id, (unsigned long long)gs, m->dns[dn].uuid);
+		if (!r->corrupt || !r->confirmed)
+			bm_touch(m, b);
 		r->corrupt = true;
 		r->confirmed = true; /* it is there (bad): do not expire it */
 		return 1;

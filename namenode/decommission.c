@@ -67,12 +67,14 @@ void decom_sync(struct nn *nn)
 		bool want = listed(m, d);
 		if (want && d->admin == DN_ADMIN_NORMAL) {
 			d->admin = DN_ADMIN_DECOMMISSIONING;
+			m->rescan = true;
 			d->decom_left = d->blocks;
 			d->decom_count = 0;
 			DFS_NOTICE("datanode %s (%s:%u) is decommissioning: %llu replicas to move",
 				   d->uuid, d->host, d->port, (unsigned long long)d->blocks);
 		} else if (!want && d->admin != DN_ADMIN_NORMAL) {
 			d->admin = DN_ADMIN_NORMAL;
+			m->rescan = true; /* its replicas count again: some are extra */
 			DFS_NOTICE("datanode %s (%s:%u) is back in service (recommissioned)",
 				   d->uuid, d->host, d->port);
 		}

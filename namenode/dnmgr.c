@@ -18,6 +18,8 @@ int dnmgr_init(struct dnmgr *m, int64_t dead_ms)
 	m->dns = calloc(DN_MAX, sizeof(*m->dns));
 	m->buckets = calloc(BM_BUCKETS_INIT, sizeof(*m->buckets));
 	m->n_buckets = BM_BUCKETS_INIT;
+	m->touched_gen = 1; /* a new block (0) is not listed */
+	m->rescan = true;   /* nothing examined yet */
 	if (!m->dns || !m->buckets) {
 		dnmgr_fini(m);
 		return -ENOMEM;
@@ -35,6 +37,7 @@ void dnmgr_fini(struct dnmgr *m)
 	for (int l = 0; l < BM_REPLQ_LEVELS; l++)
 		free(m->replq[l]);
 	free(m->decom);
+	free(m->touched);
 	for (size_t i = 0; m->buckets && i < m->n_buckets; i++)
 		for (struct bm_block *b = m->buckets[i], *n; b; b = n) {
 			n = b->next;
@@ -66,8 +69,10 @@ int dnmgr_register(struct dnmgr *m, const Dfs__DatanodeId *id, uint64_t cap, uin
 		i = (int)m->n_dns++;
 		snprintf(m->dns[i].uuid, sizeof(m->dns[i].uuid), "%s", id->uuid);
 		DFS_NOTICE("datanode %s (%s:%u) registered", id->uuid, id->host, id->port);
+		m->rescan = true; /* room for blocks short of replicas */
 	} else if (!m->dns[i].live) {
 		DFS_NOTICE("datanode %s (%s:%u) is live again", id->uuid, id->host, id->port);
+		m->rescan = true;
 	} else {
 		DFS_INFO("datanode %s (%s:%u) re-registered", id->uuid, id->host, id->port);
 	}
@@ -92,7 +97,8 @@ void dnmgr_check_dead(struct dnmgr *m, int64_t now_ms)
 		d->live = false;
 		DFS_NOTICE("datanode %s (%s:%u) is dead: no heartbeat for %lld ms", d->uuid,
 			   d->host, d->port, (long long)(now_ms - d->last_seen_ms));
-		bm_drop_datanode(m, (int)i);
+		bm_drop_datanode(m, (int)i); /* touches each block it held */
+		m->rescan = true;
 		d->copies = 0;
 		d->full_reported = false;
 		for (size_t j = 0; j < d->n_cmds; j++)

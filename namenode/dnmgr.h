@@ -79,6 +79,7 @@ struct bm_replica {
 struct bm_block {
 	uint64_t id;
 	struct bm_block *next;   /* hash chain */
+	uint32_t touched_gen;    /* == dnmgr.touched_gen: in the touched list */
 	int64_t busy_until_ms;   /* being written, or a copy is in flight */
 	int32_t copy_src;        /* datanode a COPY in flight reads from, -1 none */
 	uint32_t copy_targets;   /* targets of that COPY not yet reported */
@@ -101,6 +102,17 @@ struct dnmgr {
 	size_t scan_bucket; /* replication monitor cursor */
 	size_t cycle_buckets;    /* buckets scanned in the current full cycle */
 	uint64_t cycle_reported; /* blocks with a good replica seen in it */
+	/* Blocks whose replicas changed (bm_touch), for the replication
+	 * monitor's next pass: it examines these, and the full cycle only
+	 * slowly, unless an event asked for a fast one (rescan). Ids, each
+	 * block once: its touched_gen equals touched_gen while listed;
+	 * bm_untouch_all empties the list at once by moving touched_gen. */
+	uint64_t *touched;
+	size_t n_touched, cap_touched;
+	uint32_t touched_gen;
+	bool rescan;     /* an event since the current cycle began wants a fast one */
+	bool cycle_fast; /* the current cycle runs at full speed */
+	uint64_t checks; /* blocks examined by the monitor (for tests) */
 	/* replication queue of the current pass: block ids by priority
 	 * (0: one good replica left ... 2: mildly under-replicated) */
 	struct bm_qent *replq[BM_REPLQ_LEVELS];
@@ -150,6 +162,11 @@ void bm_remove(struct dnmgr *m, uint64_t id);
 int bm_set_replica(struct dnmgr *m, uint64_t id, int dn, uint64_t gs, uint64_t len,
 		   bool confirmed);
 void bm_drop_replica(struct dnmgr *m, struct bm_block *b, int dn);
+/* Lists b for the replication monitor's next pass (once). */
+void bm_touch(struct dnmgr *m, struct bm_block *b);
+/* Empties the touched list (a namenode that is not the leader: nobody
+ * consumes it; a new leader starts with a fast cycle anyway). */
+void bm_untouch_all(struct dnmgr *m);
 /* Drops every replica of dn (dead datanode). */
 void bm_drop_datanode(struct dnmgr *m, int dn);
 /* Full report: dn holds exactly these replicas, of which corrupt[0..nc)

@@ -15,6 +15,8 @@
 #define NN_BUSY_AFTER_COMPLETE_MS 5000 /* time for the replicas' reports to arrive */
 #define NN_COPY_PENDING_MS 30000      /* a COPY in flight is not re-issued before */
 #define NN_REPLMON_SCAN_MAX 100000    /* blocks examined per replication check */
+#define NN_REPLMON_SLOW_CYCLE_MS 600000 /* a full cycle when no event asks for more */
+#define NN_REPLMON_SLOW_MIN 256       /* blocks walked per check at least */
 
 struct nn_config {
 	char *name_dir;

@@ -95,6 +95,7 @@ static int attach_replicas(struct nn *nn, Dfs__LocatedBlock *lb, uint64_t prev_g
 			b->r[i].confirmed = false;
 		}
 	b->busy_until_ms = now + NN_BUSY_AFTER_ALLOC_MS;
+	bm_touch(&nn->dm, b);
 	return bm_locate(&nn->dm, lb->block->block_id, lb->block->genstamp, lb);
 }
 
@@ -102,8 +103,10 @@ static void completed(struct nn *nn, const Dfs__NsRequest *req, int64_t now)
 {
 	for (size_t i = 0; i < req->n_blocks; i++) {
 		struct bm_block *b = bm_find(&nn->dm, req->blocks[i]->block_id);
-		if (b)
+		if (b) {
 			b->busy_until_ms = now + NN_BUSY_AFTER_COMPLETE_MS;
+			bm_touch(&nn->dm, b); /* examined once the reports are in */
+		}
 	}
 }
 
@@ -139,6 +142,8 @@ int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
 		rc = attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now, cmd->req);
 	else if (cmd->method == DFS_M_COMPLETE)
 		completed(nn, cmd->req, now);
+	else if (cmd->method == DFS_M_SETREP)
+		nn->dm.rescan = true; /* every block of the file may be short or over */
 	return reply->status = rc;
 }
 
@@ -396,6 +401,8 @@ int nn_tick(void *arg)
 		dnmgr_check_dead(&nn->dm, now);
 		if (nn_is_leader(nn) && nn->ns)
 			replmon_run(nn, now);
+		else
+			bm_untouch_all(&nn->dm);
 		nn->next_check_ms = now + nn->cfg.replication_check_ms;
 	}
 	if (!nn->raft && (nn->dirty || ns_gc_pending(nn->ns)))
