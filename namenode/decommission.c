@@ -68,6 +68,7 @@ void decom_sync(struct nn *nn)
 		if (want && d->admin == DN_ADMIN_NORMAL) {
 			d->admin = DN_ADMIN_DECOMMISSIONING;
 			m->rescan = true;
+			m->cycle_buckets = 0; /* a whole cycle must count its blocks */
 			d->decom_left = d->blocks;
 			d->decom_count = 0;
 			DFS_NOTICE("datanode %s (%s:%u) is decommissioning: %llu replicas to move",

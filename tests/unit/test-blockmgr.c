@@ -571,6 +571,40 @@ static void test_settled_blocks_rest(void **state)
 	assert_int_equal(m->n_touched, 1); /* short of replicas until the copy lands */
 }
 
+/* Decommission progress counts over a whole cycle: one that began while
+ * the monitor walked its slow cycle starts a new one, or its first count
+ * would cover only the rest of the old cycle. */
+static void test_decommission_whole_cycle(void **state)
+{
+	struct fx *f = *state;
+	enum { FILES = 3000 };
+	int t[3];
+	for (int i = 0; i < NDN; i++)
+		reg(f, i, 100000);
+	for (int i = 0; i < FILES; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/f%d", i);
+		written_block(f, path, 3, t);
+	}
+	for (int i = 0; i < NDN; i++) /* known from full reports (a condition) */
+		f->nn.dm.dns[i].full_reported = true;
+	int64_t now = nn_now_ms() + LATER_MS;
+	replmon_run(&f->nn, now);        /* a full cycle: all settled */
+	replmon_run(&f->nn, now + 1000); /* a slow slice: mid-cycle now */
+	assert_int_not_equal(f->nn.dm.cycle_buckets, 0);
+	Dfs__NsRequest q = DFS__NS_REQUEST__INIT;
+	Dfs__NsReply r = DFS__NS_REPLY__INIT;
+	q.target = f->uuid[0];
+	assert_int_equal(nn_handle_ns(&f->nn, DFS_M_DECOMMISSION, &q, &r), 0);
+	ns_reply_clear(&r);
+	replmon_run(&f->nn, now + 2000);
+	/* no copy has landed: every block on it is still short elsewhere */
+	struct datanode *d = &f->nn.dm.dns[0];
+	assert_int_equal(d->admin, DN_ADMIN_DECOMMISSIONING);
+	assert_true(d->blocks > FILES / 2);
+	assert_int_equal(d->decom_left, d->blocks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -585,6 +619,7 @@ int main(void)
 		T(test_priority_and_bound),
 		T(test_decommission_states),
 		T(test_settled_blocks_rest),
+		T(test_decommission_whole_cycle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
