@@ -34,8 +34,6 @@ static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fr
 	f->fresh = fresh;
 	f->block_size = st->block_size != 0 ? st->block_size
 			: c->set.block_size != 0 ? c->set.block_size : DFSC_DEFAULT_BLOCK_SIZE;
-	for (int i = 0; i < DFSC_STREAMS_MAX; i++)
-		dfsc_bwriter_init(&f->bw[i]);
 	dfsc_breader_init(&f->br);
 	*out = f;
 	return 0;

@@ -26,7 +26,7 @@
 
 static bool stream_open(const dfs_file *f, int i)
 {
-	return f->bw[i].fd >= 0;
+	return f->bw[i] != NULL && f->bw[i]->fd >= 0;
 }
 
 static bool any_stream_open(const dfs_file *f)
@@ -49,8 +49,12 @@ bool dfsc_file_dirty(const dfs_file *f)
 
 void dfsc_file_write_free(dfs_file *f)
 {
-	for (int i = 0; i < DFSC_STREAMS_MAX; i++)
-		dfsc_bwriter_free(&f->bw[i]);
+	for (int i = 0; i < DFSC_STREAMS_MAX; i++) {
+		if (f->bw[i] != NULL)
+			dfsc_bwriter_free(f->bw[i]);
+		free(f->bw[i]);
+		f->bw[i] = NULL;
+	}
 	free(f->wbuf);
 	free(f->pending);
 	free(f->pending_idx);
@@ -84,7 +88,7 @@ static int complete(dfs_file *f)
 	for (int i = 0; i < DFSC_STREAMS_MAX; i++) {
 		if (!stream_open(f, i))
 			continue;
-		block_ref_of_stream(&f->bw[i], &open_refs[i]);
+		block_ref_of_stream(f->bw[i], &open_refs[i]);
 		refs[n++] = &open_refs[i];
 	}
 	req.has_ino = 1;
@@ -127,7 +131,7 @@ static int add_pending(dfs_file *f, int i)
 		f->pending_idx = q;
 		f->pending_cap = cap;
 	}
-	block_ref_of_stream(&f->bw[i], &f->pending[f->n_pending]);
+	block_ref_of_stream(f->bw[i], &f->pending[f->n_pending]);
 	f->pending_idx[f->n_pending] = f->bw_index[i];
 	f->n_pending++;
 	if (f->n_pending >= DFSC_PENDING_MAX)
@@ -140,7 +144,7 @@ static int add_pending(dfs_file *f, int i)
 static int stream_packet(dfs_file *f, int i, uint64_t boff, const void *data, size_t len,
 			 bool sync, bool last)
 {
-	struct dfsc_bwriter *w = &f->bw[i];
+	struct dfsc_bwriter *w = f->bw[i];
 	int rc = data == f->wbuf && len > 0
 			 ? dfsc_bwriter_packet_swap(f->c, w, boff, &f->wbuf, len, sync, last)
 			 : dfsc_bwriter_packet(f->c, w, boff, data, len, sync, last);
@@ -157,7 +161,7 @@ static int close_stream(dfs_file *f, int i)
 {
 	if (!stream_open(f, i))
 		return 0;
-	return stream_packet(f, i, f->bw[i].max_end, NULL, 0, true, true);
+	return stream_packet(f, i, f->bw[i]->max_end, NULL, 0, true, true);
 }
 
 /* Waits until every packet of every open stream is acked. */
@@ -166,7 +170,7 @@ static int drain_streams(dfs_file *f)
 	for (int i = 0; i < DFSC_STREAMS_MAX; i++) {
 		if (!stream_open(f, i))
 			continue;
-		int rc = dfsc_bwriter_drain(f->c, &f->bw[i]);
+		int rc = dfsc_bwriter_drain(f->c, f->bw[i]);
 		if (rc < 0)
 			return rc;
 	}
@@ -240,7 +244,13 @@ static int free_slot(dfs_file *f, uint64_t idx)
 static int open_stream(dfs_file *f, int i, uint64_t idx)
 {
 	struct dfsc_lblock old, blk;
-	struct dfsc_bwriter *w = &f->bw[i];
+	if (f->bw[i] == NULL) {
+		f->bw[i] = malloc(sizeof(*f->bw[i]));
+		if (f->bw[i] == NULL)
+			return -ENOMEM;
+		dfsc_bwriter_init(f->bw[i]);
+	}
+	struct dfsc_bwriter *w = f->bw[i];
 	int rc = 0;
 	if (pending_has(f, idx)) {
 		/* so the namenode knows the block's length */
@@ -370,7 +380,7 @@ int dfsc_file_flush(dfs_file *f, bool sync, bool close_stream_too)
 	}
 	for (int i = 0; i < DFSC_STREAMS_MAX && rc == 0; i++)
 		if (i != sent && stream_open(f, i))
-			rc = stream_packet(f, i, f->bw[i].max_end, NULL, 0, sync, close_stream_too);
+			rc = stream_packet(f, i, f->bw[i]->max_end, NULL, 0, sync, close_stream_too);
 	if (rc == 0)
 		rc = drain_streams(f);
 	if (rc == 0 && (f->n_pending > 0 || any_stream_open(f) || f->size_dirty))
