@@ -329,7 +329,6 @@ static bool scan(struct nn *nn, const struct pass *p, bool must_be_fast)
 			return true;
 		}
 	}
-	return false;
 }
 
 void replmon_run(struct nn *nn, int64_t now_ms)
