@@ -79,6 +79,10 @@ struct ns_effects {
 	size_t len, cap;
 	bool on;  /* capturing */
 	bool bad; /* too big, out of memory or a failed write: not usable */
+	/* A follower's run of entries applied from effects, not yet written
+	 * (ns_apply_effects puts them here; ns_effects_flush writes them as
+	 * one WriteBatch). NULL: nothing pending. */
+	leveldb_writebatch_t *pending;
 };
 #define NS_EFFECTS_MAX (4u << 20)
 
@@ -158,8 +162,17 @@ void ns_effects_begin(struct ns *ns);
  * -ENODATA if there are none or they could not be kept. Ends capture. */
 int ns_effects_end(struct ns *ns, const uint8_t **buf, size_t *len);
 /* Applies effects recorded for log entry `index`. -DFS_EPROTOCOL if they
- * are damaged or not for that index (nothing written), -EIO. */
+ * are damaged or not for that index (nothing written), -ENOMEM.
+ * The counters and the record cache change at once, but the writes wait
+ * in one WriteBatch for ns_effects_flush, so that a run of entries costs
+ * one LevelDB write: the caller flushes before anything reads LevelDB
+ * (a command, a snapshot, a read) and before it tells anyone the entries
+ * are applied. */
 int ns_apply_effects(struct ns *ns, const uint8_t *buf, size_t len, uint64_t index);
+/* Writes what ns_apply_effects left pending: 0 (also when nothing is) or
+ * -EIO, after which the state in memory is ahead of LevelDB: the caller
+ * must stop (the WAL replays the entries on restart). */
+int ns_effects_flush(struct ns *ns);
 
 /* True for the methods that must go through ns_apply. */
 int ns_is_mutation(uint32_t method);

@@ -228,12 +228,9 @@ int ns_apply_effects(struct ns *ns, const uint8_t *buf, size_t len, uint64_t ind
 	bool have_c = false;
 	if (!fx_pass(ns, buf, len, FX_CHECK, NULL, &c, &have_c) || !have_c || c.applied != index)
 		return -DFS_EPROTOCOL; /* damaged, or not the effects of this entry */
-	leveldb_writebatch_t *wb = leveldb_writebatch_create();
-	fx_pass(ns, buf, len, FX_WRITE, wb, &c, &have_c);
-	int rc = ns_db_write(ns, wb, false);
-	leveldb_writebatch_destroy(wb);
-	if (rc < 0)
-		return rc;
+	if (!ns->fx.pending && !(ns->fx.pending = leveldb_writebatch_create()))
+		return -ENOMEM;
+	fx_pass(ns, buf, len, FX_WRITE, ns->fx.pending, &c, &have_c);
 	fx_pass(ns, buf, len, FX_AFTER, NULL, &c, &have_c);
 	ns->c = c;
 	/* The retry-cache expiry hints may be out of date now: forget them (a
@@ -241,4 +238,15 @@ int ns_apply_effects(struct ns *ns, const uint8_t *buf, size_t len, uint64_t ind
 	ns->retry_floor_len = 0;
 	ns->retry_oldest_known = false;
 	return 0;
+}
+
+int ns_effects_flush(struct ns *ns)
+{
+	leveldb_writebatch_t *wb = ns->fx.pending;
+	if (!wb)
+		return 0;
+	ns->fx.pending = NULL;
+	int rc = ns_db_write(ns, wb, false);
+	leveldb_writebatch_destroy(wb);
+	return rc;
 }

@@ -229,8 +229,12 @@ void ns_close(struct ns *ns)
 {
 	if (!ns)
 		return;
+	if (ns->db && ns_effects_flush(ns) < 0)
+		DFS_ERR("namespace: effects applied in memory were not written (the WAL replays them)");
 	if (ns->db)
 		leveldb_close(ns->db);
+	if (ns->fx.pending)
+		leveldb_writebatch_destroy(ns->fx.pending);
 	leveldb_writeoptions_destroy(ns->wopts);
 	leveldb_writeoptions_destroy(ns->wopts_sync);
 	leveldb_readoptions_destroy(ns->ropts);

@@ -636,6 +636,19 @@ static bool apply_from_effects(struct nn *nn, const struct raft_entry *e)
 	return true;
 }
 
+/* Writes the entries applied from effects so far (ns_effects_flush): before
+ * anything reads LevelDB, and at the end of each ready. A namenode that
+ * cannot write its state stops; its WAL replays the entries on restart. */
+static int flush_effects(struct nn *nn)
+{
+	if (!nn->ns || ns_effects_flush(nn->ns) == 0)
+		return 0;
+	DFS_ERR("raft: cannot write applied entries to the namespace: stopping");
+	nn->raft->fatal = true;
+	dfs_daemon_request_stop();
+	return -EIO;
+}
+
 static void apply_cmd_entry(struct nn *nn, const struct raft_entry *e)
 {
 	struct nn_raft *rn = nn->raft;
@@ -643,6 +656,11 @@ static void apply_cmd_entry(struct nn *nn, const struct raft_entry *e)
 	bool mine = pend_take(rn, e, &p);
 	if (!mine && apply_from_effects(nn, e))
 		return;
+	if (flush_effects(nn) < 0) {
+		if (mine)
+			fail_pending(rn, &p, -EIO);
+		return;
+	}
 	const uint8_t *d = e->data.base;
 	Dfs__NsCommand *cmd = e->data.len > 1 && d[0] == NN_ENTRY_CMD
 				      ? dfs__ns_command__unpack(NULL, e->data.len - 1, d + 1) : NULL;
@@ -807,8 +825,10 @@ static int ready_once(struct nn *nn)
 	for (size_t i = 0; i < rd.n_msgs && !answer_first; i++)
 		if (!send_before_sync(leader, &rd, &rd.msgs[i]))
 			send_msg(nn, &rd.msgs[i]);
-	for (size_t i = 0; i < rd.n_committed; i++)
+	for (size_t i = 0; i < rd.n_committed && !rn->fatal; i++)
 		apply_entry(nn, &rd.committed[i]);
+	if (flush_effects(nn) < 0)
+		return -EIO;
 	for (size_t i = 0; i < rd.n_reads; i++)
 		reads_confirm(rn, rd.reads[i].id, rd.reads[i].index);
 	for (size_t i = 0; i < rd.n_msgs && answer_first; i++)
