@@ -102,6 +102,8 @@ void raft_log_truncate(struct raft_log *l, raft_index i)
 	}
 	if (l->stable >= i)
 		l->stable = i - 1;
+	if (l->durable >= i)
+		l->durable = i - 1;
 }
 
 void raft_log_compact(struct raft_log *l, raft_index i, raft_term t,
@@ -118,6 +120,8 @@ void raft_log_compact(struct raft_log *l, raft_index i, raft_term t,
 	l->snap_conf = *c;
 	if (l->stable < i)
 		l->stable = i;
+	if (l->durable < i)
+		l->durable = i;
 }
 
 void raft_log_reset(struct raft_log *l, raft_index i, raft_term t,
@@ -130,6 +134,7 @@ void raft_log_reset(struct raft_log *l, raft_index i, raft_term t,
 	l->offset_term = t;
 	l->snap_conf = *c;
 	l->stable = i;
+	l->durable = i;
 }
 
 /* Raft paper 5.4.1: a candidate's log (last, term) is at least as

@@ -130,7 +130,7 @@ int raft_restore(struct raft *r, const struct raft_snapshot_meta *snap,
 		if (rv != 0)
 			return rv;
 	}
-	r->log.stable = raft_log_last_index(&r->log);
+	r->log.stable = r->log.durable = raft_log_last_index(&r->log);
 	r->ready_stable = r->log.stable;
 	r->term = hs->term;
 	r->vote = hs->vote;
@@ -193,7 +193,8 @@ bool raft_invariants(const struct raft *r)
 	const struct raft_log *l = &r->log;
 	if (r->applied > r->commit || r->applied < l->offset)
 		return false;
-	if (r->commit > raft_log_last_index(l) || l->stable > raft_log_last_index(l))
+	if (r->commit > raft_log_last_index(l) || l->stable > raft_log_last_index(l) ||
+	    l->durable > l->stable)
 		return false;
 	if (r->role == RAFT_LEADER && r->term_start > l->offset &&
 	    raft_log_term(l, r->term_start) != r->term)
@@ -344,6 +345,7 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 		rd->n_entries = (size_t)(last - r->log.stable);
 	}
 	r->ready_stable = last;
+	rd->may_sync_later = r->role == RAFT_LEADER && !rd->hs_changed && !r->snap_pending;
 	raft_index upto = r->commit < r->log.stable ? r->commit : r->log.stable;
 	if (upto > r->applied) {
 		rd->committed = raft_log_get(&r->log, r->applied + 1);
@@ -356,26 +358,56 @@ void raft_ready(struct raft *r, struct raft_ready *rd)
 	rd->n_reads = r->n_reads_ready;
 }
 
-void raft_advance(struct raft *r, const struct raft_ready *rd)
+/* A leader counts its own copy toward commit up to what is durable. */
+static void count_own_copy(struct raft *r)
+{
+	if (r->role != RAFT_LEADER)
+		return;
+	struct raft_progress *self = raft_repl_progress(r, r->id);
+	if (self != NULL && self->match < r->log.durable) {
+		self->match = r->log.durable;
+		self->next = self->match + 1;
+	}
+	if (raft_repl_maybe_commit(r))
+		raft_repl_on_commit(r);
+}
+
+static void advance(struct raft *r, const struct raft_ready *rd, bool synced)
 {
 	assert(r->in_ready);
+	assert(synced || rd->may_sync_later);
 	r->in_ready = false;
 	if (rd->hs_changed)
 		r->persisted_hs = rd->hs;
 	r->snap_pending = false;
 	r->log.stable = r->ready_stable;
+	if (synced)
+		r->log.durable = r->log.stable;
 	r->applied = r->ready_applied;
 	free_msgs(r);
 	r->n_reads_ready = 0;
-	if (r->role == RAFT_LEADER) {
-		struct raft_progress *self = raft_repl_progress(r, r->id);
-		if (self != NULL && self->match < r->log.stable) {
-			self->match = r->log.stable;
-			self->next = self->match + 1;
-		}
-		if (raft_repl_maybe_commit(r))
-			raft_repl_on_commit(r);
-	}
+	count_own_copy(r);
+	assert(raft_invariants(r));
+}
+
+void raft_advance(struct raft *r, const struct raft_ready *rd)
+{
+	advance(r, rd, true);
+}
+
+void raft_advance_unsynced(struct raft *r, const struct raft_ready *rd)
+{
+	advance(r, rd, false);
+}
+
+void raft_synced(struct raft *r, raft_index index, raft_term term)
+{
+	assert(!r->in_ready);
+	if (index <= r->log.durable || index > r->log.stable ||
+	    raft_log_term(&r->log, index) != term)
+		return; /* already known, or no longer the entry written */
+	r->log.durable = index;
+	count_own_copy(r);
 	assert(raft_invariants(r));
 }
 
@@ -385,7 +417,7 @@ int raft_compact(struct raft *r, raft_index index, raft_term term,
 	assert(!r->in_ready);
 	if (index <= r->log.offset)
 		return -RAFT_ECOMPACTED;
-	if (index > r->applied || index > r->log.stable)
+	if (index > r->applied || index > r->log.durable)
 		return -RAFT_EUNAVAIL;
 	if (raft_log_term(&r->log, index) != term)
 		return -EINVAL;
@@ -399,6 +431,7 @@ raft_term raft_term_of(const struct raft *r) { return r->term; }
 raft_id raft_leader(const struct raft *r) { return r->leader; }
 raft_index raft_commit_index(const struct raft *r) { return r->commit; }
 raft_index raft_applied_index(const struct raft *r) { return r->applied; }
+raft_index raft_durable_index(const struct raft *r) { return r->log.durable; }
 raft_index raft_last_index(const struct raft *r)
 {
 	return raft_log_last_index(&r->log);

@@ -34,6 +34,20 @@
  *       6. raft_advance(r, &rd).
  *   }
  *
+ * ASYNCHRONOUS LEADER WRITES (Raft thesis 10.2.1, etcd's async storage
+ * writes): when rd.may_sync_later is set (a leader's ready with no
+ * snapshot and no hard-state change), the embedder may write rd.entries
+ * without waiting for them to be durable, do steps 4 and 5, and call
+ * raft_advance_unsynced() instead of raft_advance(). The core then counts
+ * its own copy toward commit only up to what a later raft_synced(r, i, t)
+ * reports durable, so entries commit on the followers' copies alone
+ * meanwhile, and rd.committed may hold entries not yet durable here (they
+ * are on a quorum). raft_advance() after a ready that is not
+ * may_sync_later declares every entry handed out so far durable: the
+ * embedder makes the earlier unsynced writes durable before it, as one
+ * fsync of the same log does. A raft_synced() arriving after that, or for
+ * an entry no longer in the log, is ignored.
+ *
  * Between raft_ready() and raft_advance() no other function may be called on
  * r; every pointer inside rd stays valid until raft_advance() returns.
  * Entries sent in messages are deep copies owned by the core and freed in
@@ -185,6 +199,7 @@ struct raft_ready {
 	size_t n_committed;
 	const struct raft_read_state *reads;
 	size_t n_reads;
+	bool may_sync_later; /* raft_advance_unsynced() is allowed */
 };
 
 enum raft_log_level { RAFT_DEBUG, RAFT_INFO, RAFT_NOTICE, RAFT_WARN };
@@ -293,6 +308,10 @@ void raft_report_snapshot_failed(struct raft *r, raft_id peer);
 bool raft_has_ready(const struct raft *r);
 void raft_ready(struct raft *r, struct raft_ready *rd);
 void raft_advance(struct raft *r, const struct raft_ready *rd);
+/* Asynchronous leader writes (see the contract above). */
+void raft_advance_unsynced(struct raft *r, const struct raft_ready *rd);
+/* Entries up to index, whose entry has term `term`, are durable here. */
+void raft_synced(struct raft *r, raft_index index, raft_term term);
 
 /* Introspection (for embedders, tests and the simulator). */
 raft_id raft_id_of(const struct raft *r);
@@ -301,6 +320,9 @@ raft_term raft_term_of(const struct raft *r);
 raft_id raft_leader(const struct raft *r);
 raft_index raft_commit_index(const struct raft *r);
 raft_index raft_applied_index(const struct raft *r);
+/* Last index known durable here (behind the log only after
+ * raft_advance_unsynced, until raft_synced). */
+raft_index raft_durable_index(const struct raft *r);
 raft_index raft_last_index(const struct raft *r);
 raft_index raft_snapshot_index(const struct raft *r);
 /* Term of entry index; 0 if unknown (compacted or beyond the log). */

@@ -8,7 +8,7 @@
  * Invariants (checked by raft_invariants() under assert):
  *  I1 log.offset <= commit <= log last index (after restore)
  *  I2 applied <= commit, applied >= log.offset
- *  I3 log.stable <= last index
+ *  I3 log.durable <= log.stable <= last index
  *  I4 a leader's term_start is an entry of its own term in its log
  *  I5 conf is the latest config entry in the log, or the snapshot's
  */
@@ -25,7 +25,9 @@ struct raft_log {
 	raft_index offset;      /* snapshot index */
 	raft_term offset_term;  /* snapshot term */
 	struct raft_config snap_conf;
-	raft_index stable;      /* last index reported durable */
+	raft_index stable;      /* last index handed out in a ready and advanced */
+	raft_index durable;     /* last index reported durable (<= stable); only
+				 * a leader's unsynced advance leaves it behind */
 };
 
 void raft_log_init(struct raft_log *l);
@@ -37,7 +39,7 @@ raft_term raft_log_term(const struct raft_log *l, raft_index i);
 struct raft_entry *raft_log_get(const struct raft_log *l, raft_index i);
 /* Append a copy of e (index must be last + 1); -ENOMEM. */
 int raft_log_append_copy(struct raft_log *l, const struct raft_entry *e);
-/* Drop entries >= i; lowers stable if needed. */
+/* Drop entries >= i; lowers stable and durable if needed. */
 void raft_log_truncate(struct raft_log *l, raft_index i);
 /* Drop entries <= i (i <= last, with term t). */
 void raft_log_compact(struct raft_log *l, raft_index i, raft_term t,

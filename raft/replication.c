@@ -30,7 +30,7 @@ void raft_repl_reset_progress(struct raft *r, struct raft_progress *pr)
 	pr->state = PR_PROBE;
 	pr->recent_active = true;
 	if (id == r->id)
-		pr->match = r->log.stable;
+		pr->match = r->log.durable;
 }
 
 void raft_repl_become_leader(struct raft *r)

@@ -6,6 +6,8 @@
  * advance), a network that loses, delays, reorders, duplicates and
  * partitions (symmetric and one-way), disks that keep only what was
  * fsynced (crashes can strike before, during or after a ready's writes),
+ * leaders that (in half the seeds) advance before their fsync and report
+ * it later (raft_advance_unsynced / raft_synced),
  * clients that propose unique ids and issue reads, membership changes,
  * leader transfers and compaction.  Checks run after every step (see
  * sim_check.c); a failure prints the seed that replays it.
@@ -207,9 +209,30 @@ static void node_start(struct sim *s, raft_id id, const struct raft_config *c)
 	node_boot(s, n);
 }
 
+/* Unsynced writes reach the disk: all of them (an fsync), or a random
+ * prefix (a crash). */
+static void unsynced_to_disk(struct sim *s, struct sim_node *n, bool all)
+{
+	struct sim_disk *u = &n->unsynced;
+	if (u->n == 0)
+		return;
+	size_t keep = all ? u->n : rnd(s, (unsigned)u->n + 1);
+	disk_truncate(&n->disk, u->ents[0].index);
+	for (size_t k = 0; k < keep; k++)
+		disk_append(&n->disk, &u->ents[k]);
+	disk_truncate(u, 0);
+}
+
 static void node_crash(struct sim *s, struct sim_node *n, const char *when)
 {
 	vlog(s, "crash %llu (%s)", (unsigned long long)n->id, when);
+	unsynced_to_disk(s, n, false);
+	/* A machine that crashes loses what it had not sent yet (seeds with
+	 * asynchronous writes: a leader crashing before its fsync must not
+	 * count on its appends reaching anyone). */
+	for (size_t k = 0; s->async_writes && k < s->n_net; k++)
+		if (s->net[k].m.from == n->id && chance(s, 500))
+			s->net[k].lost = true;
 	raft_free(n->r);
 	n->r = NULL;
 	n->down_until = s->now + 10 + rnd(s, 100);
@@ -239,6 +262,7 @@ static void net_push(struct sim *s, const struct raft_msg *m,
 		s->net = xrealloc(s->net, s->cap_net * sizeof(*s->net));
 	}
 	struct sim_netmsg *nm = &s->net[s->n_net++];
+	nm->lost = false;
 	nm->m = *m;
 	nm->m.entries = NULL;
 	if (m->n_entries) {
@@ -379,16 +403,58 @@ static void apply_committed(struct sim *s, struct sim_node *n,
 		check_read(s, n, &rd->reads[k]);
 }
 
+/* A leader's ready written without fsync: sent, applied, advanced; the
+ * fsync completes in a later step (sync_unsynced) unless a crash or a
+ * synchronous ready comes first. */
+static void process_unsynced(struct sim *s, struct sim_node *n, const struct raft_ready *rd)
+{
+	check_entries(s, n, rd->entries, rd->n_entries);
+	const struct sim_disk *u = &n->unsynced;
+	raft_index written = u->n ? u->ents[u->n - 1].index : n->disk.snap.index + n->disk.n;
+	SIM_CHECK(s, rd->entries[0].index == written + 1,
+		  "leader %llu writes from %llu unsynced after %llu",
+		  (unsigned long long)n->id, (unsigned long long)rd->entries[0].index,
+		  (unsigned long long)written);
+	if (s->failed)
+		return;
+	for (size_t k = 0; k < rd->n_entries; k++)
+		disk_append(&n->unsynced, &rd->entries[k]);
+	send_msgs(s, n, rd);
+	apply_committed(s, n, rd);
+	raft_advance_unsynced(n->r, rd);
+	s->stats.unsynced_advances++;
+	check_step(s);
+}
+
+/* The fsync of a node's unsynced writes completes. */
+static void sync_unsynced(struct sim *s, struct sim_node *n)
+{
+	struct sim_disk *u = &n->unsynced;
+	if (n->r == NULL || u->n == 0)
+		return;
+	raft_index index = u->ents[u->n - 1].index;
+	raft_term term = u->ents[u->n - 1].term;
+	unsynced_to_disk(s, n, true);
+	raft_synced(n->r, index, term);
+	check_step(s);
+}
+
 static void process_ready(struct sim *s, struct sim_node *n)
 {
 	while (n->r != NULL && !s->failed && raft_has_ready(n->r)) {
 		struct raft_ready rd;
 		raft_ready(n->r, &rd);
+		if (s->async_writes && rd.may_sync_later && rd.n_entries && chance(s, 600)) {
+			process_unsynced(s, n, &rd);
+			continue;
+		}
 		int crash = pick_crash(s);
 		if (crash == CRASH_BEFORE_SYNC) {
 			node_crash(s, n, "before fsync");
 			return;
 		}
+		/* A synchronous ready's fsync covers the earlier writes. */
+		unsynced_to_disk(s, n, true);
 		if (rd.snapshot != NULL)
 			install_snapshot(s, n, rd.snapshot);
 		if (rd.hs_changed)
@@ -410,7 +476,7 @@ static void deliver(struct sim *s, struct sim_netmsg *nm)
 {
 	raft_id to = nm->m.to, from = nm->m.from;
 	struct sim_node *n = &s->nodes[to];
-	if (n->r == NULL || s->cut[from][to])
+	if (n->r == NULL || s->cut[from][to] || nm->lost)
 		return;
 	if (nm->snap != NULL) {
 		unsigned k = n->rsnap_next++ % SIM_RSNAP_MAX;
@@ -536,8 +602,8 @@ static void conf_change(struct sim *s, struct sim_node *l)
 static void compact(struct sim *s, struct sim_node *n)
 {
 	raft_index a = raft_applied_index(n->r);
-	if (a < raft_snapshot_index(n->r) + 20)
-		return;
+	if (a < raft_snapshot_index(n->r) + 20 || n->unsynced.n)
+		return; /* a leader may have applied what is not durable yet */
 	struct raft_config c;
 	if (raft_conf_at(n->r, a, &c) != 0)
 		return;
@@ -657,6 +723,17 @@ static void step(struct sim *s)
 		faults(s);
 		client_ops(s);
 	}
+	for (raft_id id = 1; id <= SIM_NODES_MAX && !s->failed; id++) {
+		struct sim_node *n = &s->nodes[id];
+		if (!n->unsynced.n || !chance(s, 100))
+			continue;
+		if (!s->healing && chance(s, 50)) {
+			node_crash(s, n, "before its unsynced writes were durable");
+			continue;
+		}
+		sync_unsynced(s, n);
+		process_ready(s, n);
+	}
 	deliver_due(s);
 	tick_all(s);
 	check_step(s);
@@ -726,6 +803,7 @@ static void sim_free(struct sim *s)
 		struct sim_node *n = &s->nodes[id];
 		raft_free(n->r);
 		disk_free(&n->disk);
+		disk_free(&n->unsynced);
 		sm_free(&n->sm);
 		for (int k = 0; k < SIM_RSNAP_MAX; k++)
 			sm_free(&n->rsnap[k].data);
@@ -785,6 +863,7 @@ static bool run_seed(uint64_t seed, unsigned steps, bool verbose)
 	s.check_quorum = rnd(&s, 4) != 0;
 	/* from the seed, not the stream: older seeds replay as before */
 	s.lease_reads = s.check_quorum && seed % 2 == 0;
+	s.async_writes = (seed >> 1) % 2 == 1;
 	s.n_props = s.n_reads = 1; /* id 0 means "none" */
 	s.cap_props = s.cap_reads = 0;
 	s.props = xrealloc(NULL, sizeof(*s.props));
@@ -810,12 +889,13 @@ static bool run_seed(uint64_t seed, unsigned steps, bool verbose)
 		       (unsigned long long)seed);
 	} else if (verbose) {
 		printf("seed %llu: ok: %u nodes, pre-vote %d, check-quorum "
-		       "%d, lease reads %d, %u elections, %u acked, "
+		       "%d, lease reads %d, async writes %d (%u), %u elections, %u acked, "
 		       "%u reads, %u snapshots, %u compactions, %u conf "
 		       "changes, %u transfers, %u crashes, %u partitions, "
 		       "%u msgs\n",
 		       (unsigned long long)seed, s.n_init, s.pre_vote,
-		       s.check_quorum, s.lease_reads, s.stats.elections,
+		       s.check_quorum, s.lease_reads, s.async_writes,
+		       s.stats.unsynced_advances, s.stats.elections,
 		       s.stats.acked, s.stats.reads, s.stats.snapshots,
 		       s.stats.compactions, s.stats.conf_changes,
 		       s.stats.transfers, s.stats.crashes, s.stats.partitions,

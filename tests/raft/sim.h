@@ -42,6 +42,9 @@ struct sim_node {
 	struct raft *r; /* NULL while crashed */
 	unsigned down_until;
 	struct sim_disk disk;
+	/* a leader's entries written without fsync (raft_advance_unsynced),
+	 * not yet on disk: a crash keeps a random prefix of them */
+	struct sim_disk unsynced;
 	struct sim_sm sm;
 	int last_role;
 	raft_term last_term;
@@ -58,6 +61,7 @@ struct sim_netmsg {
 	struct raft_msg m;
 	unsigned at;
 	struct sim_sm *snap; /* data streamed with RAFT_MSG_SNAPSHOT */
+	bool lost;           /* its sender crashed before it left */
 };
 
 struct sim_prop {
@@ -92,6 +96,7 @@ struct sim {
 	unsigned steps;
 	bool verbose;
 	bool pre_vote, check_quorum, lease_reads;
+	bool async_writes; /* leaders may advance before their fsync */
 	unsigned now;
 	bool healing;
 	struct sim_node nodes[SIM_NODES_MAX + 1]; /* by id; [0] unused */
@@ -125,7 +130,8 @@ struct sim {
 	char why[512];
 	struct {
 		unsigned elections, acked, reads, snapshots, compactions,
-			conf_changes, transfers, crashes, partitions, msgs;
+			conf_changes, transfers, crashes, partitions, msgs,
+			unsynced_advances;
 	} stats;
 };
 

@@ -396,6 +396,86 @@ static void test_replication_commits_and_applies(void **state)
 	cluster_free(c);
 }
 
+/* Delivers the queued messages addressed to `to`; runs its ready loop
+ * after each unless the test drives that node's readies itself. */
+static void deliver_to(struct cluster *c, raft_id to, bool run_ready)
+{
+	for (size_t k = 0; k < c->nq;) {
+		if (c->q[k].to != to) {
+			k++;
+			continue;
+		}
+		struct raft_msg m = c->q[k];
+		memmove(&c->q[k], &c->q[k + 1], (c->nq - k - 1) * sizeof(c->q[0]));
+		c->nq--;
+		assert_int_equal(raft_step(c->r[to], &m), 0);
+		msg_free(&m);
+		if (run_ready)
+			flush(c, to);
+	}
+}
+
+/* A leader's ready handled with raft_advance_unsynced: its messages leave,
+ * its entries are not durable yet. */
+static void leader_ready_unsynced(struct cluster *c, raft_id id, struct raft_ready *rd)
+{
+	raft_ready(c->r[id], rd);
+	assert_true(rd->may_sync_later);
+	for (size_t k = 0; k < rd->n_msgs; k++)
+		queue_msg(c, &rd->msgs[k]);
+	raft_advance_unsynced(c->r[id], rd);
+}
+
+/* Asynchronous leader writes (thesis 10.2.1): a leader that advanced
+ * before its fsync counts its own copy only once raft_synced() says it is
+ * durable; until then its entries commit on a quorum of followers alone,
+ * and come back in ready.committed although not durable on the leader. */
+static void test_unsynced_leader_counts_durable_copy_only(void **state)
+{
+	(void)state;
+	struct cluster *c = cluster_new(3, true, true);
+	elect(c, 1);
+	tick_all(c, 3);
+	struct raft *l = c->r[1];
+	struct raft_ready rd;
+	raft_index i;
+	assert_int_equal(raft_propose(l, "u", 1, &i), 0);
+	leader_ready_unsynced(c, 1, &rd);
+	/* one follower's copy: with the leader's it would be a quorum */
+	deliver_to(c, 2, true);
+	deliver_to(c, 1, false);
+	assert_int_equal(raft_commit_index(l), i - 1);
+	raft_synced(l, i, raft_term_of(l) + 1); /* not that entry: ignored */
+	assert_int_equal(raft_commit_index(l), i - 1);
+	raft_synced(l, i, raft_term_of(l));
+	assert_int_equal(raft_commit_index(l), i);
+	/* both followers' copies commit without the leader's */
+	raft_index j;
+	assert_int_equal(raft_propose(l, "v", 1, &j), 0);
+	leader_ready_unsynced(c, 1, &rd);
+	deliver_to(c, 2, true);
+	deliver_to(c, 3, true);
+	deliver_to(c, 1, false);
+	assert_int_equal(raft_commit_index(l), j);
+	raft_ready(l, &rd);
+	assert_true(rd.may_sync_later);
+	assert_int_equal(rd.n_entries, 0);
+	assert_true(rd.n_committed >= 1);
+	assert_int_equal(rd.committed[rd.n_committed - 1].index, j);
+	raft_advance_unsynced(l, &rd);
+	/* a follower's ready is never may_sync_later */
+	deliver(c);
+	assert_int_equal(raft_propose(l, "w", 1, NULL), 0);
+	flush(c, 1);
+	deliver_to(c, 2, false);
+	assert_true(raft_has_ready(c->r[2]));
+	raft_ready(c->r[2], &rd);
+	assert_int_equal(rd.n_entries, 1);
+	assert_false(rd.may_sync_later);
+	raft_advance(c->r[2], &rd);
+	cluster_free(c);
+}
+
 /* Pipelining: several AppendEntries in flight, bounded by max_inflight
  * (4 here); the rest waits for acknowledgements. */
 static void test_pipelining_bounded_by_max_inflight(void **state)
@@ -826,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_check_quorum_leader_steps_down),
 		cmocka_unit_test(test_replication_commits_and_applies),
 		cmocka_unit_test(test_pipelining_bounded_by_max_inflight),
+		cmocka_unit_test(test_unsynced_leader_counts_durable_copy_only),
 		cmocka_unit_test(test_proposals_are_batched),
 		cmocka_unit_test(test_conflicting_entries_are_truncated),
 		cmocka_unit_test(test_figure8_no_commit_of_old_term_by_counting),
