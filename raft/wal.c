@@ -738,6 +738,11 @@ int wal_sync(struct wal *w)
 	return 0;
 }
 
+int wal_sync_fd(const struct wal *w)
+{
+	return w->broken || w->dir_dirty ? -1 : w->active_fd;
+}
+
 int wal_truncate(struct wal *w, raft_index from)
 {
 	if (w->broken)

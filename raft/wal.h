@@ -72,6 +72,13 @@ void wal_close(struct wal *w);
  * conflicting suffix is truncated first.  Not durable until wal_sync(). */
 int wal_append(struct wal *w, const struct raft_entry *ents, size_t n);
 int wal_sync(struct wal *w);
+/* For an fdatasync on another thread: the descriptor whose fdatasync makes
+ * every append so far durable (the active segment: a new segment syncs
+ * the one before it), or -1 when wal_sync() itself is needed (a new
+ * segment's directory entry is not durable yet, no segment, a failed
+ * write). Valid until the next call on w; dup() it to keep it. The WAL
+ * still counts those appends unsynced: a later wal_sync() syncs again. */
+int wal_sync_fd(const struct wal *w);
 
 /* Drop every entry with index >= from (durable). */
 int wal_truncate(struct wal *w, raft_index from);

@@ -162,6 +162,35 @@ static void test_round_trip(void **state)
 	wal_close(w);
 }
 
+/* wal_sync_fd: -1 while a new segment's directory entry is not durable
+ * (only wal_sync covers that), else the active segment's descriptor, which
+ * another thread may dup and fdatasync. */
+static void test_sync_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct wal_recovered rec;
+	struct wal *w = reopen(f, NULL, &rec, 0);
+	wal_recovered_free(&rec);
+	char b1[64], b2[64];
+	struct raft_entry e1 = make_entry(1, 1, b1, sizeof(b1));
+	assert_int_equal(wal_append(w, &e1, 1), 0);
+	assert_int_equal(wal_sync_fd(w), -1); /* a new segment */
+	assert_int_equal(wal_sync(w), 0);
+	struct raft_entry e2 = make_entry(2, 1, b2, sizeof(b2));
+	assert_int_equal(wal_append(w, &e2, 1), 0);
+	int fd = wal_sync_fd(w);
+	assert_true(fd >= 0);
+	int d = dup(fd);
+	assert_true(d >= 0);
+	assert_int_equal(fdatasync(d), 0);
+	close(d);
+	w = reopen(f, w, &rec, 0);
+	assert_int_equal(rec.n, 2);
+	check_entry(&rec.entries[1], 2, 1);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+
 static void test_torn_tail_truncated(void **state)
 {
 	struct fixture *f = *state;
@@ -487,7 +516,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c_vector),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_round_trip),
+		T(test_round_trip), T(test_sync_fd),
 		T(test_torn_tail_truncated),
 		T(test_flipped_byte_in_last_record),
 		T(test_conflicting_suffix),
