@@ -98,6 +98,7 @@ static void ask_one(struct members *m, size_t i, int timeout_ms)
 		e->last_index = s->last_index;
 		e->snapshot_index = s->snapshot_index;
 		e->from_effects = s->from_effects;
+		e->unsynced_writes = s->unsynced_writes;
 		for (size_t k = 0; k < s->n_peers; k++)
 			if (s->peers[k]->addr && s->peers[k]->addr[0])
 				member_for(m, s->peers[k]->addr);

@@ -17,7 +17,7 @@ namenode_libnamenode_a_SOURCES = \
 	namenode/dnmgr.h namenode/dnmgr.c namenode/blockmap.c namenode/placement.c \
 	namenode/replmon.c namenode/wire_check.h namenode/wire_check.c \
 	namenode/raft_node.h namenode/raft_node.c namenode/raft_transport.c namenode/raft_effects.c \
-	namenode/raft_snapshot.c
+	namenode/raft_snapshot.c namenode/wal_syncer.h namenode/wal_syncer.c
 namenode_libnamenode_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 
 NAMENODE_LIBS = namenode/libnamenode.a namenode/libnamespace.a raft/libraftwal.a \

@@ -305,6 +305,9 @@ static int step_listen(void *ctx)
 			    (long long)nn->cfg.port);
 		return rc;
 	}
+	int wake = nn_raft_wake_fd(nn);
+	if (wake >= 0 && (rc = rpc_server_watch(nn->srv, wake)) < 0)
+		return rc;
 	DFS_NOTICE("listening on %s:%u", nn->cfg.listen_host, nn->port);
 	return dfs_daemon_announce(nn->cfg.listen_host, nn->port);
 }

@@ -321,10 +321,19 @@ int nn_raft_open(struct nn *nn)
 		for (unsigned i = 0; i < 2 * rn->election_ticks + 2; i++)
 			raft_tick(rn->r);
 	rn->next_tick_ms = nn_now_ms() + rn->tick_ms;
+	if ((rc = wal_syncer_start(&rn->syncer)) < 0) {
+		dfs_log_err(DFS_LOG_ERR, rc, "raft: cannot start the WAL syncer thread");
+		goto err;
+	}
 	return 0;
 err:
 	nn_raft_close(nn);
 	return rc;
+}
+
+int nn_raft_wake_fd(const struct nn *nn)
+{
+	return nn->raft && nn->raft->syncer ? wal_syncer_fd(nn->raft->syncer) : -1;
 }
 
 static void fail_pending(struct nn_raft *rn, struct nn_raft_pending *p, int status);
@@ -339,6 +348,7 @@ void nn_raft_close(struct nn *nn)
 	for (size_t i = 0; i < NN_RAFT_PEERS_MAX; i++)
 		nn_raft_snap_stop(rn, i);
 	nn_raft_snap_in_abort(rn);
+	wal_syncer_stop(rn->syncer);
 	while (rn->n_pend) {
 		fail_pending(rn, &rn->pend[rn->pend_head], -DFS_ENOTLEADER);
 		rn->pend_head = (rn->pend_head + 1) % rn->cap_pend;
@@ -795,12 +805,60 @@ static bool send_before_sync(bool leader, const struct raft_ready *rd, const str
 	       (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT);
 }
 
+/* A leader's ready whose entries may become durable after it is handled
+ * (rd.may_sync_later): they are written here and the syncer thread runs
+ * the fdatasync while the loop sends, applies and reads on; the core
+ * counts the leader's own copy once collect_synced reports it. *unsynced
+ * turns false when the WAL had to sync here (a new segment). */
+static int write_unsynced(struct nn_raft *rn, const struct raft_ready *rd, bool *unsynced)
+{
+	if (rd->n_entries == 0)
+		return 0;
+	int rc = wal_append(rn->w, rd->entries, rd->n_entries);
+	if (rc < 0)
+		return rc;
+	const struct raft_entry *last = &rd->entries[rd->n_entries - 1];
+	int fd = wal_sync_fd(rn->w);
+	if (fd >= 0 && wal_syncer_submit(rn->syncer, fd, last->index, last->term) == 0) {
+		rn->unsynced_writes++;
+		return 0;
+	}
+	*unsynced = false;
+	return wal_sync(rn->w);
+}
+
+/* What the syncer made durable since the last turn, told to the core. */
+static void collect_synced(struct nn_raft *rn)
+{
+	uint64_t index, term;
+	int err;
+	if (!rn->syncer || !wal_syncer_take(rn->syncer, &index, &term, &err))
+		return;
+	if (err < 0) {
+		dfs_log_err(DFS_LOG_ERR, err, "raft: cannot sync the WAL: stopping");
+		rn->fatal = true;
+		dfs_daemon_request_stop();
+		return;
+	}
+	raft_synced(rn->r, index, term);
+}
+
 static int ready_once(struct nn *nn)
 {
 	struct nn_raft *rn = nn->raft;
 	struct raft_ready rd;
 	bool leader = raft_role(rn->r) == RAFT_LEADER; /* before: rd pins the core */
 	raft_ready(rn->r, &rd);
+	/* Anything but a leader's plain ready (a vote, a term, a snapshot, a
+	 * follower's appends) syncs here, and that fdatasync also covers
+	 * the appends the syncer may still be working on. So does a group
+	 * of one, which commits on its own copy alone (8 clients: 5% more
+	 * creates through the syncer, for 20% more CPU), and a ready that a
+	 * single client waits for while the syncer is idle: nothing else
+	 * needs the loop meanwhile, and the handoff costs two thread wakeups
+	 * (one client's creates ran 5% slower through the syncer). */
+	bool unsynced = rd.may_sync_later && rn->syncer && raft_config_of(rn->r)->n > 1 &&
+			(rn->n_pend > 1 || wal_syncer_busy(rn->syncer));
 	/* A leader's ready with nothing new to store mostly tells followers a
 	 * new commit index: answer the clients first, tell the followers after
 	 * (they need it only to apply; the two sends were a tenth of a
@@ -809,7 +867,7 @@ static int ready_once(struct nn *nn)
 	for (size_t i = 0; i < rd.n_msgs && !answer_first; i++)
 		if (send_before_sync(leader, &rd, &rd.msgs[i]))
 			send_msg(nn, &rd.msgs[i]);
-	int rc = wal_save_ready(rn->w, &rd);
+	int rc = unsynced ? write_unsynced(rn, &rd, &unsynced) : wal_save_ready(rn->w, &rd);
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_ERR, rc, "raft: cannot write the WAL: stopping");
 		rn->fatal = true;
@@ -833,7 +891,10 @@ static int ready_once(struct nn *nn)
 		reads_confirm(rn, rd.reads[i].id, rd.reads[i].index);
 	for (size_t i = 0; i < rd.n_msgs && answer_first; i++)
 		send_msg(nn, &rd.msgs[i]);
-	raft_advance(rn->r, &rd);
+	if (unsynced)
+		raft_advance_unsynced(rn->r, &rd);
+	else
+		raft_advance(rn->r, &rd);
 	return 0;
 }
 
@@ -842,6 +903,7 @@ void nn_raft_commit(struct nn *nn)
 	struct nn_raft *rn = nn->raft;
 	if (rn->fatal)
 		return;
+	collect_synced(rn);
 	if (raft_role(rn->r) == RAFT_LEADER)
 		reads_request(nn);
 	while (raft_has_ready(rn->r))
@@ -927,6 +989,8 @@ static int reply_status(struct nn *nn, struct rpc_conn *c, uint64_t call_id)
 	s.snapshot_index = raft_snapshot_index(rn->r);
 	s.has_from_effects = 1;
 	s.from_effects = rn->fx_applied;
+	s.has_unsynced_writes = 1;
+	s.unsynced_writes = rn->unsynced_writes;
 	memcpy(voters, conf->voters, conf->n * sizeof(*voters));
 	s.voters = voters;
 	s.n_voters = conf->n;

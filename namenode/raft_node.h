@@ -13,6 +13,9 @@
  *    <name_dir>/raft) the WAL. The WAL is the durable log (one fsync per
  *    ready batch = group commit); LevelDB writes are unsynced and record
  *    the applied index, so a restart replays the WAL entries after it.
+ *    A leader's fdatasync runs on the syncer thread (wal_syncer.h) while
+ *    the loop goes on: its entries commit on the followers' copies, or on
+ *    its own once the syncer reports them durable.
  *  - A mutation becomes a NORMAL entry (u8 NN_ENTRY_CMD + packed
  *    NsCommand{method, req, leader's now_ns}); the leader replies once the
  *    entry is applied locally. A follower answers -DFS_ENOTLEADER with the
@@ -22,13 +25,15 @@
  *
  * Threads: everything here runs on the event-loop thread, except the
  * per-peer sender threads of raft_transport.c, which only see the frames
- * queued for them (lock: tx->mu, a leaf lock).
+ * queued for them (lock: tx->mu, a leaf lock), and the WAL syncer, which
+ * only sees the descriptors handed to it.
  */
 #ifndef DFS_NAMENODE_RAFT_NODE_H
 #define DFS_NAMENODE_RAFT_NODE_H
 #include "namenode/nn.h"
 #include "raft/raft.h"
 #include "raft/wal.h"
+#include "namenode/wal_syncer.h"
 #include "common/proto/raft.pb-c.h"
 
 #include <leveldb/c.h>
@@ -108,6 +113,7 @@ struct nn_raft_snap_in {
 struct nn_raft {
 	struct raft *r;
 	struct wal *w;
+	struct wal_syncer *syncer; /* a leader's fdatasync off the loop */
 	uint64_t id;
 	char ns_dir[PATH_MAX];
 	char raft_dir[PATH_MAX];
@@ -140,6 +146,7 @@ struct nn_raft {
 	size_t fx_head, n_fx;
 	size_t fx_bytes;
 	uint64_t fx_applied; /* entries this node applied from effects */
+	uint64_t unsynced_writes; /* leader readies handed to the syncer */
 	/* snapshots */
 	struct nn_raft_snap_out out[NN_RAFT_PEERS_MAX];
 	struct nn_raft_snap_in in;
@@ -174,6 +181,9 @@ int nn_raft_format(struct nn *nn);
 /* Opens the WAL, restores the core; nn->ns may be NULL (joining). */
 int nn_raft_open(struct nn *nn);
 void nn_raft_close(struct nn *nn);
+/* The descriptor the event loop watches for the WAL syncer (readable
+ * when a leader's fdatasync completed; nn_raft_commit takes it). */
+int nn_raft_wake_fd(const struct nn *nn);
 /* A namespace request on the Raft path. 0: taken (req now owned, reply
  * later); 1: serve it here and now; < 0: reply with that status. */
 int nn_raft_submit(struct nn *nn, struct rpc_conn *c, uint32_t method, uint64_t call_id,

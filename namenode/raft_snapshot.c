@@ -24,6 +24,8 @@ void nn_raft_maybe_compact(struct nn *nn)
 {
 	struct nn_raft *rn = nn->raft;
 	uint64_t at = rn->applied, from = raft_snapshot_index(rn->r);
+	if (at > raft_durable_index(rn->r))
+		at = raft_durable_index(rn->r); /* a leader applies before its fsync */
 	if (!nn->ns || rn->snapshot_entries == 0 || at < from + rn->snapshot_entries)
 		return;
 	struct raft_snapshot_meta s = {.index = at, .term = raft_term_at(rn->r, at)};

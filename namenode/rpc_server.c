@@ -41,6 +41,7 @@ struct rpc_server {
 	struct rpc_handlers h;
 	struct rpc_conn *conns;
 	size_t n_conns;
+	char watched; /* its address tags the watched fds' events */
 };
 
 static int buf_reserve(uint8_t **b, size_t *cap, size_t need)
@@ -265,6 +266,8 @@ int rpc_server_run(struct rpc_server *s, int stop_fd)
 				accept_all(s);
 				continue;
 			}
+			if (c == (void *)&s->watched)
+				continue; /* a watched fd: the commit hook reads it */
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 				read_conn(s, c);
 		}
@@ -275,6 +278,12 @@ int rpc_server_run(struct rpc_server *s, int stop_fd)
 		reap(s);
 		timeout = s->h.tick(s->h.arg);
 	}
+}
+
+int rpc_server_watch(struct rpc_server *s, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->watched};
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? DFS_ERRNO() : 0;
 }
 
 int rpc_server_create(const char *host, uint16_t port, const struct rpc_handlers *h,

@@ -3,7 +3,9 @@
  *
  * Threading model: ONE thread (the daemon's run()) runs rpc_server_run()
  * and owns everything: the namespace (struct ns), the datanode table, the
- * block map. There are no other threads and no locks. Sockets are
+ * block map. The few helper threads (Raft peer senders, the WAL syncer;
+ * see raft_node.h) touch none of it. A watched descriptor
+ * (rpc_server_watch) lets such a thread wake the loop. Sockets are
  * non-blocking; each connection has an input buffer parsed frame by frame
  * (dfs_frame_header_decode) and an output queue.
  *
@@ -46,6 +48,9 @@ struct rpc_server;
 /* Listens on host:port (0: ephemeral); *bound gets the port. */
 int rpc_server_create(const char *host, uint16_t port, const struct rpc_handlers *h,
 		      struct rpc_server **out, uint16_t *bound);
+/* Adds fd to the loop's epoll set: its being readable only ends the wait
+ * (the commit hook, which runs next, reads it). 0 or a negative errno. */
+int rpc_server_watch(struct rpc_server *s, int fd);
 /* Runs until stop_fd is readable. Returns 0 or a negative errno. */
 int rpc_server_run(struct rpc_server *s, int stop_fd);
 void rpc_server_destroy(struct rpc_server *s);

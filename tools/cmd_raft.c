@@ -33,10 +33,10 @@ static void print_member(const struct dfs_raft_member *m)
 {
 	printf("id=%" PRIu64 " addr=%.280s role=%.16s term=%" PRIu64 " commit=%" PRIu64
 	       " applied=%" PRIu64 " lag=%" PRId64 " leader=%" PRIu64 " last=%" PRIu64
-	       " snapshot=%" PRIu64 " voter=%d effects=%" PRIu64 "%s\n",
+	       " snapshot=%" PRIu64 " voter=%d effects=%" PRIu64 " unsynced=%" PRIu64 "%s\n",
 	       m->id, m->addr, m->role[0] ? m->role : "-", m->term, m->commit_index,
 	       m->applied_index, m->lag, m->leader_id, m->last_index, m->snapshot_index, m->voter,
-	       m->from_effects, m->reachable ? "" : " unreachable");
+	       m->from_effects, m->unsynced_writes, m->reachable ? "" : " unreachable");
 }
 
 /* The id of the leader the reachable members agree on (a member that

@@ -376,6 +376,9 @@ struct dfs_raft_member {
 	uint64_t from_effects;  /* log entries it applied from the leader's
 				   effects instead of running them (since
 				   it started) */
+	uint64_t unsynced_writes; /* batches it wrote as leader and went on
+				     before their fsync ended (since it
+				     started) */
 };
 
 /* Status of every namenode of the group: the client's namenode list plus

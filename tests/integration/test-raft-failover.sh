@@ -10,6 +10,10 @@
 raft_up
 writer_start -t 4
 wait_until 30 acked_at_least 200 || fail "no progress before the kill: $(acked) acked"
+# with four clients waiting the leader goes on while a thread runs its
+# fsync (unsynced=): the creates checked below went that way
+leader_wrote_ahead() { raft_status | awk '/role=leader/ && / unsynced=[1-9]/ {ok = 1} END {exit !ok}'; }
+wait_until 30 leader_wrote_ahead || fail "the leader never wrote ahead of its fsync: $(raft_status)"
 
 # kill_leader: SIGKILLs the leader, waits for the next acknowledged create,
 # prints the failover time. Sets KILLED.
