@@ -856,9 +856,11 @@ static int ready_once(struct nn *nn)
 	 * creates through the syncer, for 20% more CPU), and a ready that a
 	 * single client waits for while the syncer is idle: nothing else
 	 * needs the loop meanwhile, and the handoff costs two thread wakeups
-	 * (one client's creates ran 5% slower through the syncer). */
+	 * (one client's creates ran 5% slower through the syncer). A ready
+	 * with no entries has nothing to make durable: it never syncs here
+	 * (the syncer covers what was written before it). */
 	bool unsynced = rd.may_sync_later && rn->syncer && raft_config_of(rn->r)->n > 1 &&
-			(rn->n_pend > 1 || wal_syncer_busy(rn->syncer));
+			(rd.n_entries == 0 || rn->n_pend > 1 || wal_syncer_busy(rn->syncer));
 	/* A leader's ready with nothing new to store mostly tells followers a
 	 * new commit index: answer the clients first, tell the followers after
 	 * (they need it only to apply; the two sends were a tenth of a
