@@ -65,6 +65,7 @@ struct nn {
 
 int64_t nn_now_ms(void);   /* monotonic */
 int64_t nn_now_ns(void);   /* wall clock, for commands */
+int64_t nn_mono_ns(void);  /* monotonic, for short intervals */
 
 /* rpc_handlers.c: the rpc_handlers callbacks (arg = struct nn *). */
 int nn_handle(void *arg, struct rpc_conn *c, const struct dfs_frame_header *h,

@@ -46,6 +46,11 @@
 #define NN_ENTRY_CMD 1                   /* first byte of a NORMAL entry */
 #define NN_RAFT_PEERS_MAX 16             /* address table entries */
 #define NN_RAFT_PENDING_MAX 65536        /* proposals awaiting apply */
+#define NN_RAFT_LAZY_WAIT_MS 2   /* a lone client's entry not committed by the
+				  * followers by then: the leader syncs it */
+#define NN_RAFT_LAZY_MAX_MS 10   /* committed entries the leader has not
+				  * synced yet, at most this long */
+#define NN_RAFT_LAZY_RETRY_MS 100 /* after a miss, sync in the loop this long */
 #define NN_RAFT_READS_MAX 65536          /* reads awaiting their read index */
 #define NN_RAFT_TX_BYTES_MAX (32u << 20) /* bytes queued per peer sender */
 #define NN_RAFT_TX_FRAMES_MAX 8192       /* frames queued per peer sender */
@@ -146,7 +151,18 @@ struct nn_raft {
 	size_t fx_head, n_fx;
 	size_t fx_bytes;
 	uint64_t fx_applied; /* entries this node applied from effects */
-	uint64_t unsynced_writes; /* leader readies handed to the syncer */
+	uint64_t unsynced_writes; /* leader readies written ahead of their fsync */
+	/* A lone client's entries, written without an fsync: they commit on
+	 * the followers' copies, and the leader syncs them later (lazy_check
+	 * in raft_node.c). */
+	struct {
+		bool on;           /* entries up to (index, term) await a sync */
+		uint64_t index, term;
+		int64_t first_ns;  /* when the oldest of them was written */
+		int64_t last_ns;   /* when the newest was */
+		bool off;          /* the followers did not commit in time */
+		int64_t retry_ns;  /* when off: the time to try again */
+	} lazy;
 	/* snapshots */
 	struct nn_raft_snap_out out[NN_RAFT_PEERS_MAX];
 	struct nn_raft_snap_in in;
