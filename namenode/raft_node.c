@@ -338,6 +338,14 @@ int nn_raft_wake_fd(const struct nn *nn)
 
 static void fail_pending(struct nn_raft *rn, struct nn_raft_pending *p, int status);
 
+int nn_raft_fatal(struct nn_raft *rn, int rc, const char *what)
+{
+	dfs_log_err(DFS_LOG_ERR, rc, "raft: cannot %s: stopping", what);
+	rn->fatal = true;
+	dfs_daemon_request_stop();
+	return rc;
+}
+
 void nn_raft_close(struct nn *nn)
 {
 	struct nn_raft *rn = nn->raft;
@@ -651,12 +659,8 @@ static bool apply_from_effects(struct nn *nn, const struct raft_entry *e)
  * cannot write its state stops; its WAL replays the entries on restart. */
 static int flush_effects(struct nn *nn)
 {
-	if (!nn->ns || ns_effects_flush(nn->ns) == 0)
-		return 0;
-	DFS_ERR("raft: cannot write applied entries to the namespace: stopping");
-	nn->raft->fatal = true;
-	dfs_daemon_request_stop();
-	return -EIO;
+	int rc = nn->ns ? ns_effects_flush(nn->ns) : 0;
+	return rc < 0 ? nn_raft_fatal(nn->raft, rc, "write applied entries to the namespace") : 0;
 }
 
 static void apply_cmd_entry(struct nn *nn, const struct raft_entry *e)
@@ -861,19 +865,16 @@ static int write_unsynced(struct nn_raft *rn, const struct raft_ready *rd, enum 
 	if (rc < 0)
 		return rc;
 	const struct raft_entry *last = &rd->entries[rd->n_entries - 1];
-	bool here = wal_sync_fd(rn->w) < 0;
-	if (*mode == WAL_LAZY && !here) {
+	bool here = false;
+	if (*mode == WAL_LAZY && wal_sync_fd(rn->w) >= 0) {
 		if (!rn->lazy.on)
 			rn->lazy.first_ns = now_ns;
 		rn->lazy.on = true;
 		rn->lazy.index = last->index;
 		rn->lazy.term = last->term;
 		rn->lazy.last_ns = now_ns;
-	} else if (!here) {
-		rc = sync_later(rn, last->index, last->term, &here);
 	} else {
-		rn->lazy.on = false;
-		rc = wal_sync(rn->w);
+		rc = sync_later(rn, last->index, last->term, &here);
 	}
 	if (here)
 		*mode = WAL_SYNC_HERE;
@@ -905,13 +906,10 @@ static void lazy_check(struct nn_raft *rn, int64_t now_ns)
 	bool here;
 	uint64_t index = rn->lazy.index, term = rn->lazy.term;
 	int rc = sync_later(rn, index, term, &here);
-	if (rc < 0) {
-		dfs_log_err(DFS_LOG_ERR, rc, "raft: cannot sync the WAL: stopping");
-		rn->fatal = true;
-		dfs_daemon_request_stop();
-	} else if (here) {
+	if (rc < 0)
+		nn_raft_fatal(rn, rc, "sync the WAL");
+	else if (here)
 		raft_synced(rn->r, index, term);
-	}
 }
 
 /* What the syncer made durable since the last turn, told to the core. */
@@ -921,13 +919,10 @@ static void collect_synced(struct nn_raft *rn)
 	int err;
 	if (!rn->syncer || !wal_syncer_take(rn->syncer, &index, &term, &err))
 		return;
-	if (err < 0) {
-		dfs_log_err(DFS_LOG_ERR, err, "raft: cannot sync the WAL: stopping");
-		rn->fatal = true;
-		dfs_daemon_request_stop();
-		return;
-	}
-	raft_synced(rn->r, index, term);
+	if (err < 0)
+		nn_raft_fatal(rn, err, "sync the WAL");
+	else
+		raft_synced(rn->r, index, term);
 }
 
 static int ready_once(struct nn *nn)
@@ -951,9 +946,7 @@ static int ready_once(struct nn *nn)
 	if (mode == WAL_SYNC_HERE)
 		rn->lazy.on = false; /* that fdatasync covered them */
 	if (rc < 0) {
-		dfs_log_err(DFS_LOG_ERR, rc, "raft: cannot write the WAL: stopping");
-		rn->fatal = true;
-		dfs_daemon_request_stop();
+		nn_raft_fatal(rn, rc, "write the WAL");
 		return rc;
 	}
 	if (rd.snapshot) {

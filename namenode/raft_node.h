@@ -197,6 +197,9 @@ int nn_raft_format(struct nn *nn);
 /* Opens the WAL, restores the core; nn->ns may be NULL (joining). */
 int nn_raft_open(struct nn *nn);
 void nn_raft_close(struct nn *nn);
+/* Logs "raft: cannot WHAT: stopping" with rc, marks the node fatal (no
+ * more readies) and asks the daemon to stop. Returns rc. */
+int nn_raft_fatal(struct nn_raft *rn, int rc, const char *what);
 /* The descriptor the event loop watches for the WAL syncer (readable
  * when a leader's fdatasync completed; nn_raft_commit takes it). */
 int nn_raft_wake_fd(const struct nn *nn);

@@ -342,9 +342,7 @@ static int in_finish(struct nn *nn, const Dfs__RaftSnapChunk *c)
 	int rc = 0;
 	if (core_installs(rn, &m)) {
 		if ((rc = swap_in(nn)) < 0) {
-			dfs_log_err(DFS_LOG_ERR, rc, "raft: cannot swap the snapshot in: stopping");
-			rn->fatal = true;
-			dfs_daemon_request_stop();
+			nn_raft_fatal(rn, rc, "swap the snapshot in");
 			nn_raft_msg_free(&m);
 			return 0;
 		}
