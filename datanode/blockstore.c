@@ -4,6 +4,7 @@
 #include "datanode/blockstore.h"
 #include "datanode/blockmeta.h"
 #include "datanode/blockscan.h"
+#include "datanode/journal.h"
 #include "common/errors.h"
 #include "common/log.h"
 
@@ -331,7 +332,7 @@ static int parse_dirs(struct dn_store *s, const char *data_dirs)
 	return rc;
 }
 
-int dn_store_open(struct dn_store *s, const char *data_dirs)
+int dn_store_open(struct dn_store *s, const char *data_dirs, uint64_t journal_bytes)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
@@ -343,8 +344,13 @@ int dn_store_open(struct dn_store *s, const char *data_dirs)
 		rc = parse_dirs(s, data_dirs);
 	if (rc == 0)
 		rc = setup_versions(s);
-	for (size_t i = 0; i < s->n_dirs && rc == 0; i++)
-		rc = dn_scan_dir(s, (int)i);
+	for (size_t i = 0; i < s->n_dirs && rc == 0; i++) {
+		/* the journal's replicas go back into place before the scan */
+		rc = journal_bytes > 0 ? dn_journal_open(s, (int)i, journal_bytes, &s->journal[i])
+				       : dn_journal_remove(s, (int)i);
+		if (rc == 0)
+			rc = dn_scan_dir(s, (int)i);
+	}
 	if (rc < 0) {
 		dn_store_close(s);
 		return rc;
@@ -356,6 +362,10 @@ int dn_store_open(struct dn_store *s, const char *data_dirs)
 
 void dn_store_close(struct dn_store *s)
 {
+	for (size_t i = 0; i < s->n_dirs; i++) {
+		dn_journal_close(s->journal[i]);
+		s->journal[i] = NULL;
+	}
 	for (size_t i = 0; s->buckets != NULL && i < s->n_buckets; i++) {
 		struct dn_replica *r = s->buckets[i];
 		while (r != NULL) {

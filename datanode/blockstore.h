@@ -5,6 +5,8 @@
  *   <dir>/current/<xx>/<yy>/blk_<id>     finalized replica data
  *   <dir>/current/<xx>/<yy>/blk_<id>.meta  header + one CRC32C per chunk
  *   <dir>/rbw/blk_<id>[.meta]            replicas being written
+ *   <dir>/journal                        small new replicas until their own
+ *                                        files are synced (journal.h)
  * where xx = (id >> 8) & 0xff and yy = id & 0xff in hex, so block ids
  * (sequential counters) spread over 65536 small directories.
  *
@@ -75,13 +77,16 @@ struct dn_store {
 	uint64_t reserved_bytes; /* a dir with less free space takes no new replica */
 	int direct_writes;       /* aligned packets go through O_DIRECT (replica_write.c) */
 	size_t next_dir;         /* round-robin placement (under lock) */
+	struct dn_journal *journal[DN_DIRS_MAX]; /* journal.h; NULL: turned off */
 };
 
 /* Opens the comma-separated data directories (created if missing), reads
  * or writes VERSION (a new random uuid on first start; every directory
- * must carry the same uuid) and scans the replicas. Returns 0 or a
- * negative errno; on error nothing is left allocated. */
-int dn_store_open(struct dn_store *s, const char *data_dirs);
+ * must carry the same uuid), opens each directory's replica journal of
+ * journal_bytes (journal.h; 0: none, and an old one is replayed and
+ * removed) and scans the replicas. Returns 0 or a negative errno; on
+ * error nothing is left allocated. */
+int dn_store_open(struct dn_store *s, const char *data_dirs, uint64_t journal_bytes);
 void dn_store_close(struct dn_store *s);
 
 /* Records the cluster id learnt at registration in every VERSION file.

@@ -6,7 +6,8 @@
  * accept thread, one thread per data-transfer connection (bounded by
  * max_connections) plus one ack responder per write stream, one thread
  * per namenode, up to max_copies COPY threads, the data-dir health thread
- * (volumes.h) and the block scanner (scanner.h).
+ * (volumes.h), the block scanner (scanner.h) and a checkpoint thread per
+ * data dir's replica journal (journal.h).
  * Lock order (a thread holding a lock never takes one to its left):
  *   xfer server lock | nn link lock | commands lock   ->   store lock
  * In practice every lock is a leaf: none is held across network I/O or
@@ -39,6 +40,7 @@ struct dn_config {
 	int64_t min_data_dirs;
 	uint64_t reserved_bytes;
 	int direct_writes;
+	uint64_t journal_size;
 	int local_reads;
 	char *log_level;
 	char *log_file;

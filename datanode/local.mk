@@ -6,6 +6,7 @@ datanode_libdatanode_a_SOURCES = \
 	datanode/blockmeta.c datanode/blockmeta.h \
 	datanode/blockscan.c datanode/blockscan.h \
 	datanode/blockstore.c datanode/blockstore.h \
+	datanode/journal.c datanode/journal.h \
 	datanode/replica_write.c datanode/replica_write.h \
 	datanode/replica_read.c datanode/replica_read.h \
 	datanode/datanode.h \
@@ -30,6 +31,12 @@ TESTS += tests/unit/test-blockstore
 tests_unit_test_blockstore_SOURCES = tests/unit/test-blockstore.c
 tests_unit_test_blockstore_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_blockstore_LDADD = $(DATANODE_LIBS) $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test-journal
+TESTS += tests/unit/test-journal
+tests_unit_test_journal_SOURCES = tests/unit/test-journal.c
+tests_unit_test_journal_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_journal_LDADD = $(DATANODE_LIBS) $(CMOCKA_LIBS)
 
 # A throwaway data-transfer client for datanode tests (not installed).
 check_PROGRAMS += datanode/dn-probe

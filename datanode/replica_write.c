@@ -12,6 +12,7 @@
  * same: dn_writer_sync's fdatasync covers both. */
 #include "datanode/replica_write.h"
 #include "datanode/blockmeta.h"
+#include "datanode/journal.h"
 #include "common/crc32c.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -48,6 +49,10 @@ struct dn_writer {
 	int direct_fd;       /* data file with O_DIRECT: -1 not yet, -2 refused */
 	uint64_t length;
 	uint64_t dirty_lo, dirty_hi; /* written since the last writeback kick */
+	/* A create small enough for the data dir's journal keeps a copy of
+	 * its bytes for it (jbuf[0, length)); NULL once it is not. */
+	uint8_t *jbuf;
+	size_t jcap, jmax, jlen;
 };
 
 /* Waits (lock held) until no writer holds id's replica; returns it (or
@@ -190,6 +195,8 @@ int dn_writer_open(struct dn_store *s, uint64_t id, uint64_t genstamp, int creat
 		free(w);
 		return rc;
 	}
+	struct dn_journal *j = create ? s->journal[w->dir] : NULL;
+	w->jmax = j != NULL ? dn_journal_replica_max(j) : 0;
 	rc = open_files(w);
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_WARN, rc, "blk_%" PRIu64 ": cannot open for writing", id);
@@ -198,6 +205,41 @@ int dn_writer_open(struct dn_store *s, uint64_t id, uint64_t genstamp, int creat
 	}
 	*out = w;
 	return 0;
+}
+
+/* Keeps the journal's copy of the replica at `len` bytes after a write of
+ * data[0, n) at off (data NULL: a truncate or gap); a replica growing past
+ * jmax drops the copy and will be synced in its own files. */
+static void journal_copy(struct dn_writer *w, uint64_t off, const void *data, size_t n,
+			 uint64_t len)
+{
+	if (w->jmax == 0)
+		return;
+	if (len > w->jmax) {
+		free(w->jbuf);
+		w->jbuf = NULL;
+		w->jmax = 0;
+		return;
+	}
+	if (len > w->jcap) {
+		size_t cap = w->jcap ? w->jcap : 16384;
+		while (cap < len)
+			cap *= 2;
+		uint8_t *b = realloc(w->jbuf, cap);
+		if (b == NULL) {
+			free(w->jbuf);
+			w->jbuf = NULL;
+			w->jmax = 0;
+			return;
+		}
+		w->jbuf = b;
+		w->jcap = cap;
+	}
+	if (len > w->jlen) /* a gap or an extension reads as zeros */
+		memset(w->jbuf + w->jlen, 0, len - w->jlen);
+	if (data != NULL)
+		memcpy(w->jbuf + off, data, n);
+	w->jlen = (size_t)len;
 }
 
 /* Records the new length in the map (not while replacing: the entry still
@@ -262,6 +304,7 @@ static int extend_to(struct dn_writer *w, uint64_t target)
 
 int dn_writer_truncate(struct dn_writer *w, uint64_t length)
 {
+	journal_copy(w, 0, NULL, 0, length);
 	if (length > w->length)
 		return extend_to(w, length);
 	if (length == w->length)
@@ -377,6 +420,7 @@ int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size
 	if (rc < 0)
 		return rc;
 	uint64_t new_len = offset + len > w->length ? offset + len : w->length;
+	journal_copy(w, offset, data, len, new_len);
 	rc = store_crcs(w, offset, len, crcs, new_len);
 	if (rc < 0)
 		return rc;
@@ -431,8 +475,9 @@ static int fsync_parent(const char *path)
 }
 
 /* Moves a create's rbw/ files into current/ (replacing an older version
- * in the same dir). */
-static int rename_into_place(struct dn_writer *w)
+ * in the same dir); with sync_dir, durably (else the journal holds the
+ * replica until a checkpoint). */
+static int rename_into_place(struct dn_writer *w, bool sync_dir)
 {
 	char from[DN_PATH_MAX], to[DN_PATH_MAX];
 	int rc = dn_store_make_parent(w->s, w->dir, w->id);
@@ -442,7 +487,7 @@ static int rename_into_place(struct dn_writer *w)
 		if (rename(from, to) < 0)
 			rc = DFS_ERRNO();
 	}
-	if (rc == 0)
+	if (rc == 0 && sync_dir)
 		rc = fsync_parent(to);
 	return rc;
 }
@@ -480,20 +525,14 @@ static void finalize_entry(struct dn_writer *w, struct dn_replica_info *final, c
 	pthread_mutex_unlock(&s->lock);
 }
 
-int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
+/* The end of finish once the replica is durable (in its files, or in the
+ * journal with journaled): into place, and into the map. */
+static int finish_durable(struct dn_writer *w, struct dn_replica_info *final, bool journaled)
 {
 	char old_data[DN_PATH_MAX], old_meta[DN_PATH_MAX];
 	int rc = 0;
-	if (!w->create) {
-		/* the new genstamp becomes visible only once durable */
-		rc = dn_writer_sync(w);
-		if (rc == 0)
-			rc = dn_meta_write_header(w->meta_fd, w->genstamp);
-		if (rc == 0 && fdatasync(w->meta_fd) < 0)
-			rc = DFS_ERRNO();
-	}
-	if (rc == 0 && w->state == DN_RS_RBW)
-		rc = rename_into_place(w);
+	if (w->state == DN_RS_RBW)
+		rc = rename_into_place(w, !journaled);
 	if (rc == 0 && dn_store_dir_failed(w->s, w->dir))
 		rc = -EIO; /* its disk was taken out of service meanwhile */
 	if (rc < 0) {
@@ -507,8 +546,54 @@ int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
 		unlink(old_data);
 		unlink(old_meta);
 	}
+	free(w->jbuf);
 	free(w);
 	return 0;
+}
+
+int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
+{
+	int rc = 0;
+	if (!w->create) {
+		/* the new genstamp becomes visible only once durable */
+		rc = dn_writer_sync(w);
+		if (rc == 0)
+			rc = dn_meta_write_header(w->meta_fd, w->genstamp);
+		if (rc == 0 && fdatasync(w->meta_fd) < 0)
+			rc = DFS_ERRNO();
+	}
+	if (rc < 0) {
+		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": cannot finalize", w->id);
+		dn_writer_abort(w);
+		return rc;
+	}
+	return finish_durable(w, final, false);
+}
+
+int dn_writer_finish_synced(struct dn_writer *w, struct dn_replica_info *final)
+{
+	struct dn_journal *j = w->jbuf != NULL && w->jlen == w->length && w->state == DN_RS_RBW
+				       ? w->s->journal[w->dir]
+				       : NULL;
+	if (j != NULL) {
+		dn_journal_begin(j);
+		int rc = dn_journal_write(j, w->id, w->genstamp, w->jbuf, w->jlen);
+		if (rc == 0)
+			rc = finish_durable(w, final, true);
+		else if (rc != -ENOSPC)
+			dn_writer_abort(w);
+		dn_journal_end(j);
+		if (rc != -ENOSPC)
+			return rc;
+		/* no room until the next checkpoint: the replica's own files */
+	}
+	int rc = dn_writer_sync(w);
+	if (rc < 0) {
+		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": cannot sync", w->id);
+		dn_writer_abort(w);
+		return rc;
+	}
+	return dn_writer_finish(w, final);
 }
 
 void dn_writer_abort(struct dn_writer *w)
@@ -552,5 +637,6 @@ static void writer_end(struct dn_writer *w, int discard)
 		dn_store_path(s, w->dir, DN_RS_RBW, w->id, meta, p, sizeof(p));
 		unlink(p);
 	}
+	free(w->jbuf);
 	free(w);
 }

@@ -54,6 +54,12 @@ uint64_t dn_writer_length(const struct dn_writer *w);
  * NULL) receives the finalized replica. */
 int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final);
 
+/* dn_writer_sync then dn_writer_finish, for a stream's last packet: a
+ * create small enough for its data dir's journal is made durable there
+ * instead, with one append, and its own files are synced by the journal's
+ * next checkpoint (journal.h). Frees w, as finish does. */
+int dn_writer_finish_synced(struct dn_writer *w, struct dn_replica_info *final);
+
 /* Ends the stream without finishing; frees w. A rewrite's replica keeps
  * its old genstamp and remembers the stream's genstamp (pending_gs) so
  * that a pipeline-recovery stream naming it is accepted. */

@@ -32,6 +32,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -242,11 +243,12 @@ static int write_local(struct wp_stream *st, const Dfs__WritePacket *p, const st
 		rc = dn_writer_truncate(st->w, p->truncate);
 	if (rc == 0 && f->h.data_len > 0)
 		rc = dn_writer_write(st->w, p->offset, f->data, f->h.data_len, st->crcs);
-	if (rc == 0 && p->has_sync && p->sync)
+	bool sync = p->has_sync && p->sync;
+	if (rc == 0 && sync && !p->last)
 		rc = dn_writer_sync(st->w);
 	if (rc == 0 && p->last) {
 		struct dn_replica_info info;
-		rc = dn_writer_finish(st->w, &info);
+		rc = sync ? dn_writer_finish_synced(st->w, &info) : dn_writer_finish(st->w, &info);
 		st->w = NULL;
 		if (rc == 0) {
 			DFS_DEBUG("received blk_%" PRIu64 " genstamp %" PRIu64 " length %" PRIu64,

@@ -31,6 +31,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test-corrupt-read.sh \
 	tests/integration/test-scanner.sh \
 	tests/integration/test-disk-fail.sh \
+	tests/integration/test-journal-replay.sh \
 	tests/integration/test-enospc.sh
 TESTS += $(INTEGRATION_TESTS)
 # The namenode Raft group: failover, restart, identical states.

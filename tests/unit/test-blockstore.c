@@ -46,7 +46,7 @@ static int setup(void **state)
 	if (mkdtemp(f->root) == NULL)
 		return -1;
 	snprintf(f->dirs, sizeof(f->dirs), "%s/d1", f->root);
-	if (dn_store_open(&f->s, f->dirs) != 0)
+	if (dn_store_open(&f->s, f->dirs, 0) != 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -64,7 +64,7 @@ static int teardown(void **state)
 static void reopen(struct fixture *f)
 {
 	dn_store_close(&f->s);
-	assert_int_equal(dn_store_open(&f->s, f->dirs), 0);
+	assert_int_equal(dn_store_open(&f->s, f->dirs, 0), 0);
 }
 
 static void fill(uint8_t *buf, size_t len, unsigned seed)
@@ -316,10 +316,10 @@ static void test_restart_and_two_dirs(void **state)
 	struct dn_store other;
 	char odir[300], both[700];
 	snprintf(odir, sizeof(odir), "%s/o", f->root);
-	assert_int_equal(dn_store_open(&other, odir), 0);
+	assert_int_equal(dn_store_open(&other, odir, 0), 0);
 	dn_store_close(&other);
 	snprintf(both, sizeof(both), "%s,%s", f->dirs, odir);
-	assert_int_equal(dn_store_open(&other, both), -EINVAL);
+	assert_int_equal(dn_store_open(&other, both, 0), -EINVAL);
 }
 
 static void test_stale_and_missing(void **state)
@@ -420,7 +420,7 @@ static void test_layout1_moved(void **state)
 	assert_non_null(strstr(p, "/current/02/03/blk_131845"));
 	/* a store written by layout 1, where moving blk 7 was cut short */
 	dn_store_close(&f->s);
-	assert_int_equal(dn_store_open(&f->s, f->dirs), 0);
+	assert_int_equal(dn_store_open(&f->s, f->dirs, 0), 0);
 	to_layout1(f, 0x1234, 0);
 	to_layout1(f, 0x20305, 0);
 	to_layout1(f, 7, 1);
