@@ -5,7 +5,10 @@
  * writer does not end and reopen a block at every jump; the least
  * recently used stream is ended for a new one, and a sequential writer's
  * stream ends when it moves on past the end of its block. A new
- * block comes from ADD_BLOCK (create=true); an existing one is reopened
+ * block comes from ADD_BLOCK (create=true; on a Raft group the leader
+ * hands it out without a log entry and COMPLETE records it, so the blocks
+ * already written are completed before the next ADD_BLOCK); an existing
+ * one is reopened
  * with OPEN_BLOCK (new genstamp, create=false, the first packet truncating
  * the replica to its recorded length so stale bytes never reappear).
  * Streams of finished blocks are remembered until COMPLETE (on fsync,
@@ -73,44 +76,62 @@ static void block_ref_of_stream(const struct dfsc_bwriter *w, Dfs__BlockRef *r)
 }
 
 /* COMPLETE: the blocks in pending plus the open streams', the size, and
- * the attribute changes kept with them (f->pend). The open streams must
- * be drained (every packet acked). */
-static int complete(dfs_file *f)
+ * with attrs the attribute changes kept with them (f->pend: only the
+ * flush of an fsync or close publishes them, since every COMPLETE without
+ * an mtime stamps the time and would undo an earlier one's). The open
+ * streams must be drained (every packet acked). */
+static int complete(dfs_file *f, bool attrs)
 {
 	Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 	Dfs__BlockRef open_refs[DFSC_STREAMS_MAX];
 	size_t n = f->n_pending;
 	Dfs__BlockRef **refs = calloc(n + DFSC_STREAMS_MAX, sizeof(*refs));
-	if (refs == NULL)
+	uint64_t *idx = calloc(n + DFSC_STREAMS_MAX, sizeof(*idx));
+	if (refs == NULL || idx == NULL) {
+		free(refs);
+		free(idx);
 		return -ENOMEM;
-	for (size_t i = 0; i < f->n_pending; i++)
+	}
+	for (size_t i = 0; i < f->n_pending; i++) {
 		refs[i] = &f->pending[i];
+		idx[i] = f->pending_idx[i];
+	}
 	for (int i = 0; i < DFSC_STREAMS_MAX; i++) {
 		if (!stream_open(f, i))
 			continue;
 		block_ref_of_stream(f->bw[i], &open_refs[i]);
+		idx[n] = f->bw_index[i];
 		refs[n++] = &open_refs[i];
 	}
 	req.has_ino = 1;
 	req.ino = f->ino;
 	req.n_blocks = n;
 	req.blocks = refs;
+	req.n_block_indexes = n; /* where blocks not recorded yet go */
+	req.block_indexes = idx;
 	req.has_size = 1;
 	req.size = f->size;
-	dfsc_setattr_to_req(&f->pend, &req);
+	struct dfs_setattr none = { 0 };
+	const struct dfs_setattr *pend = attrs ? &f->pend : &none;
+	dfsc_setattr_to_req(pend, &req);
 	dfsc_req_set_cred(&req, &f->cred);
 	struct dfs_stat st;
-	int rc = dfsc_call_attr(f->c, DFS_M_COMPLETE, &req, f->pend.valid ? &st : NULL);
+	int rc = dfsc_call_attr(f->c, DFS_M_COMPLETE, &req, pend->valid ? &st : NULL);
 	free(refs);
+	free(idx);
+	for (int i = 0; rc == 0 && i < DFSC_STREAMS_MAX; i++)
+		if (stream_open(f, i))
+			f->bw[i]->unrecorded = false;
 	if (rc < 0) {
 		dfsc_log(f->c, DFS_LOG_ERR, "complete inode %llu: %s",
 			 (unsigned long long)f->ino, dfs_strerror(rc));
 		return rc;
 	}
-	if ((f->pend.valid & DFS_SET_MODE) && (st.mode & 07777) != f->pend.mode)
+	if ((pend->valid & DFS_SET_MODE) && (st.mode & 07777) != pend->mode)
 		dfsc_log(f->c, DFS_LOG_WARN, "inode %llu: mode %o not applied (owner changed?)",
-			 (unsigned long long)f->ino, f->pend.mode);
-	memset(&f->pend, 0, sizeof(f->pend));
+			 (unsigned long long)f->ino, pend->mode);
+	if (attrs)
+		memset(&f->pend, 0, sizeof(f->pend));
 	f->n_pending = 0;
 	f->size_dirty = false;
 	return 0;
@@ -135,7 +156,7 @@ static int add_pending(dfs_file *f, int i)
 	f->pending_idx[f->n_pending] = f->bw_index[i];
 	f->n_pending++;
 	if (f->n_pending >= DFSC_PENDING_MAX)
-		return complete(f);
+		return complete(f, false);
 	return 0;
 }
 
@@ -256,7 +277,7 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 		/* so the namenode knows the block's length */
 		rc = drain_streams(f);
 		if (rc == 0)
-			rc = complete(f);
+			rc = complete(f, false);
 	}
 	if (rc < 0)
 		return rc;
@@ -272,10 +293,22 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 	w->ino = f->ino; /* for pipeline recovery */
 	w->index = idx;
 	w->cred = &f->cred;
+	if (cached == NULL && f->n_pending > 0) {
+		/* The namenode records a new block only at COMPLETE: the ones
+		 * already written go first, so none stays unrecorded (an orphan
+		 * once the block map's busy time is over) while the next is
+		 * written. One log entry per block of a multi-block file. */
+		rc = drain_streams(f);
+		if (rc == 0)
+			rc = complete(f, false);
+		if (rc < 0)
+			return rc;
+	}
 	if (cached == NULL) {
 		rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
 		if (rc == 0)
 			rc = dfsc_bwriter_open(f->c, w, &blk, true, 0, 0);
+		w->unrecorded = true;
 	} else {
 		old = *cached;
 		rc = block_op(f, DFS_M_OPEN_BLOCK, idx, &blk);
@@ -283,6 +316,7 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 			rc = dfsc_bwriter_open(f->c, w, &blk, false, old.genstamp, old.length);
 		w->truncate_pending = true;
 		w->truncate_to = old.length;
+		w->unrecorded = false;
 	}
 	dfsc_file_cache_invalidate(f);
 	if (rc < 0)
@@ -383,8 +417,9 @@ int dfsc_file_flush(dfs_file *f, bool sync, bool close_stream_too)
 			rc = stream_packet(f, i, f->bw[i]->max_end, NULL, 0, sync, close_stream_too);
 	if (rc == 0)
 		rc = drain_streams(f);
-	if (rc == 0 && (f->n_pending > 0 || any_stream_open(f) || f->size_dirty))
-		rc = complete(f);
+	if (rc == 0 &&
+	    (f->n_pending > 0 || any_stream_open(f) || f->size_dirty || f->pend.valid))
+		rc = complete(f, true);
 	if (rc < 0) {
 		f->write_err = rc;
 		return rc;

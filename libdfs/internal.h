@@ -284,6 +284,9 @@ struct dfsc_bwriter {
 	uint64_t ino, index;     /* the block's file and index (set by the caller) */
 	const struct dfsc_cred *cred; /* whose OPEN_BLOCK a recovery sends (set by
 				       * the caller; NULL: the thread's) */
+	bool unrecorded;         /* from ADD_BLOCK, no COMPLETE has recorded it
+				  * yet: a recovery's OPEN_BLOCK names it
+				  * (NSF_UNRECORDED) (set by the caller) */
 	int bad_pos;             /* pipeline position that failed, -1: unknown */
 	int bad_status;          /* why */
 	int recoveries;

@@ -2,7 +2,9 @@
  * died, stalled or refused a packet (HDFS pipeline recovery):
  *   1. drop the failed datanode from the pipeline (w->blk.locs);
  *   2. OPEN_BLOCK with exclude_nodes = it: the namenode bumps the block's
- *      genstamp, so the dropped replica is stale from now on;
+ *      genstamp, so the dropped replica is stale from now on (a block no
+ *      COMPLETE recorded yet is named in full, NSF_UNRECORDED: the leader
+ *      answers from memory, block_alloc.c);
  *   3. reopen the stream to the remaining datanodes with create = false,
  *      prev_genstamp = the genstamp the stream started from (w->base_gs).
  *      A datanode takes a replica at that genstamp or at one of this
@@ -39,6 +41,16 @@ static int new_genstamp(dfs_client *c, struct dfsc_bwriter *w, const char *bad, 
 	req.block_index = w->index;
 	req.n_exclude_nodes = 1;
 	req.exclude_nodes = excl;
+	Dfs__BlockRef cur = DFS__BLOCK_REF__INIT, *curp = &cur;
+	if (w->unrecorded) { /* the namenode knows it only from us */
+		cur.block_id = w->blk.block_id;
+		cur.genstamp = w->blk.genstamp;
+		cur.length = w->acked_len;
+		req.has_flags = 1;
+		req.flags = DFS__NS_FLAG__NSF_UNRECORDED;
+		req.n_blocks = 1;
+		req.blocks = &curp;
+	}
 	if (w->cred != NULL)
 		dfsc_req_set_cred(&req, w->cred);
 	int rc = dfsc_call(c, DFS_M_OPEN_BLOCK, &req, &reply);

@@ -13,7 +13,7 @@ namenode_libnamespace_a_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 noinst_LIBRARIES += namenode/libnamenode.a
 namenode_libnamenode_a_SOURCES = \
 	namenode/nn.h \
-	namenode/rpc_server.h namenode/rpc_server.c namenode/rpc_handlers.c \
+	namenode/rpc_server.h namenode/rpc_server.c namenode/rpc_handlers.c namenode/block_alloc.c \
 	namenode/dnmgr.h namenode/dnmgr.c namenode/blockmap.c namenode/placement.c \
 	namenode/replmon.c namenode/wire_check.h namenode/wire_check.c \
 	namenode/raft_node.h namenode/raft_node.c namenode/raft_transport.c namenode/raft_effects.c \

@@ -61,6 +61,8 @@ struct nn {
 	int64_t next_check_ms;   /* liveness + replication monitor */
 	int64_t copy_after_ms;   /* startup: no re-replication before this */
 	struct safemode sm;      /* safemode.h; started lazily by replmon_run */
+	uint64_t alloc_term;     /* block_alloc.c: the term alloc_next counts in */
+	uint64_t alloc_next;
 };
 
 int64_t nn_now_ms(void);   /* monotonic */
@@ -97,6 +99,23 @@ int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
  * it (ns_apply_effects), with the same side effects here as nn_apply_cmd
  * on a node that did not propose it. 0, or < 0 and nothing applied. */
 int nn_apply_effects(struct nn *nn, const uint8_t *data, size_t len, uint64_t index);
+
+/* The block map side of a block handed to a writer (rpc_handlers.c): the
+ * targets (ADD_BLOCK) or the live replicas at prev_gs minus the request's
+ * exclude_nodes (OPEN_BLOCK) expect lb's genstamp; the block is busy. */
+int nn_attach_targets(struct nn *nn, Dfs__LocatedBlock *lb, const int *t, int n, int64_t now);
+int nn_attach_replicas(struct nn *nn, Dfs__LocatedBlock *lb, uint64_t prev_gs, int64_t now,
+		       const Dfs__NsRequest *req);
+
+/* block_alloc.c: ADD_BLOCK, and OPEN_BLOCK of a block not recorded yet
+ * (NSF_UNRECORDED), answered by the Raft leader without a log entry. */
+bool nn_alloc_applies(const struct nn *nn, uint32_t method, const Dfs__NsRequest *req);
+/* Fills r (file attributes, the block with its pipeline); r->status. */
+int nn_alloc_block(struct nn *nn, uint32_t method, const Dfs__NsRequest *req, Dfs__NsReply *r);
+/* A datanode reported a replica of block_id: one no COMPLETE recorded yet
+ * stays busy a while, so that its writer's COMPLETE (maybe to a new
+ * leader) comes before the orphan check. */
+void nn_alloc_reported(struct nn *nn, uint64_t block_id, int64_t now);
 
 /* replmon.c: one pass of the replication monitor. */
 void replmon_run(struct nn *nn, int64_t now_ms);

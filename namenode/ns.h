@@ -48,6 +48,13 @@
 #define NS_XATTR_LIST_MAX 65536        /* names + their NULs, as listed (ENOSPC) */
 #define NS_XATTR_TOTAL_MAX (128u << 10) /* the whole x/<ino> record (ENOSPC) */
 
+/* Blocks the leader allocates without a log entry (block_alloc.c) have an
+ * id and genstamps of (term << NS_UNRECORDED_SHIFT) | n, term >= 1: unique
+ * because a node leads a term at most once, above every id and genstamp
+ * the namespace counters hand out. COMPLETE records such a block. */
+#define NS_UNRECORDED_SHIFT 40
+#define NS_UNRECORDED_ID_MIN (1ull << NS_UNRECORDED_SHIFT)
+
 /* Internal command (never on the wire as a request): reclaim a bounded part
  * of the detached trees left by a recursive DELETE. Issued by the server
  * while ns_gc_pending() is true. */
@@ -189,6 +196,15 @@ int ns_read(struct ns *ns, uint32_t method, const Dfs__NsRequest *req, Dfs__NsRe
  * namespace (an orphan). */
 int ns_block_info(struct ns *ns, uint64_t block_id, uint64_t *genstamp, uint64_t *length,
 		  uint32_t *replication);
+
+/* The file of a block allocation (ADD_BLOCK, or OPEN_BLOCK of a block not
+ * recorded yet) without a log entry: req->ino names a regular file the
+ * caller may write or owns (as for the recorded ADD_BLOCK); its attributes
+ * go into reply->attr. Returns status. */
+int ns_read_written_file(struct ns *ns, const Dfs__NsRequest *req, Dfs__NsReply *reply);
+
+/* Attaches a located block (index, a copy of b, no locations) to reply. */
+int ns_reply_block(Dfs__NsReply *r, uint64_t index, const Dfs__BlockRef *b);
 
 /* Frees what apply/read attached to reply and re-initialises it. */
 void ns_reply_clear(Dfs__NsReply *reply);

@@ -147,8 +147,8 @@ int ns_op_setrep(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cr
  * through a handle (cp of a read-only file: create, write, fchmod 0444,
  * close) and must still be able to finish, as with a local fd. An owner
  * could chmod u+w anyway, so this grants nothing new. */
-static int written_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
-			struct ns_inode *in)
+int ns_written_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		    struct ns_inode *in)
 {
 	return regular_file(t, req, cr, true, in);
 }
@@ -157,7 +157,7 @@ static int written_file(struct ns_txn *t, const Dfs__NsRequest *req, const struc
 static int block_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		      struct ns_inode *in)
 {
-	int rc = written_file(t, req, cr, in);
+	int rc = ns_written_file(t, req, cr, in);
 	if (rc < 0)
 		return rc;
 	return req->has_block_index ? 0 : -EINVAL;
@@ -242,18 +242,82 @@ static int complete_block(struct ns_txn *t, const struct ns_inode *in, const Dfs
 	return t->err;
 }
 
-/* Records the final lengths of written blocks, the new file size and the
+/* Whether block ref is recorded (some file's block at the index its
+ * blkidx key names has its id). */
+static int recorded(struct ns_txn *t, uint64_t block_id)
+{
+	struct ns_key k;
+	char *v;
+	size_t vl;
+	ns_key_blkidx(&k, block_id);
+	int rc = ns_txn_get(t, &k, &v, &vl);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	uint64_t ino = vl == 16 ? ns_get_be64(v) : 0, index = vl == 16 ? ns_get_be64(v + 8) : 0;
+	free(v);
+	Dfs__BlockRef cur;
+	rc = ns_block_get(t, ino, index, &cur);
+	if (rc == -ENOENT)
+		return 0;
+	return rc < 0 ? rc : cur.block_id == block_id;
+}
+
+/* Records a block the leader allocated without a log entry (ns.h) at
+ * index: the block there before (an abandoned pipeline) is freed. The
+ * counters move past its genstamp, so that a later OPEN_BLOCK of it gets
+ * a newer one. */
+static int record_block(struct ns_txn *t, const struct ns_inode *in, uint64_t index,
+			const Dfs__BlockRef *ref)
+{
+	if (ref->block_id < NS_UNRECORDED_ID_MIN || ref->genstamp < NS_UNRECORDED_ID_MIN)
+		return -DFS_ESTALE; /* not one of the allocator's */
+	if (ref->length > in->a.block_size)
+		return -EINVAL;
+	Dfs__BlockRef old, b;
+	int rc = ns_block_get(t, in->a.ino, index, &old);
+	if (rc == 0)
+		rc = ns_txn_free_block(t, old.block_id, old.genstamp);
+	else if (rc == -ENOENT)
+		rc = 0;
+	else
+		return rc;
+	if (rc < 0)
+		return rc;
+	t->c.blocks++; /* a replaced block was counted out by its free */
+	dfs__block_ref__init(&b);
+	b.block_id = ref->block_id;
+	b.genstamp = ref->genstamp;
+	b.length = ref->length;
+	ns_block_put(t, in->a.ino, index, &b);
+	if (t->c.next_gs <= ref->genstamp)
+		t->c.next_gs = ref->genstamp + 1;
+	if (t->c.next_block <= ref->block_id)
+		t->c.next_block = ref->block_id + 1;
+	return t->err;
+}
+
+/* Records the final lengths of written blocks (and the blocks themselves
+ * where no COMPLETE recorded them yet), the new file size and the
  * attribute changes kept with them. */
 int ns_op_complete(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
 		   Dfs__NsReply *r)
 {
 	struct ns_inode in;
-	int rc = written_file(t, req, cr, &in);
+	int rc = ns_written_file(t, req, cr, &in);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < req->n_blocks; i++)
-		if ((rc = complete_block(t, &in, req->blocks[i])) < 0)
+	bool indexed = req->n_block_indexes == req->n_blocks;
+	for (size_t i = 0; i < req->n_blocks; i++) {
+		rc = indexed ? recorded(t, req->blocks[i]->block_id) : 1;
+		if (rc == 1)
+			rc = complete_block(t, &in, req->blocks[i]);
+		else if (rc == 0)
+			rc = record_block(t, &in, req->block_indexes[i], req->blocks[i]);
+		if (rc < 0)
 			return rc;
+	}
 	if (req->has_size)
 		in.a.size = req->size;
 	in.a.mtime_ns = in.a.ctime_ns = t->now;

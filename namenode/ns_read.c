@@ -240,6 +240,22 @@ int ns_read(struct ns *ns, uint32_t method, const Dfs__NsRequest *req, Dfs__NsRe
 	return rc;
 }
 
+int ns_read_written_file(struct ns *ns, const Dfs__NsRequest *req, Dfs__NsReply *reply)
+{
+	struct ns_txn t;
+	struct ns_cred cr;
+	struct ns_inode in;
+	ns_cred_from_req(&cr, req);
+	ns_txn_begin(&t, ns, 0, false);
+	int rc = req->has_block_index ? ns_written_file(&t, req, &cr, &in) : -EINVAL;
+	if (rc == 0)
+		rc = ns_reply_attr(reply, &in.a);
+	ns_txn_end(&t);
+	if (rc < 0)
+		ns_reply_clear(reply);
+	return reply->status = rc;
+}
+
 int ns_block_info(struct ns *ns, uint64_t block_id, uint64_t *genstamp, uint64_t *length,
 		  uint32_t *replication)
 {

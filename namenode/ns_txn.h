@@ -139,6 +139,10 @@ struct ns_cred {
 #define NS_X 1
 
 void ns_cred_from_req(struct ns_cred *cr, const Dfs__NsRequest *req);
+/* The file of a writer's block call (ADD_BLOCK, OPEN_BLOCK, COMPLETE): a
+ * regular file the caller may write or owns (ns_modify.c). */
+int ns_written_file(struct ns_txn *t, const Dfs__NsRequest *req, const struct ns_cred *cr,
+		    struct ns_inode *in);
 int ns_perm(const struct ns_cred *cr, const Dfs__Attr *a, int want);
 bool ns_cred_in_group(const struct ns_cred *cr, uint32_t gid);
 /* 0, -EINVAL (empty, ".", "..", '/'), -ENAMETOOLONG. */
@@ -174,7 +178,7 @@ int ns_reply_attr(Dfs__NsReply *r, const Dfs__Attr *a);
  * Optional for the client: a failed allocation leaves it out, and never
  * fails the command (every node must apply it alike). */
 void ns_reply_dir(Dfs__NsReply *r, const Dfs__Attr *dir, bool new_dir);
-int ns_reply_block(Dfs__NsReply *r, uint64_t index, const Dfs__BlockRef *b);
+/* (ns_reply_block is in ns.h: block_alloc.c builds replies too.) */
 
 /* ---- ns_delete.c ---- */
 

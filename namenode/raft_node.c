@@ -547,11 +547,18 @@ static int submit_read(struct nn *nn, struct rpc_conn *c, uint32_t method, uint6
 	return 0;
 }
 
+uint64_t nn_raft_term(const struct nn *nn)
+{
+	return raft_term_of(nn->raft->r);
+}
+
 int nn_raft_submit(struct nn *nn, struct rpc_conn *c, uint32_t method, uint64_t call_id,
 		   Dfs__NsRequest *req)
 {
 	if (nn->raft->fatal)
 		return -EIO;
+	if (nn_alloc_applies(nn, method, req)) /* block_alloc.c: no log entry */
+		return nn->ns && raft_role(nn->raft->r) == RAFT_LEADER ? 1 : -DFS_ENOTLEADER;
 	if (ns_is_mutation(method) && method != NS_M_GC)
 		return submit_mutation(nn, c, method, call_id, req);
 	return submit_read(nn, c, method, call_id, req);

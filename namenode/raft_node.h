@@ -203,6 +203,8 @@ int nn_raft_fatal(struct nn_raft *rn, int rc, const char *what);
 /* The descriptor the event loop watches for the WAL syncer (readable
  * when a leader's fdatasync completed; nn_raft_commit takes it). */
 int nn_raft_wake_fd(const struct nn *nn);
+/* The current term (block_alloc.c). */
+uint64_t nn_raft_term(const struct nn *nn);
 /* A namespace request on the Raft path. 0: taken (req now owned, reply
  * later); 1: serve it here and now; < 0: reply with that status. */
 int nn_raft_submit(struct nn *nn, struct rpc_conn *c, uint32_t method, uint64_t call_id,

@@ -59,8 +59,7 @@ static int choose_targets(struct nn *nn, const Dfs__NsRequest *req, int *targets
 	return rc;
 }
 
-static int attach_targets(struct nn *nn, Dfs__LocatedBlock *lb, const int *t, int n,
-			  int64_t now)
+int nn_attach_targets(struct nn *nn, Dfs__LocatedBlock *lb, const int *t, int n, int64_t now)
 {
 	lb->locations = calloc((size_t)n, sizeof(*lb->locations));
 	if (!lb->locations)
@@ -88,8 +87,8 @@ static bool in_list(char *const *list, size_t n, const char *uuid)
  * client's exclude_nodes (pipeline recovery: the failed ones), are the
  * pipeline; they are expected at the new genstamp from now on and are the
  * reply's locations. The others stay at the old genstamp: stale. */
-static int attach_replicas(struct nn *nn, Dfs__LocatedBlock *lb, uint64_t prev_gs, int64_t now,
-			   const Dfs__NsRequest *req)
+int nn_attach_replicas(struct nn *nn, Dfs__LocatedBlock *lb, uint64_t prev_gs, int64_t now,
+		       const Dfs__NsRequest *req)
 {
 	struct bm_block *b = bm_find(&nn->dm, lb->block->block_id);
 	if (!b)
@@ -144,9 +143,9 @@ int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
 	if (rc < 0 || !local)
 		return rc;
 	if (cmd->method == DFS_M_ADD_BLOCK)
-		rc = attach_targets(nn, reply->block, targets, nt, now);
+		rc = nn_attach_targets(nn, reply->block, targets, nt, now);
 	else if (cmd->method == DFS_M_OPEN_BLOCK)
-		rc = attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now, cmd->req);
+		rc = nn_attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now, cmd->req);
 	else if (cmd->method == DFS_M_COMPLETE)
 		completed(nn, cmd->req, now);
 	else if (cmd->method == DFS_M_SETREP)
@@ -197,6 +196,8 @@ int nn_handle_ns(struct nn *nn, uint32_t method, Dfs__NsRequest *req, Dfs__NsRep
 		return nn_handle_admin(nn, method, req, r);
 	if (nn_safemode_refuses(nn, method))
 		return r->status = -DFS_ESAFEMODE;
+	if (nn_alloc_applies(nn, method, req))
+		return nn_alloc_block(nn, method, req, r);
 	if (ns_is_mutation(method) && method != NS_M_GC)
 		return nn_apply(nn, method, req, r);
 	int rc;
@@ -251,11 +252,13 @@ static int dn_report(struct nn *nn, int dn, const Dfs__DnBlockReport *rep)
 		return bm_full_report(&nn->dm, dn, rep->received, rep->n_received, rep->corrupt,
 				      rep->n_corrupt);
 	}
+	int64_t now = nn_now_ms();
 	for (size_t i = 0; i < rep->n_received; i++) {
 		const Dfs__BlockRef *b = rep->received[i];
 		int rc = bm_set_replica(&nn->dm, b->block_id, dn, b->genstamp, b->length, true);
 		if (rc < 0)
 			return rc;
+		nn_alloc_reported(nn, b->block_id, now);
 	}
 	for (size_t i = 0; i < rep->n_deleted; i++) {
 		struct bm_block *b = bm_find(&nn->dm, rep->deleted[i]->block_id);

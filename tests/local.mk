@@ -67,6 +67,7 @@ EXTRA_DIST += tests/integration/heal-lib.sh $(HEAL_TESTS)
 RAFT_TESTS = \
 	tests/integration/test-raft-catchup.sh \
 	tests/integration/test-raft-failover.sh \
+	tests/integration/test-raft-unrecorded.sh \
 	tests/integration/test-raft-membership.sh \
 	tests/integration/test-raft-membership-leader.sh \
 	tests/integration/test-raft-sigstop.sh \

@@ -732,6 +732,67 @@ static void test_blocks(void **state)
 }
 
 
+/* COMPLETE of a block the leader handed out without a log entry (ids and
+ * genstamps of (term << NS_UNRECORDED_SHIFT) | n): recorded at its index,
+ * a retry changes nothing, an id from the counters' range is refused, a
+ * new block at the same index frees the old, and a later OPEN_BLOCK gets
+ * a newer genstamp than the recorded one. */
+static void test_complete_records_unrecorded(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(creat_(f, "/u", 0), 0);
+	Dfs__BlockRef ref = DFS__BLOCK_REF__INIT, *rp = &ref;
+	ref.block_id = ref.genstamp = (7ull << NS_UNRECORDED_SHIFT) | 5;
+	ref.length = 1000;
+	uint64_t idx = 0;
+	Dfs__NsRequest c = complete_req("/u", &rp, 1000);
+	c.n_block_indexes = 1;
+	c.block_indexes = &idx;
+	uint64_t blocks0 = f->ns->c.blocks;
+	Dfs__Attr a;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, &a), 0);
+	assert_int_equal(a.size, 1000);
+	assert_int_equal(f->ns->c.blocks, blocks0 + 1);
+	uint64_t gs, len;
+	uint32_t rep;
+	assert_int_equal(ns_block_info(f->ns, ref.block_id, &gs, &len, &rep), 0);
+	assert_int_equal(gs, ref.genstamp);
+	assert_int_equal(len, 1000);
+	/* the same COMPLETE again (a retry, or a later fsync): a length update */
+	ref.length = 1500;
+	c.size = 1500;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &c, NULL), 0);
+	assert_int_equal(f->ns->c.blocks, blocks0 + 1);
+	assert_int_equal(ns_block_info(f->ns, ref.block_id, &gs, &len, &rep), 0);
+	assert_int_equal(len, 1500);
+	/* an unknown id below the allocator's range is not the writer's */
+	Dfs__BlockRef bad = ref, *bp = &bad;
+	bad.block_id = 12345;
+	Dfs__NsRequest cb = complete_req("/u", &bp, 10);
+	cb.n_block_indexes = 1;
+	cb.block_indexes = &idx;
+	assert_int_equal(op(f, DFS_M_COMPLETE, &cb, NULL), -DFS_ESTALE);
+	/* a later OPEN_BLOCK gets a genstamp above the recorded one */
+	Dfs__BlockRef ob;
+	assert_int_equal(block_op(f, DFS_M_OPEN_BLOCK, "/u", 0, &ob), 0);
+	assert_int_equal(ob.block_id, ref.block_id);
+	assert_true(ob.genstamp > ref.genstamp);
+	/* a new unrecorded block at index 0 replaces and frees it */
+	Dfs__BlockRef nb = ref, *np = &nb;
+	nb.block_id = nb.genstamp = (8ull << NS_UNRECORDED_SHIFT) | 1;
+	nb.length = 10;
+	Dfs__NsRequest cn = complete_req("/u", &np, 10);
+	cn.n_block_indexes = 1;
+	cn.block_indexes = &idx;
+	ns_freed_clear(f->ns);
+	assert_int_equal(op(f, DFS_M_COMPLETE, &cn, NULL), 0);
+	assert_int_equal(f->ns->n_freed, 1);
+	assert_int_equal(f->ns->freed[0].block_id, ref.block_id);
+	assert_int_equal(f->ns->c.blocks, blocks0 + 1);
+	assert_int_equal(ns_block_info(f->ns, ref.block_id, &gs, &len, &rep), -ENOENT);
+	assert_int_equal(ns_block_info(f->ns, nb.block_id, &gs, &len, &rep), 0);
+}
+
 /* COMPLETE by the owner of a file made read-only since the open passes and
  * applies the attribute changes kept with it (mode, times); by another
  * user it is refused; changes the caller may not make are left out while
@@ -1541,7 +1602,8 @@ int main(void)
 		T(test_setattr_attrs),
 		T(test_permissions), T(test_readdir_paging), T(test_rename),
 		T(test_unlink_rmdir_delete), T(test_delete_large_tree),
-		T(test_symlink_link_mknod), T(test_blocks), T(test_complete_kept_attrs),
+		T(test_symlink_link_mknod), T(test_blocks), T(test_complete_records_unrecorded),
+		T(test_complete_kept_attrs),
 		T(test_retry_cache),
 		T(test_retry_expiry_clock_behind), T(test_record_cache_after_delete),
 		T(test_layout1_counters_migrate),
