@@ -480,12 +480,16 @@ static int fsync_parent(const char *path)
 static int rename_into_place(struct dn_writer *w, bool sync_dir)
 {
 	char from[DN_PATH_MAX], to[DN_PATH_MAX];
-	int rc = dn_store_make_parent(w->s, w->dir, w->id);
+	int rc = 0;
 	for (int meta = 0; meta < 2 && rc == 0; meta++) {
 		dn_store_path(w->s, w->dir, DN_RS_RBW, w->id, meta, from, sizeof(from));
 		dn_store_path(w->s, w->dir, DN_RS_FINALIZED, w->id, meta, to, sizeof(to));
-		if (rename(from, to) < 0)
-			rc = DFS_ERRNO();
+		if (rename(from, to) == 0)
+			continue;
+		rc = DFS_ERRNO();
+		/* the first of 256 blocks of its directory: make it, durably */
+		if (rc == -ENOENT && meta == 0 && (rc = dn_store_make_parent(w->s, w->dir, w->id)) == 0)
+			rc = rename(from, to) < 0 ? DFS_ERRNO() : 0;
 	}
 	if (rc == 0 && sync_dir)
 		rc = fsync_parent(to);
