@@ -4,7 +4,8 @@
  *
  * Threads: the main thread (daemon skeleton: init steps, run, fini), one
  * accept thread, one thread per data-transfer connection (bounded by
- * max_connections) plus one ack responder per write stream, one thread
+ * max_connections) plus one ack responder per write stream with a
+ * downstream (write_pipeline.c), one thread
  * per namenode, up to max_copies COPY threads, the data-dir health thread
  * (volumes.h), the block scanner (scanner.h) and a checkpoint thread per
  * data dir's replica journal (journal.h).

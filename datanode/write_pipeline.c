@@ -1,6 +1,6 @@
 /* write_pipeline.c: one WRITE_BLOCK stream through this datanode.
  *
- * Two threads per stream:
+ * Two threads per stream with a downstream:
  * - the receiver (the connection thread) reads each WRITE_PACKET, checks
  *   its CRCs against its data, forwards the frame as received to
  *   downstream[0], writes it locally (truncate, pwrite, fsync if sync,
@@ -8,7 +8,10 @@
  * - the responder pops the queue in order, reads downstream's WRITE_ACK for
  *   that packet and sends upstream WRITE_ACK {seqno, [mine, downstream's...]}.
  * So the upstream sees an ack only once both the local write and every
- * node below are done, while several packets are in flight.
+ * node below are done, while several packets are in flight. The tail of
+ * the pipeline has nothing to wait for: its receiver acks each packet
+ * itself once written (no thread to start, no handoff before the ack
+ * that the whole pipeline waits for).
  *
  * Errors: a setup failure here (replica cannot be opened) or a checksum
  * mismatch is reported in the ack of the packet concerned, then the stream
@@ -144,30 +147,34 @@ static size_t read_ds_ack(struct wp_stream *st, uint64_t seqno, int32_t *out, si
 	return n;
 }
 
+/* Sends upstream the ack of entry e: its local status, then downstream's
+ * (read here for a forwarded packet). < 0 if upstream is gone. */
+static int send_ack(struct wp_stream *st, const struct wp_entry *e, struct dfs_frame *f)
+{
+	int32_t statuses[WP_STATUSES_MAX];
+	size_t n = 0;
+	statuses[n++] = e->status;
+	if (e->forwarded)
+		n = read_ds_ack(st, e->seqno, statuses, n, f);
+	else if (st->n_down > 0 && ds_status(st) != 0)
+		statuses[n++] = ds_status(st);
+	Dfs__WriteAck ack = DFS__WRITE_ACK__INIT;
+	ack.seqno = e->seqno;
+	ack.statuses = statuses;
+	ack.n_statuses = n;
+	int rc = dfs_frame_send(st->up_fd, DFS_M_WRITE_ACK, st->call_id, &ack.base, NULL, 0);
+	if (rc < 0) /* upstream gone: wake the receiver, which then aborts */
+		shutdown(st->up_fd, SHUT_RDWR);
+	return rc;
+}
+
 static void *responder_main(void *arg)
 {
 	struct wp_stream *st = arg;
 	struct dfs_frame f = { 0 };
 	struct wp_entry e;
-	int32_t statuses[WP_STATUSES_MAX];
 	while (pop(st, &e)) {
-		size_t n = 0;
-		statuses[n++] = e.status;
-		if (e.forwarded)
-			n = read_ds_ack(st, e.seqno, statuses, n, &f);
-		else if (st->n_down > 0 && ds_status(st) != 0)
-			statuses[n++] = ds_status(st);
-		Dfs__WriteAck ack = DFS__WRITE_ACK__INIT;
-		ack.seqno = e.seqno;
-		ack.statuses = statuses;
-		ack.n_statuses = n;
-		int rc = dfs_frame_send(st->up_fd, DFS_M_WRITE_ACK, st->call_id, &ack.base, NULL, 0);
-		if (rc < 0) {
-			/* upstream gone: wake the receiver, which then aborts */
-			shutdown(st->up_fd, SHUT_RDWR);
-			break;
-		}
-		if (e.end)
+		if (send_ack(st, &e, &f) < 0 || e.end)
 			break;
 	}
 	pthread_mutex_lock(&st->lock);
@@ -295,7 +302,10 @@ static int handle_packet(struct wp_stream *st, struct dfs_frame *f, int setup_rc
 	}
 	e.end = p->last || e.status < 0;
 	protobuf_c_message_free_unpacked(&p->base, NULL);
-	push(st, &e);
+	if (st->n_down > 0)
+		push(st, &e);
+	else if (send_ack(st, &e, NULL) < 0) /* the tail acks as it goes */
+		e.end = 1;
 	return e.end;
 }
 
@@ -368,8 +378,10 @@ int dn_write_block(struct datanode *dn, int fd, struct dfs_frame *req)
 	protobuf_c_message_free_unpacked(&h->base, NULL);
 
 	pthread_t responder;
-	int rc = -pthread_create(&responder, NULL, responder_main, st);
-	if (rc == 0) {
+	int rc = 0;
+	if (st->n_down == 0) { /* nothing to wait for below: no responder */
+		rc = receive_packets(st, setup_rc);
+	} else if ((rc = -pthread_create(&responder, NULL, responder_main, st)) == 0) {
 		rc = receive_packets(st, setup_rc);
 		if (st->up_lost && st->ds_fd >= 0) /* upstream gone: end downstream's now */
 			shutdown(st->ds_fd, SHUT_RDWR);
