@@ -327,13 +327,16 @@ static int dirty_writer_end(struct dfsf_handles *h, struct dfsf_writer *w, int r
 	return rc != 0 ? rc : r;
 }
 
-int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st)
+int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, unsigned max_age_ms,
+			    struct dfs_stat *st)
 {
 	int rc;
 	struct dfsf_writer *w = dirty_writer_begin(h, ino, &rc);
 	if (!w)
 		return rc;
-	rc = dfs_fstat(w->s.f, st);
+	rc = dfs_fstat_recent(w->s.f, max_age_ms, st);
+	if (rc == -ESTALE)
+		rc = dfs_fstat(w->s.f, st);
 	return dirty_writer_end(h, w, rc < 0 ? rc : 1);
 }
 

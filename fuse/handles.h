@@ -139,12 +139,15 @@ int dfsf_stream_sync(struct dfsf_handles *h, struct dfsf_stream *s);
 /* Makes ino's writer durable if it is dirty. 0 or a negative errno. */
 int dfsf_handles_sync_ino(struct dfsf_handles *h, uint64_t ino);
 
-/* If ino's writer is dirty, fills *st with ino's attributes (dfs_fstat:
- * the namenode's, with the size written through the writer, not yet on
- * the namenode) and returns 1; 0 if ino has no dirty writer; or a
- * negative errno. A writer found clean has published every write: the
- * namenode's attributes read after this call are at least as new. */
-int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, struct dfs_stat *st);
+/* If ino's writer is dirty, fills *st with ino's attributes and returns
+ * 1: the writer's own (dfs_fstat_recent) if its open was at most
+ * max_age_ms ago, else the namenode's (dfs_fstat), with the size written
+ * through the writer, not yet on the namenode. 0 if ino has no dirty
+ * writer; or a negative errno. A writer found clean has published every
+ * write: the namenode's attributes read after this call are at least as
+ * new. */
+int dfsf_handles_dirty_stat(struct dfsf_handles *h, uint64_t ino, unsigned max_age_ms,
+			    struct dfs_stat *st);
 
 /* If ino's writer is dirty and keeps sa for the COMPLETE that publishes
  * its writes (dfs_fsetattr_deferred, with the calling thread's

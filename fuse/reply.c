@@ -107,7 +107,10 @@ int dfsf_stat_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds)
 	 * namenode's answer that follows is at least as new. (Namenode first
 	 * could pair a size read before a close's COMPLETE with a writer
 	 * that became clean since: an old, smaller size.) */
-	int r = dfsf_handles_dirty_stat(&fs->handles, ino, ds);
+	/* (Within attr_timeout, as the kernel's own cache: tar's fchown after
+	 * writing a file asks for its attributes, one namenode call a file.) */
+	unsigned max_age_ms = (unsigned)(fs->opts.attr_timeout * 1000);
+	int r = dfsf_handles_dirty_stat(&fs->handles, ino, max_age_ms, ds);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	return dfs_stat_ino(fs->client, ino, ds);

@@ -30,6 +30,7 @@ static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fr
 	f->flags = flags;
 	f->cred = *dfsc_cred(c);
 	f->attr = *st;
+	f->attr_ms = dfsc_now_ms();
 	f->size = st->size;
 	f->fresh = fresh;
 	f->block_size = st->block_size != 0 ? st->block_size
@@ -359,6 +360,15 @@ int dfs_fstat(dfs_file *f, struct dfs_stat *st)
 	if (rc == 0 && (f->pend.valid & DFS_SET_MTIME))
 		st->mtime = f->pend.mtime;
 	return rc;
+}
+
+int dfs_fstat_recent(dfs_file *f, unsigned max_age_ms, struct dfs_stat *st)
+{
+	if (dfsc_now_ms() - f->attr_ms > (int64_t)max_age_ms)
+		return -ESTALE;
+	*st = f->attr; /* kept changes are in it already */
+	st->size = f->size;
+	return 0;
 }
 
 /* A change dfs_fsetattr_deferred may keep: explicit times, a mode that

@@ -404,6 +404,7 @@ struct dfs_file {
 				  rights it was opened with */
 	struct dfs_stat attr; /* as of the open and this handle's own changes
 				 (the size is in size) */
+	int64_t attr_ms;      /* when the open got attr (dfsc_now_ms) */
 	struct dfs_setattr pend; /* attribute changes kept for the next
 				    COMPLETE (dfs_fsetattr_deferred) */
 	uint64_t pos;

@@ -310,6 +310,13 @@ int dfs_ftruncate(dfs_file *f, uint64_t size);
  * a negative errno. dfs_fstat on f shows kept changes. */
 int dfs_fsetattr_deferred(dfs_file *f, const struct dfs_setattr *sa, struct dfs_stat *st);
 int dfs_fstat(dfs_file *f, struct dfs_stat *st);
+/* dfs_fstat without a namenode call: f's attributes as its open (or
+ * create) got them and as its own changes left them, the size as f knows
+ * it, if the open was at most max_age_ms ago; -ESTALE if it was longer
+ * ago (then dfs_fstat). Changes by other clients are not seen: for
+ * callers that may show attributes that old (dfs-fuse answers the
+ * kernel's re-read of a file it is writing from this). */
+int dfs_fstat_recent(dfs_file *f, unsigned max_age_ms, struct dfs_stat *st);
 /* Flushes, makes durable, and frees f, even when it fails. */
 int dfs_close(dfs_file *f);
 

@@ -584,6 +584,16 @@ static void test_deferred_attrs(dfs_client *c)
 	CHECK((st.mode & 07777) == 0644 && st.mtime.tv_sec == 1000000000 && st.size == 5000,
 	      "fstat of the writer: mode %o mtime %lld", st.mode & 07777,
 	      (long long)st.mtime.tv_sec);
+	/* the same from the handle alone, while its open is recent enough */
+	memset(&st, 0, sizeof(st));
+	CHECK_RC(dfs_fstat_recent(f, 600000, &st), "fstat_recent");
+	CHECK((st.mode & 07777) == 0644 && st.mtime.tv_sec == 1000000000 && st.size == 5000 &&
+	      st.ino != 0 && S_ISREG(st.mode),
+	      "fstat_recent of the writer: mode %o mtime %lld size %llu", st.mode & 07777,
+	      (long long)st.mtime.tv_sec, (unsigned long long)st.size);
+	struct timespec two_ms = { 0, 2000000 }; /* ages the open past 1 ms */
+	nanosleep(&two_ms, NULL);
+	CHECK(dfs_fstat_recent(f, 1, &st) == -ESTALE, "fstat_recent of an old open");
 	CHECK_RC(dfs_close(f), "close");
 	CHECK_RC(dfs_stat(c, m->path, &st), "stat");
 	CHECK((st.mode & 07777) == 0644 && st.mtime.tv_sec == 1000000000 &&
