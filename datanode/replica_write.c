@@ -565,6 +565,14 @@ int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
 			rc = dn_meta_write_header(w->meta_fd, w->genstamp);
 		if (rc == 0 && fdatasync(w->meta_fd) < 0)
 			rc = DFS_ERRNO();
+		/* The replica may have come from the journal, renamed into
+		 * place unsynced: its name must not outlive a crash less well
+		 * than the bytes just acked (a replay would put back the
+		 * journal's older version under it). */
+		char p[DN_PATH_MAX];
+		dn_store_path(w->s, w->dir, w->state, w->id, 0, p, sizeof(p));
+		if (rc == 0 && w->state == DN_RS_FINALIZED && w->s->journal[w->dir] != NULL)
+			rc = fsync_parent(p);
 	}
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": cannot finalize", w->id);

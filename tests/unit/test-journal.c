@@ -267,6 +267,44 @@ static void test_replay_keeps_newer_genstamp(void **state)
 	assert_int_equal(info.genstamp, 401);
 }
 
+/* A journaled replica rewritten in place (an append: the classic synced
+ * finish) before any checkpoint: the replay after a crash must keep the
+ * rewrite, not put the journal's older version back. */
+static void test_rewrite_after_journal_survives_replay(void **state)
+{
+	struct fixture *f = *state;
+	dn_store_close(&f->s);
+	f->open = 0;
+	uint8_t *all = malloc(12000);
+	fill(all, 12000, 21);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct dn_store s;
+		struct dn_writer *w;
+		if (dn_store_open(&s, f->dir, JOURNAL_BYTES) != 0 ||
+		    write_replica(&s, 90, 1100, all, 8000) != 0 ||
+		    dn_writer_open(&s, 90, 1101, 0, 1100, &w) != 0)
+			_exit(10);
+		uint32_t crcs[4];
+		dfs_crc32c_chunks(8000, all + 8000, 4000, crcs);
+		if (dn_writer_write(w, 8000, all + 8000, 4000, crcs) != 0 ||
+		    dn_writer_finish(w, NULL) != 0)
+			_exit(11);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	reopen(f);
+	struct dn_journal_stats st;
+	dn_journal_get_stats(f->s.journal[0], &st);
+	assert_int_equal(st.replayed, 1);
+	expect_replica(&f->s, 90, 1101, all, 12000);
+	free(all);
+}
+
 static void test_torn_record_ends_the_log(void **state)
 {
 	struct fixture *f = *state;
@@ -387,6 +425,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_restores_lost_replicas, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_replay_keeps_newer_genstamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_after_journal_survives_replay, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_torn_record_ends_the_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_wraps_with_checkpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_replica_skips_journal, setup, teardown),
