@@ -47,6 +47,8 @@ struct dn_replica {
 	uint8_t state;   /* enum dn_replica_state */
 	uint8_t writing; /* a dn_writer owns it */
 	uint8_t corrupt; /* failed a checksum check: not served, kept until DELETE */
+	uint32_t jgen;   /* made durable by its dir's journal in that checkpoint
+			  * generation (journal.h; 0: by its own files) */
 	uint64_t pending_gs; /* genstamp of a rewrite stream that ended early (0: none):
 			      * a recovery stream may name it as prev_genstamp */
 	struct dn_replica *next;

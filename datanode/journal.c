@@ -65,6 +65,8 @@ struct dn_journal {
 	int wanted;  /* an append found no room: checkpoint now */
 	pthread_mutex_t ckpt; /* one checkpoint at a time */
 	int err;     /* the journal failed: no more appends */
+	uint32_t gen;      /* checkpoint generation of new records (>= 1) */
+	uint32_t done_gen; /* records up to this generation are checkpointed */
 	int stop;
 	int64_t oldest_ms; /* when the first record after the tail came (0: none) */
 	struct dn_journal_stats st;
@@ -342,8 +344,16 @@ static int sync_upto_locked(struct dn_journal *j, uint64_t end)
 	return j->synced >= end ? 0 : j->err;
 }
 
+int dn_journal_covers(struct dn_journal *j, uint32_t gen)
+{
+	pthread_mutex_lock(&j->lock);
+	int covered = gen <= j->done_gen;
+	pthread_mutex_unlock(&j->lock);
+	return covered;
+}
+
 int dn_journal_write(struct dn_journal *j, uint64_t id, uint64_t genstamp, const void *data,
-		     size_t len)
+		     size_t len, uint32_t *gen)
 {
 	if (len > dn_journal_replica_max(j))
 		return -ENOSPC;
@@ -375,6 +385,7 @@ int dn_journal_write(struct dn_journal *j, uint64_t id, uint64_t genstamp, const
 	if (rc == 0) {
 		if (j->head == j->tail)
 			j->oldest_ms = mono_ms();
+		*gen = j->gen;
 		j->head += size;
 		j->st.records++;
 		if (j->head - j->tail > j->cap / 2)
@@ -396,9 +407,15 @@ static int checkpoint(struct dn_journal *j)
 	pthread_rwlock_wrlock(&j->apply);
 	pthread_mutex_lock(&j->lock);
 	uint64_t upto = j->synced;
+	uint32_t gen = j->gen++; /* records from now on are the next one's */
 	int rc = j->err;
 	pthread_mutex_unlock(&j->lock);
 	pthread_rwlock_unlock(&j->apply);
+	if (rc == 0 && upto == j->tail) { /* nothing new: all checkpointed */
+		pthread_mutex_lock(&j->lock);
+		j->done_gen = gen;
+		pthread_mutex_unlock(&j->lock);
+	}
 	if (rc < 0 || upto == j->tail)
 		return rc;
 	if (syncfs(j->fd) < 0)
@@ -411,6 +428,7 @@ static int checkpoint(struct dn_journal *j)
 		j->err = -EIO;
 	} else {
 		j->tail = upto;
+		j->done_gen = gen;
 		j->oldest_ms = j->head == j->tail ? 0 : mono_ms();
 		j->st.checkpoints++;
 	}
@@ -509,6 +527,7 @@ int dn_journal_open(struct dn_store *s, int dir, uint64_t cap_bytes, struct dn_j
 	j->s = s;
 	j->dir = dir;
 	j->fd = -1;
+	j->gen = 1;
 	j->cap = cap_bytes < DN_JOURNAL_MIN_BYTES ? DN_JOURNAL_MIN_BYTES : cap_bytes & ~4095ull;
 	snprintf(j->path, sizeof(j->path), "%s/journal", s->dirs[dir]);
 	pthread_mutex_init(&j->lock, NULL);

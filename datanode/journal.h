@@ -74,11 +74,17 @@ void dn_journal_begin(struct dn_journal *j);
 void dn_journal_end(struct dn_journal *j);
 
 /* Appends replica (id, genstamp, data[0, len)) and returns once it is
- * durable. -ENOSPC: no room until the next checkpoint (nothing written;
- * sync the replica's own files instead); -EIO: the journal failed (it
- * takes no more records). len <= dn_journal_replica_max(j). */
+ * durable; *gen gets the checkpoint generation of the record (for
+ * dn_journal_covers). -ENOSPC: no room until the next checkpoint
+ * (nothing written; sync the replica's own files instead); -EIO: the
+ * journal failed (it takes no more records). len <=
+ * dn_journal_replica_max(j). */
 int dn_journal_write(struct dn_journal *j, uint64_t id, uint64_t genstamp, const void *data,
-		     size_t len);
+		     size_t len, uint32_t *gen);
+
+/* Whether a checkpoint has made the files of records of generation gen
+ * durable (then a rewrite of such a replica need not sync its name). */
+int dn_journal_covers(struct dn_journal *j, uint32_t gen);
 
 /* Largest replica this journal takes (DN_JOURNAL_REPLICA_MAX, or less for
  * a small ring). */

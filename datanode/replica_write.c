@@ -53,6 +53,7 @@ struct dn_writer {
 	 * its bytes for it (jbuf[0, length)); NULL once it is not. */
 	uint8_t *jbuf;
 	size_t jcap, jmax, jlen;
+	uint32_t jgen; /* the journal record's checkpoint generation (0: none) */
 };
 
 /* Waits (lock held) until no writer holds id's replica; returns it (or
@@ -515,6 +516,7 @@ static void finalize_entry(struct dn_writer *w, struct dn_replica_info *final, c
 	r->dir = (uint16_t)w->dir;
 	r->state = DN_RS_FINALIZED;
 	r->pending_gs = 0;
+	r->jgen = w->jgen; /* 0: durable in its own files, name included */
 	if (w->create)
 		r->corrupt = 0; /* new files */
 	if (final != NULL) {
@@ -565,14 +567,17 @@ int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
 			rc = dn_meta_write_header(w->meta_fd, w->genstamp);
 		if (rc == 0 && fdatasync(w->meta_fd) < 0)
 			rc = DFS_ERRNO();
-		/* The replica may have come from the journal, renamed into
-		 * place unsynced: its name must not outlive a crash less well
-		 * than the bytes just acked (a replay would put back the
-		 * journal's older version under it). */
-		char p[DN_PATH_MAX];
-		dn_store_path(w->s, w->dir, w->state, w->id, 0, p, sizeof(p));
-		if (rc == 0 && w->state == DN_RS_FINALIZED && w->s->journal[w->dir] != NULL)
+		/* A replica the journal made durable and no checkpoint synced
+		 * since sits under a rename not synced yet: its name must
+		 * survive a crash as well as the bytes just acked (a replay
+		 * would put the journal's older version back under it). */
+		struct dn_journal *j = w->s->journal[w->dir];
+		if (rc == 0 && w->state == DN_RS_FINALIZED && w->r->jgen != 0 && j != NULL &&
+		    !dn_journal_covers(j, w->r->jgen)) {
+			char p[DN_PATH_MAX];
+			dn_store_path(w->s, w->dir, w->state, w->id, 0, p, sizeof(p));
 			rc = fsync_parent(p);
+		}
 	}
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": cannot finalize", w->id);
@@ -589,7 +594,7 @@ int dn_writer_finish_synced(struct dn_writer *w, struct dn_replica_info *final)
 				       : NULL;
 	if (j != NULL) {
 		dn_journal_begin(j);
-		int rc = dn_journal_write(j, w->id, w->genstamp, w->jbuf, w->jlen);
+		int rc = dn_journal_write(j, w->id, w->genstamp, w->jbuf, w->jlen, &w->jgen);
 		if (rc == 0)
 			rc = finish_durable(w, final, true);
 		else if (rc != -ENOSPC)

@@ -200,6 +200,16 @@ static void test_small_create_goes_through_journal(void **state)
 	assert_int_equal(st.records, 1);
 	assert_true(st.used_bytes > sizeof(buf));
 	expect_replica(&f->s, 5, 100, buf, sizeof(buf));
+	/* its files are synced by the next checkpoint, not before */
+	pthread_mutex_lock(&f->s.lock);
+	uint32_t gen = dn_store_find_locked(&f->s, 5)->jgen;
+	pthread_mutex_unlock(&f->s.lock);
+	assert_true(gen != 0);
+	assert_false(dn_journal_covers(f->s.journal[0], gen));
+	assert_int_equal(dn_journal_checkpoint(f->s.journal[0]), 0);
+	assert_true(dn_journal_covers(f->s.journal[0], gen));
+	dn_journal_get_stats(f->s.journal[0], &st);
+	assert_int_equal(st.used_bytes, 0);
 	/* a clean close checkpoints: the next open has nothing to replay */
 	dn_store_close(&f->s);
 	f->open = 0;
