@@ -519,16 +519,16 @@ static int open_existing(struct dn_journal *j, uint64_t want_cap)
 	return 1;
 }
 
-int dn_journal_open(struct dn_store *s, int dir, uint64_t cap_bytes, struct dn_journal **out)
+/* A journal of data dir `dir`, nothing opened yet; NULL without memory. */
+static struct dn_journal *new_journal(struct dn_store *s, int dir)
 {
 	struct dn_journal *j = calloc(1, sizeof(*j));
 	if (j == NULL)
-		return -ENOMEM;
+		return NULL;
 	j->s = s;
 	j->dir = dir;
 	j->fd = -1;
 	j->gen = 1;
-	j->cap = cap_bytes < DN_JOURNAL_MIN_BYTES ? DN_JOURNAL_MIN_BYTES : cap_bytes & ~4095ull;
 	snprintf(j->path, sizeof(j->path), "%s/journal", s->dirs[dir]);
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_mutex_init(&j->ckpt, NULL);
@@ -539,6 +539,15 @@ int dn_journal_open(struct dn_store *s, int dir, uint64_t cap_bytes, struct dn_j
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&j->apply, &ra);
 	pthread_rwlockattr_destroy(&ra);
+	return j;
+}
+
+int dn_journal_open(struct dn_store *s, int dir, uint64_t cap_bytes, struct dn_journal **out)
+{
+	struct dn_journal *j = new_journal(s, dir);
+	if (j == NULL)
+		return -ENOMEM;
+	j->cap = cap_bytes < DN_JOURNAL_MIN_BYTES ? DN_JOURNAL_MIN_BYTES : cap_bytes & ~4095ull;
 	uint64_t want = j->cap;
 	int rc = open_existing(j, want);
 	if (rc == 1) {
@@ -561,17 +570,9 @@ int dn_journal_open(struct dn_store *s, int dir, uint64_t cap_bytes, struct dn_j
 
 int dn_journal_remove(struct dn_store *s, int dir)
 {
-	struct dn_journal *j = calloc(1, sizeof(*j));
+	struct dn_journal *j = new_journal(s, dir);
 	if (j == NULL)
 		return -ENOMEM;
-	j->s = s;
-	j->dir = dir;
-	j->fd = -1;
-	snprintf(j->path, sizeof(j->path), "%s/journal", s->dirs[dir]);
-	pthread_mutex_init(&j->lock, NULL);
-	pthread_mutex_init(&j->ckpt, NULL);
-	pthread_cond_init(&j->cond, NULL);
-	pthread_rwlock_init(&j->apply, NULL);
 	int rc = open_existing(j, 0);
 	if (rc == 1 && j->fd < 0 && access(j->path, F_OK) < 0)
 		rc = 0; /* there was none */
