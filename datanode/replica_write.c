@@ -384,6 +384,10 @@ static int write_direct(struct dn_writer *w, uint64_t offset, const void *data, 
 	if (w->direct_fd == -2 || len < DIRECT_MIN_BYTES || offset % DIRECT_ALIGN != 0 ||
 	    len % DIRECT_ALIGN != 0 || (uintptr_t)data % DIRECT_ALIGN != 0)
 		return 0;
+	/* A replica the journal may still take is made durable there: a
+	 * direct write would be a second, synchronous device write of it. */
+	if (w->jmax > 0 && offset + len <= w->jmax)
+		return 0;
 	if (w->direct_fd == -1) {
 		char self[64];
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", w->data_fd);
