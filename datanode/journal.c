@@ -175,14 +175,13 @@ static int make_file(struct dn_journal *j)
 
 /* ---- replay ---- */
 
+/* (The files replay writes are made durable by one syncfs at its end.) */
 static int write_file(const char *path, const void *buf, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return DFS_ERRNO();
 	int rc = len > 0 ? dn_pwrite_full(fd, buf, len, 0) : 0;
-	if (rc == 0 && fsync(fd) < 0)
-		rc = DFS_ERRNO();
 	close(fd);
 	return rc;
 }
@@ -201,7 +200,7 @@ static uint64_t genstamp_at(const char *meta_path)
 }
 
 /* Writes the meta file of a replica holding data[0, len) at path: header
- * and one CRC per chunk, synced. */
+ * and one CRC per chunk. */
 static int write_meta(const char *path, uint64_t genstamp, const uint8_t *data, uint64_t len)
 {
 	size_t n = len > 0 ? dfs_crc32c_pieces(0, (size_t)len) : 0;
@@ -214,8 +213,6 @@ static int write_meta(const char *path, uint64_t genstamp, const uint8_t *data, 
 	int rc = fd < 0 ? DFS_ERRNO() : dn_meta_write_header(fd, genstamp);
 	if (rc == 0 && n > 0)
 		rc = dn_meta_write_crcs(fd, 0, crcs, n);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = DFS_ERRNO();
 	if (fd >= 0)
 		close(fd);
 	free(crcs);
@@ -290,7 +287,7 @@ static int replay(struct dn_journal *j, uint64_t tail)
 		n++;
 		p += rec_size(h.length);
 	}
-	if (rc == 0 && written > 0 && syncfs(j->fd) < 0) /* the files' names */
+	if (rc == 0 && written > 0 && syncfs(j->fd) < 0) /* the files and their names */
 		rc = DFS_ERRNO();
 	if (rc == 0 && p != tail)
 		rc = super_write(j, p);

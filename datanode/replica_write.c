@@ -216,26 +216,18 @@ static void journal_copy(struct dn_writer *w, uint64_t off, const void *data, si
 {
 	if (w->jmax == 0)
 		return;
-	if (len > w->jmax) {
-		free(w->jbuf);
+	uint8_t *b = w->jbuf;
+	size_t cap = w->jcap ? w->jcap : 16384;
+	while (cap < len)
+		cap *= 2;
+	if (len > w->jmax || (cap > w->jcap && (b = realloc(w->jbuf, cap)) == NULL)) {
+		free(w->jbuf); /* too large (or no memory) for the journal */
 		w->jbuf = NULL;
 		w->jmax = 0;
 		return;
 	}
-	if (len > w->jcap) {
-		size_t cap = w->jcap ? w->jcap : 16384;
-		while (cap < len)
-			cap *= 2;
-		uint8_t *b = realloc(w->jbuf, cap);
-		if (b == NULL) {
-			free(w->jbuf);
-			w->jbuf = NULL;
-			w->jmax = 0;
-			return;
-		}
-		w->jbuf = b;
-		w->jcap = cap;
-	}
+	w->jbuf = b;
+	w->jcap = cap;
 	if (len > w->jlen) /* a gap or an extension reads as zeros */
 		memset(w->jbuf + w->jlen, 0, len - w->jlen);
 	if (data != NULL)

@@ -35,9 +35,7 @@ static uint64_t next_value(struct nn *nn)
 static int add_block(struct nn *nn, const Dfs__NsRequest *req, Dfs__NsReply *r, int64_t now)
 {
 	int targets[NS_REPLICATION_MAX];
-	unsigned want = r->attr->replication ? r->attr->replication : 1;
-	int nt = placement_choose(&nn->dm, want, req->exclude_nodes, req->n_exclude_nodes, NULL, 0,
-				  r->attr->block_size, targets);
+	int nt = nn_choose_targets(nn, r->attr, req, targets);
 	if (nt < 0)
 		return nt;
 	Dfs__BlockRef b = DFS__BLOCK_REF__INIT;

@@ -100,6 +100,11 @@ int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
  * on a node that did not propose it. 0, or < 0 and nothing applied. */
 int nn_apply_effects(struct nn *nn, const uint8_t *data, size_t len, uint64_t index);
 
+/* Pipeline targets for a new block of `file` (its replication, block
+ * size), avoiding req's exclude_nodes (rpc_handlers.c): their count, or
+ * -DFS_ENODATANODES and the like. */
+int nn_choose_targets(struct nn *nn, const Dfs__Attr *file, const Dfs__NsRequest *req,
+		      int *targets);
 /* The block map side of a block handed to a writer (rpc_handlers.c): the
  * targets (ADD_BLOCK) or the live replicas at prev_gs minus the request's
  * exclude_nodes (OPEN_BLOCK) expect lb's genstamp; the block is busy. */

@@ -44,17 +44,23 @@ static void release_freed(struct nn *nn)
 	ns_freed_clear(nn->ns);
 }
 
-/* ADD_BLOCK: targets are chosen before the block exists, so a cluster
- * without datanodes gets -DFS_ENODATANODES and no dangling block. */
+int nn_choose_targets(struct nn *nn, const Dfs__Attr *file, const Dfs__NsRequest *req,
+		      int *targets)
+{
+	unsigned want = file->replication ? file->replication : 1;
+	return placement_choose(&nn->dm, want, req->exclude_nodes, req->n_exclude_nodes, NULL, 0,
+				file->block_size, targets);
+}
+
+/* ADD_BLOCK recorded in the namespace (no Raft group: unit tests): targets
+ * are chosen before the block exists, so a cluster without datanodes gets
+ * -DFS_ENODATANODES and no dangling block. */
 static int choose_targets(struct nn *nn, const Dfs__NsRequest *req, int *targets)
 {
 	Dfs__NsReply r = DFS__NS_REPLY__INIT;
 	int rc = ns_read(nn->ns, DFS_M_GETATTR, req, &r);
-	if (rc == 0) {
-		unsigned want = r.attr->replication ? r.attr->replication : 1;
-		rc = placement_choose(&nn->dm, want, req->exclude_nodes, req->n_exclude_nodes, NULL,
-				      0, r.attr->block_size, targets);
-	}
+	if (rc == 0)
+		rc = nn_choose_targets(nn, r.attr, req, targets);
 	ns_reply_clear(&r);
 	return rc;
 }
