@@ -28,13 +28,13 @@ datanode_dfs_datanode_LDADD = $(DATANODE_LIBS)
 
 check_PROGRAMS += tests/unit/test-blockstore
 TESTS += tests/unit/test-blockstore
-tests_unit_test_blockstore_SOURCES = tests/unit/test-blockstore.c
+tests_unit_test_blockstore_SOURCES = tests/unit/test-blockstore.c tests/unit/replica-check.h
 tests_unit_test_blockstore_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_blockstore_LDADD = $(DATANODE_LIBS) $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test-journal
 TESTS += tests/unit/test-journal
-tests_unit_test_journal_SOURCES = tests/unit/test-journal.c
+tests_unit_test_journal_SOURCES = tests/unit/test-journal.c tests/unit/replica-check.h
 tests_unit_test_journal_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_journal_LDADD = $(DATANODE_LIBS) $(CMOCKA_LIBS)
 

@@ -22,8 +22,8 @@
 #include "datanode/blockstore.h"
 #include "datanode/replica_read.h"
 #include "datanode/replica_write.h"
+#include "tests/unit/replica-check.h"
 
-#define MAX_LEN (1u << 20)
 
 struct fixture {
 	char root[256];
@@ -80,31 +80,6 @@ static void put(struct dn_writer *w, uint64_t off, const uint8_t *buf, size_t le
 	dfs_crc32c_chunks(off, buf, len, crcs);
 	assert_int_equal(dn_writer_write(w, off, buf, len, crcs), 0);
 	free(crcs);
-}
-
-/* Reads the whole replica, checks every stored CRC and compares bytes. */
-static void expect_replica(struct dn_store *s, uint64_t id, uint64_t gs, const uint8_t *want,
-			   size_t len)
-{
-	struct dn_reader r;
-	uint8_t *buf = malloc(MAX_LEN);
-	uint32_t crcs[MAX_LEN / DFS_CHUNK_SIZE];
-	assert_int_equal(dn_reader_open(s, id, gs, &r), 0);
-	assert_int_equal(r.length, len);
-	uint64_t off = 0;
-	while (off < len) {
-		ssize_t n = dn_reader_read(&r, off, buf, 64 * 1024, crcs);
-		assert_true(n > 0);
-		for (ssize_t i = 0; i * (ssize_t)DFS_CHUNK_SIZE < n; i++) {
-			size_t cl = (size_t)(n - i * DFS_CHUNK_SIZE);
-			cl = cl < DFS_CHUNK_SIZE ? cl : DFS_CHUNK_SIZE;
-			assert_int_equal(dfs_crc32c(0, buf + i * DFS_CHUNK_SIZE, cl), crcs[i]);
-		}
-		assert_memory_equal(buf, want + off, (size_t)n);
-		off += (uint64_t)n;
-	}
-	dn_reader_close(&r);
-	free(buf);
 }
 
 static void test_create_write_read(void **state)

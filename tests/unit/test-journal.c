@@ -23,6 +23,7 @@
 #include "datanode/journal.h"
 #include "datanode/replica_read.h"
 #include "datanode/replica_write.h"
+#include "tests/unit/replica-check.h"
 
 #define JOURNAL_BYTES (1u << 20)
 #define LEN_MAX (256u << 10)
@@ -88,30 +89,6 @@ static int write_replica(struct dn_store *s, uint64_t id, uint64_t gs, const uin
 		}
 	}
 	return dn_writer_finish_synced(w, NULL);
-}
-
-/* Reads replica (id, gs) back through the store, checking the stored CRCs. */
-static void expect_replica(struct dn_store *s, uint64_t id, uint64_t gs, const uint8_t *want,
-			   size_t len)
-{
-	struct dn_reader r;
-	uint8_t *buf = malloc(LEN_MAX);
-	uint32_t crcs[LEN_MAX / DFS_CHUNK_SIZE];
-	assert_int_equal(dn_reader_open(s, id, gs, &r), 0);
-	assert_int_equal(r.length, len);
-	for (uint64_t off = 0; off < len;) {
-		ssize_t n = dn_reader_read(&r, off, buf, LEN_MAX, crcs);
-		assert_true(n > 0);
-		for (ssize_t i = 0; i * (ssize_t)DFS_CHUNK_SIZE < n; i++) {
-			size_t cl = (size_t)(n - i * DFS_CHUNK_SIZE);
-			cl = cl < DFS_CHUNK_SIZE ? cl : DFS_CHUNK_SIZE;
-			assert_int_equal(dfs_crc32c(0, buf + i * DFS_CHUNK_SIZE, cl), crcs[i]);
-		}
-		assert_memory_equal(buf, want + off, (size_t)n);
-		off += (uint64_t)n;
-	}
-	dn_reader_close(&r);
-	free(buf);
 }
 
 /* The finalized files of replica id (the store may be closed). */
