@@ -1,7 +1,10 @@
 /* block_writer.c: one write stream into one block through a pipeline of
  * datanodes: the WRITE_BLOCK header to the first, then WRITE_PACKET frames
  * (data + CRC32C per chunk piece) with up to DFSC_WRITE_WINDOW_MAX packets
- * in flight, WRITE_ACKs read as they arrive, in order.
+ * in flight, WRITE_ACKs read as they arrive, in order. A new block written
+ * whole by its first packet (at most DFSC_FANOUT_MAX bytes, sync + last)
+ * goes by fan-out instead: header and packet to every datanode at once,
+ * each a pipeline of one, and an ack from each.
  *
  * Failure model: every packet stays in w->pk until acked. A failed ack
  * (a datanode's status, the connection, or no ack for
@@ -45,6 +48,7 @@ int dfsc_packet_checksums(uint64_t off, const void *data, size_t len, uint32_t *
 
 void dfsc_bwriter_abort(struct dfsc_bwriter *w)
 {
+	w->deferred = false;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -63,8 +67,11 @@ void dfsc_bwriter_free(struct dfsc_bwriter *w)
 	}
 }
 
-static int send_header(dfs_client *c, struct dfsc_bwriter *w, bool create,
-		       uint64_t prev_genstamp)
+/* Sends the WRITE_BLOCK header to the datanode at pipeline position pos,
+ * with the positions after it as its downstream (chain) or none (fan-out:
+ * that datanode is a pipeline of one). */
+static int send_header(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, bool chain,
+		       bool create, uint64_t prev_genstamp)
 {
 	Dfs__WriteBlockHeader h = DFS__WRITE_BLOCK_HEADER__INIT;
 	Dfs__BlockRef ref = DFS__BLOCK_REF__INIT;
@@ -80,56 +87,83 @@ static int send_header(dfs_client *c, struct dfsc_bwriter *w, bool create,
 		h.prev_genstamp = prev_genstamp;
 	}
 	h.client_name = c->client_name;
-	for (int i = 1; i < w->blk.n_locs; i++) {
-		dfs__datanode_id__init(&ids[i - 1]);
-		ids[i - 1].uuid = w->blk.locs[i].uuid;
-		ids[i - 1].host = w->blk.locs[i].host;
-		ids[i - 1].port = w->blk.locs[i].port;
-		down[i - 1] = &ids[i - 1];
+	size_t n = 0;
+	for (int i = pos + 1; chain && i < w->blk.n_locs; i++, n++) {
+		dfs__datanode_id__init(&ids[n]);
+		ids[n].uuid = w->blk.locs[i].uuid;
+		ids[n].host = w->blk.locs[i].host;
+		ids[n].port = w->blk.locs[i].port;
+		down[n] = &ids[n];
 	}
-	h.n_downstream = (size_t)(w->blk.n_locs - 1);
+	h.n_downstream = n;
 	h.downstream = down;
-	return dfs_frame_send(w->fd, DFS_M_WRITE_BLOCK, 0, &h.base, NULL, 0);
+	return dfs_frame_send(fd, DFS_M_WRITE_BLOCK, 0, &h.base, NULL, 0);
+}
+
+/* How long a datanode of a stream may take to ack a packet. */
+static int ack_timeout_ms(const dfs_client *c)
+{
+	return c->set.pipeline_ack_timeout_ms > 0 ? c->set.pipeline_ack_timeout_ms
+						  : c->set.rpc_timeout_ms;
+}
+
+/* A connection to the datanode at position pos with the header sent: an
+ * idle connection of an earlier block first (no TCP connect and no new
+ * datanode thread), else a new one. The fd, or -EIO (logged). */
+static int open_conn(dfs_client *c, struct dfsc_bwriter *w, int pos, bool chain, bool create,
+		     uint64_t prev_genstamp)
+{
+	const struct dfsc_loc *l = &w->blk.locs[pos];
+	int fd = dfs_conn_pool_get(&c->dn_pool, l->host, l->port);
+	if (fd >= 0) {
+		if (dfs_net_set_timeouts(fd, w->timeout_ms) == 0 &&
+		    send_header(c, w, fd, pos, chain, create, prev_genstamp) == 0)
+			return fd;
+		close(fd); /* the datanode dropped it meanwhile */
+	}
+	fd = dfs_net_connect(l->host, l->port, c->set.rpc_timeout_ms);
+	if (fd < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: connect to datanode %s:%u: %s",
+			 (unsigned long long)w->blk.block_id, l->host, l->port, dfs_strerror(fd));
+		return -EIO;
+	}
+	dfs_net_set_buffers(fd, DFSC_DATA_SOCKBUF_BYTES);
+	int rc = dfs_net_set_timeouts(fd, w->timeout_ms);
+	if (rc == 0)
+		rc = send_header(c, w, fd, pos, chain, create, prev_genstamp);
+	if (rc < 0) {
+		dfsc_log(c, DFS_LOG_ERR, "block %llu: write header to %s:%u: %s",
+			 (unsigned long long)w->blk.block_id, l->host, l->port, dfs_strerror(rc));
+		close(fd);
+		return -EIO;
+	}
+	return fd;
 }
 
 int dfsc_bwriter_connect(dfs_client *c, struct dfsc_bwriter *w, bool create,
 			 uint64_t prev_genstamp)
 {
-	const struct dfsc_loc *first = &w->blk.locs[0];
 	dfsc_bwriter_abort(w);
-	w->timeout_ms = c->set.pipeline_ack_timeout_ms > 0 ? c->set.pipeline_ack_timeout_ms
-							    : c->set.rpc_timeout_ms;
-	w->peer = *first;
-	/* An idle connection of an earlier block first: no TCP connect and no
-	 * new datanode thread. If the datanode dropped it meanwhile, a new one. */
-	int fd = dfs_conn_pool_get(&c->dn_pool, first->host, first->port);
-	if (fd >= 0) {
-		w->fd = fd;
-		if (dfs_net_set_timeouts(fd, w->timeout_ms) == 0 &&
-		    send_header(c, w, create, prev_genstamp) == 0)
-			return 0;
-		dfsc_bwriter_abort(w);
-	}
-	fd = dfs_net_connect(first->host, first->port, c->set.rpc_timeout_ms);
-	if (fd < 0) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: connect to datanode %s:%u: %s",
-			 (unsigned long long)w->blk.block_id, first->host, first->port,
-			 dfs_strerror(fd));
-		return -EIO;
-	}
+	w->timeout_ms = ack_timeout_ms(c);
+	int fd = open_conn(c, w, 0, true, create, prev_genstamp);
+	if (fd < 0)
+		return fd;
 	w->fd = fd;
-	dfs_net_set_buffers(fd, DFSC_DATA_SOCKBUF_BYTES);
-	int rc = dfs_net_set_timeouts(fd, w->timeout_ms);
-	if (rc == 0)
-		rc = send_header(c, w, create, prev_genstamp);
-	if (rc < 0) {
-		dfsc_log(c, DFS_LOG_ERR, "block %llu: write header to %s:%u: %s",
-			 (unsigned long long)w->blk.block_id, first->host, first->port,
-			 dfs_strerror(rc));
-		dfsc_bwriter_abort(w);
-		return -EIO;
-	}
+	w->peer = w->blk.locs[0];
 	return 0;
+}
+
+/* Opens the chain; an unreachable first datanode is recovered without. */
+static int connect_chain(dfs_client *c, struct dfsc_bwriter *w, uint64_t prev_genstamp)
+{
+	int rc = dfsc_bwriter_connect(c, w, w->create, prev_genstamp);
+	if (rc < 0 && w->blk.n_locs > 1) {
+		w->bad_pos = 0;
+		w->bad_status = rc;
+		while ((rc = dfsc_bwriter_recover(c, w)) == 1)
+			;
+	}
+	return rc;
 }
 
 int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_lblock *blk,
@@ -155,28 +189,33 @@ int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_l
 	w->bad_pos = -1;
 	w->bad_status = 0;
 	w->recoveries = 0;
-	int rc = dfsc_bwriter_connect(c, w, create, prev_genstamp);
-	if (rc < 0 && blk->n_locs > 1) {
-		/* the first datanode is unreachable: recover without it */
-		w->bad_pos = 0;
-		w->bad_status = rc;
-		while ((rc = dfsc_bwriter_recover(c, w)) == 1)
-			;
+	w->timeout_ms = ack_timeout_ms(c);
+	if (create) { /* the first packet says how: fan-out or chain */
+		w->deferred = true;
+		return 0;
 	}
-	return rc;
+	return connect_chain(c, w, prev_genstamp);
 }
 
-/* Reads one WRITE_ACK, which must be for the oldest packet in flight. On
- * failure, w->bad_pos / bad_status say which datanode failed and why. */
-static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
+bool dfsc_bwriter_is_open(const struct dfsc_bwriter *w)
+{
+	return w->fd >= 0 || w->deferred;
+}
+
+/* Reads one WRITE_ACK from fd, the connection to pipeline position pos
+ * whose ack covers n positions, which must be for the oldest packet in
+ * flight. 0, or -EIO with w->bad_pos / bad_status saying which datanode
+ * failed and why. */
+static int check_ack(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, int n)
 {
 	unsigned long long id = (unsigned long long)w->blk.block_id;
-	w->bad_pos = 0;
-	int rc = dfs_frame_recv(w->fd, &w->rx);
+	const struct dfsc_loc *peer = &w->blk.locs[pos];
+	w->bad_pos = pos;
+	int rc = dfs_frame_recv(fd, &w->rx);
 	if (rc < 0) {
 		w->bad_status = rc == -EAGAIN ? -ETIMEDOUT : rc;
 		dfsc_log(c, DFS_LOG_WARN, "block %llu: waiting for ack %llu from %s:%u: %s", id,
-			 (unsigned long long)w->acked, w->blk.locs[0].host, w->blk.locs[0].port,
+			 (unsigned long long)w->acked, peer->host, peer->port,
 			 dfs_strerror(w->bad_status));
 		return -EIO;
 	}
@@ -198,28 +237,41 @@ static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
 	for (size_t i = 0; rc == 0 && i < ack->n_statuses; i++) {
 		if (ack->statuses[i] == 0)
 			continue;
-		w->bad_pos = i < (size_t)w->blk.n_locs ? (int)i : w->blk.n_locs - 1;
+		w->bad_pos = pos + (i < (size_t)n ? (int)i : n - 1);
 		w->bad_status = ack->statuses[i];
 		const struct dfsc_loc *l = &w->blk.locs[w->bad_pos];
-		dfsc_log(c, DFS_LOG_WARN, "block %llu: datanode %s:%u (pipeline position %zu) "
-			 "failed packet %llu: %s", id, l->host, l->port, i,
+		dfsc_log(c, DFS_LOG_WARN, "block %llu: datanode %s:%u (pipeline position %d) "
+			 "failed packet %llu: %s", id, l->host, l->port, w->bad_pos,
 			 (unsigned long long)ack->seqno, dfs_strerror(ack->statuses[i]));
 		rc = -EIO;
 	}
-	if (rc == 0 && ack->n_statuses < (size_t)w->blk.n_locs) {
+	if (rc == 0 && ack->n_statuses < (size_t)n) {
 		dfsc_log(c, DFS_LOG_WARN, "block %llu: ack %llu has %zu statuses for a pipeline "
-			 "of %d", id, (unsigned long long)ack->seqno, ack->n_statuses,
-			 w->blk.n_locs);
-		w->bad_pos = (int)ack->n_statuses;
+			 "of %d", id, (unsigned long long)ack->seqno, ack->n_statuses, n);
+		w->bad_pos = pos + (int)ack->n_statuses;
 		rc = -EIO;
 	}
 	dfs__write_ack__free_unpacked(ack, NULL);
 	if (rc == 0) {
-		w->acked_len = w->pk[w->acked % DFSC_WRITE_WINDOW_MAX].len_after;
-		w->acked++;
 		w->bad_pos = -1;
 		w->bad_status = 0;
 	}
+	return rc;
+}
+
+/* The oldest packet in flight is acked by every datanode. */
+static void acked_one(struct dfsc_bwriter *w)
+{
+	w->acked_len = w->pk[w->acked % DFSC_WRITE_WINDOW_MAX].len_after;
+	w->acked++;
+}
+
+/* Reads the chain's ack of the oldest packet in flight. */
+static int read_ack(dfs_client *c, struct dfsc_bwriter *w)
+{
+	int rc = check_ack(c, w, w->fd, 0, w->blk.n_locs);
+	if (rc == 0)
+		acked_one(w);
 	return rc;
 }
 
@@ -265,8 +317,9 @@ int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w)
 	return 0;
 }
 
-int dfsc_bwriter_send(dfs_client *c, struct dfsc_bwriter *w, uint64_t seq, bool with_trunc,
-		      uint64_t trunc)
+/* Sends packet seq (held in pk) on fd, the connection to position pos. */
+static int send_to(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, uint64_t seq,
+		   bool with_trunc, uint64_t trunc)
 {
 	Dfs__WritePacket p = DFS__WRITE_PACKET__INIT;
 	const struct dfsc_wpkt *k = &w->pk[seq % DFSC_WRITE_WINDOW_MAX];
@@ -284,12 +337,70 @@ int dfsc_bwriter_send(dfs_client *c, struct dfsc_bwriter *w, uint64_t seq, bool 
 		p.has_truncate = 1;
 		p.truncate = with_trunc && !k->has_trunc ? trunc : k->trunc;
 	}
-	rc = dfs_frame_send(w->fd, DFS_M_WRITE_PACKET, 0, &p.base, k->data, k->len);
+	rc = dfs_frame_send(fd, DFS_M_WRITE_PACKET, 0, &p.base, k->data, k->len);
 	if (rc < 0)
 		dfsc_log(c, DFS_LOG_WARN, "block %llu: sending packet %llu to %s:%u: %s",
 			 (unsigned long long)w->blk.block_id, (unsigned long long)seq,
-			 w->blk.locs[0].host, w->blk.locs[0].port, dfs_strerror(rc));
+			 w->blk.locs[pos].host, w->blk.locs[pos].port, dfs_strerror(rc));
 	return rc;
+}
+
+int dfsc_bwriter_send(dfs_client *c, struct dfsc_bwriter *w, uint64_t seq, bool with_trunc,
+		      uint64_t trunc)
+{
+	return send_to(c, w, w->fd, 0, seq, with_trunc, trunc);
+}
+
+/* Whether packet 0 of a stream is best sent by fan-out: it is the whole
+ * of a new small block, and durable when acked. Its datanodes then write
+ * it side by side, each acking the client itself: two one-way hops and
+ * the slowest sync, where a chain of three costs six hops, a responder
+ * thread on each inner node, and the same syncs. A chain stays for
+ * everything larger, so that a client's uplink carries a big block once,
+ * not once per replica. */
+static bool fanout_fits(const struct dfsc_bwriter *w, size_t len, bool sync, bool last)
+{
+	return w->deferred && w->next_seq == 0 && sync && last && len <= DFSC_FANOUT_MAX &&
+	       w->blk.n_locs > 1;
+}
+
+/* Writes packet 0 (the whole block) to every datanode at once, each as a
+ * pipeline of one, and reads every ack. 0: acked by all. -EIO: the first
+ * datanode that failed is w->bad_pos (why: bad_status), nothing counts as
+ * acked, and pipeline recovery writes the block again to the others as a
+ * chain (a survivor takes the new genstamp over its finished replica). */
+static int fanout_send(dfs_client *c, struct dfsc_bwriter *w)
+{
+	int fds[DFSC_LOCATIONS_MAX];
+	int n = w->blk.n_locs, bad = -1, bad_status = 0;
+	for (int k = 0; k < n; k++) {
+		fds[k] = open_conn(c, w, k, false, true, 0);
+		if (fds[k] >= 0 && send_to(c, w, fds[k], k, 0, false, 0) < 0) {
+			close(fds[k]);
+			fds[k] = -EIO;
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		int rc = fds[k] < 0 ? fds[k] : check_ack(c, w, fds[k], k, 1);
+		if (rc == 0) { /* the ack was read: at a request boundary */
+			dfs_conn_pool_put(&c->dn_pool, fds[k], w->blk.locs[k].host,
+					  w->blk.locs[k].port);
+			continue;
+		}
+		if (fds[k] >= 0)
+			close(fds[k]);
+		if (bad < 0) {
+			bad = k;
+			bad_status = fds[k] < 0 ? -EHOSTUNREACH : w->bad_status;
+		}
+	}
+	if (bad >= 0) {
+		w->bad_pos = bad;
+		w->bad_status = bad_status;
+		return -EIO;
+	}
+	acked_one(w);
+	return 0;
 }
 
 /* Keeps packet next_seq in the window until it is acked: a copy of data,
@@ -342,7 +453,15 @@ static int send_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, cons
 		       size_t len, bool sync, bool last, uint8_t **swap)
 {
 	int rc;
-	if (w->fd < 0)
+	bool fan = fanout_fits(w, len, sync, last);
+	if (w->deferred && !fan) {
+		w->deferred = false;
+		rc = connect_chain(c, w, 0);
+		if (rc < 0)
+			goto fail;
+	}
+	w->deferred = false;
+	if (w->fd < 0 && !fan)
 		return -EIO;
 	while (w->next_seq - w->acked >= DFSC_WRITE_WINDOW_MAX) {
 		rc = ack_one(c, w);
@@ -355,7 +474,10 @@ static int send_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, cons
 	w->next_seq++;
 	if (len > 0 && off + len > w->max_end)
 		w->max_end = off + len;
-	if (dfsc_bwriter_send(c, w, w->next_seq - 1, false, 0) < 0) {
+	if (fan) {
+		if (fanout_send(c, w) < 0 && (rc = recover(c, w)) < 0)
+			goto fail;
+	} else if (dfsc_bwriter_send(c, w, w->next_seq - 1, false, 0) < 0) {
 		/* the acks already sent say which datanode failed and why (a
 		 * full disk ends the stream); recovery then resends this packet
 		 * with every other unacked one */
@@ -372,7 +494,7 @@ static int send_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, cons
 	rc = last ? dfsc_bwriter_drain(c, w) : read_ready_acks(c, w);
 	if (rc < 0)
 		goto fail;
-	if (last) { /* every ack read: the connection is at a request boundary */
+	if (last && w->fd >= 0) { /* every ack read: at a request boundary */
 		dfs_conn_pool_put(&c->dn_pool, w->fd, w->peer.host, w->peer.port);
 		w->fd = -1;
 	}

@@ -29,7 +29,7 @@
 
 static bool stream_open(const dfs_file *f, int i)
 {
-	return f->bw[i] != NULL && f->bw[i]->fd >= 0;
+	return f->bw[i] != NULL && dfsc_bwriter_is_open(f->bw[i]);
 }
 
 static bool any_stream_open(const dfs_file *f)

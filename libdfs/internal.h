@@ -237,6 +237,9 @@ int dfsc_get_all_blocks(dfs_client *c, const struct dfs_stat *st, Dfs__NsReply *
 
 #define DFSC_PACKET_DATA_MAX (1u << 20) /* bytes of data per WRITE_PACKET */
 #define DFSC_WRITE_WINDOW_MAX 8         /* packets in flight per pipeline */
+#define DFSC_FANOUT_MAX (256u << 10)    /* a new block of at most this many bytes,
+					 * written whole by one packet, goes to
+					 * its datanodes by fan-out (block_writer.c) */
 
 /* A packet kept until every datanode of the pipeline acked it, so that
  * pipeline recovery can send it again. */
@@ -253,6 +256,9 @@ struct dfsc_wpkt {
 
 /* One open pipeline stream into one block. States:
  *   closed (fd < 0) -> open (header sent, packets flow) -> closed;
+ *   a new block's stream starts deferred (no connection yet): its first
+ *   packet either is the whole block, sent by fan-out (every datanode at
+ *   once, each a pipeline of one) which ends the stream, or opens the chain;
  *   open --a datanode fails--> recovering (pipeline_recovery.c: drop it,
  *   new genstamp, reconnect to the rest, resend unacked) -> open.
  * Invariants while open: acked <= next_seq; next_seq - acked <=
@@ -261,6 +267,7 @@ struct dfsc_wpkt {
  * packet acked-1 on every datanode of the pipeline. */
 struct dfsc_bwriter {
 	int fd;
+	bool deferred;           /* open, connection left to the first packet */
 	struct dfsc_loc peer;    /* the datanode fd is connected to */
 	struct dfsc_lblock blk;  /* id, genstamp being written, pipeline */
 	uint64_t recorded_len;   /* the block's length before this stream */
@@ -318,7 +325,8 @@ void dfsc_report_bad_replicas(dfs_client *c, const struct dfsc_lblock *b, const 
 
 void dfsc_bwriter_init(struct dfsc_bwriter *w);
 /* Opens the pipeline for blk (locs[0] first, the rest downstream). create:
- * a new block; otherwise prev_genstamp is the replica's genstamp now and
+ * a new block, whose connections wait for the first packet (fan-out or
+ * chain); otherwise prev_genstamp is the replica's genstamp now and
  * recorded_len its length. 0 or a negative errno (nothing stays open). */
 int dfsc_bwriter_open(dfs_client *c, struct dfsc_bwriter *w, const struct dfsc_lblock *blk,
 		      bool create, uint64_t prev_genstamp, uint64_t recorded_len);
@@ -334,6 +342,8 @@ int dfsc_bwriter_packet(dfs_client *c, struct dfsc_bwriter *w, uint64_t off, con
  * *buf is left as it was. */
 int dfsc_bwriter_packet_swap(dfs_client *c, struct dfsc_bwriter *w, uint64_t off,
 			     uint8_t **buf, size_t len, bool sync, bool last);
+/* Whether the stream is open (connected, or waiting for its first packet). */
+bool dfsc_bwriter_is_open(const struct dfsc_bwriter *w);
 /* Waits for every outstanding ack. On error the stream is closed. */
 int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w);
 /* Closes the connection without waiting (after errors). */
