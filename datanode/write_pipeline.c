@@ -110,9 +110,9 @@ static void ds_fail(struct wp_stream *st, int status)
 {
 	pthread_mutex_lock(&st->lock);
 	if (st->ds_status == 0) {
-		st->ds_status = status != 0 ? status : -EIO;
-		dfs_log_err(DFS_LOG_WARN, st->ds_status, "blk_%" PRIu64 ": downstream failed",
-			    st->block_id);
+		st->ds_status = status == -EAGAIN ? -ETIMEDOUT : status != 0 ? status : -EIO;
+		dfs_log_err(DFS_LOG_WARN, st->ds_status, "blk_%" PRIu64 ": downstream %s:%u failed",
+			    st->block_id, st->ds_host, st->ds_port);
 		if (st->ds_fd >= 0)
 			shutdown(st->ds_fd, SHUT_RDWR);
 	}
@@ -194,10 +194,20 @@ static void connect_downstream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 	Dfs__WriteBlockHeader fwd = *h;
 	fwd.downstream = h->downstream + 1;
 	fwd.n_downstream = h->n_downstream - 1;
+	/* The writer's timeout steps down along the chain (datanode.proto):
+	 * the next node waits a step less for its own downstream. */
+	int wait_ms = (int)st->dn->cfg.io_timeout_ms;
+	if (h->has_ack_timeout_ms && h->ack_timeout_ms > 0) {
+		wait_ms = (int)h->ack_timeout_ms;
+		fwd.ack_timeout_ms = (uint32_t)((uint64_t)h->ack_timeout_ms * fwd.n_downstream /
+						h->n_downstream);
+		fwd.has_ack_timeout_ms = fwd.n_downstream > 0;
+	}
 	snprintf(st->ds_host, sizeof(st->ds_host), "%s", next->host);
 	st->ds_port = (uint16_t)next->port;
 	int fd = dfs_conn_pool_get(&st->dn->downstream, st->ds_host, st->ds_port);
-	if (fd >= 0 && dfs_frame_send(fd, DFS_M_WRITE_BLOCK, st->call_id, &fwd.base, NULL, 0) == 0) {
+	if (fd >= 0 && dfs_net_set_timeouts(fd, wait_ms) == 0 &&
+	    dfs_frame_send(fd, DFS_M_WRITE_BLOCK, st->call_id, &fwd.base, NULL, 0) == 0) {
 		st->ds_fd = fd;
 		return;
 	}
@@ -208,7 +218,7 @@ static void connect_downstream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 		ds_fail(st, fd);
 		return;
 	}
-	dfs_net_set_timeouts(fd, (int)st->dn->cfg.io_timeout_ms);
+	dfs_net_set_timeouts(fd, wait_ms);
 	dfs_net_set_buffers(fd, (int)st->dn->cfg.socket_buffer_size);
 	int rc = dfs_frame_send(fd, DFS_M_WRITE_BLOCK, st->call_id, &fwd.base, NULL, 0);
 	if (rc < 0) {

@@ -97,6 +97,13 @@ static int send_header(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, b
 	}
 	h.n_downstream = n;
 	h.downstream = down;
+	if (n > 0) {
+		/* This client gives up on the first datanode after timeout_ms;
+		 * each node below waits a step less for its downstream, so a
+		 * stalled node is reported by the one just above it. */
+		h.has_ack_timeout_ms = 1;
+		h.ack_timeout_ms = (uint32_t)((uint64_t)w->timeout_ms * n / (n + 1));
+	}
 	return dfs_frame_send(fd, DFS_M_WRITE_BLOCK, 0, &h.base, NULL, 0);
 }
 

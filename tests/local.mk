@@ -28,7 +28,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test-dfs-cluster.sh \
 	tests/integration/test-rereplicate.sh \
 	tests/integration/test-pipeline-kill.sh \
-	tests/integration/test-fanout.sh \
+	tests/integration/test-write-faults.sh \
 	tests/integration/test-corrupt-read.sh \
 	tests/integration/test-scanner.sh \
 	tests/integration/test-disk-fail.sh \
