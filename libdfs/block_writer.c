@@ -380,8 +380,11 @@ static int fanout_send(dfs_client *c, struct dfsc_bwriter *w)
 {
 	int fds[DFSC_LOCATIONS_MAX];
 	int n = w->blk.n_locs, bad = -1, bad_status = 0;
-	for (int k = 0; k < n; k++) {
+	/* every header first: each datanode creates its replica files while
+	 * the packets are still on their way */
+	for (int k = 0; k < n; k++)
 		fds[k] = open_conn(c, w, k, false, true, 0);
+	for (int k = 0; k < n; k++) {
 		if (fds[k] >= 0 && send_to(c, w, fds[k], k, 0, false, 0) < 0) {
 			close(fds[k]);
 			fds[k] = -EIO;
