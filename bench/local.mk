@@ -13,8 +13,15 @@ bench_ns_bench_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 bench_ns_bench_LDADD = namenode/libnamespace.a common/libdfscommon.la \
 	$(LEVELDB_LIBS) $(PROTOBUF_C_LIBS) $(ISAL_LIBS)
 
-bench: bench/dfs-bench bench/ns-bench
+# One majority-durable operation with none of dfs in the way: the floor
+# under a namespace change on this machine's disk and loopback.
+check_PROGRAMS += bench/commit-floor
+bench_commit_floor_SOURCES = bench/commit-floor.c
+bench_commit_floor_LDADD = -lpthread
+
+bench: bench/dfs-bench bench/ns-bench bench/commit-floor
 	./bench/ns-bench 10000
+	./bench/commit-floor 3000
 	DFS_BUILDDIR='$(abs_top_builddir)' DFS_SRCDIR='$(abs_top_srcdir)' \
 		$(SHELL) $(srcdir)/bench/run-bench.sh
 	$(MAKE) $(AM_MAKEFLAGS) bench-mount
