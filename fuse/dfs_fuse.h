@@ -3,7 +3,8 @@
  *
  * Threading: libfuse's multi-threaded loop calls the operations from many
  * threads at once. struct dfs_fuse is read-only after mount except for the
- * open-file table (handles.c, its own lock). A dfs_client is thread-safe; a
+ * open-file table (handles.c) and the lookahead window (lookahead.c), each
+ * with its own lock. A dfs_client is thread-safe; a
  * dfs_file or dfs_dir is used under its handle's lock only.
  *
  * Inode numbers are the namespace's inode ids: FUSE_ROOT_ID (1) is
@@ -21,6 +22,7 @@
 #include <stdint.h>
 
 #include "fuse/handles.h"
+#include "fuse/lookahead.h"
 
 /* Mount options (-o ...) that are dfs-fuse's own; the rest go to libfuse. */
 struct dfs_fuse_opts {
@@ -45,6 +47,7 @@ struct dfs_fuse {
 	dfs_client *client;
 	struct dfs_fuse_opts opts;
 	struct dfsf_handles handles; /* open files by inode (handles.c) */
+	struct dfsf_lookahead la;    /* names listed ahead of a scan (lookahead.c) */
 	unsigned max_write_bytes;    /* negotiated in init */
 };
 

@@ -12,6 +12,8 @@ fuse_dfs_fuse_SOURCES = \
 	fuse/ops_file.c \
 	fuse/ops_dir.c \
 	fuse/ops_xattr.c \
+	fuse/lookahead.h \
+	fuse/lookahead.c \
 	fuse/main.c
 fuse_dfs_fuse_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 fuse_dfs_fuse_LDADD = libdfs/libdfs.la $(FUSE_LIBS) -lpthread
@@ -49,6 +51,10 @@ EXTRA_DIST += tests/integration/fuse-xattr.sh
 # with EIO in bounded time, is logged, and works again afterwards.
 TESTS += tests/integration/fuse-nn-loss.sh
 EXTRA_DIST += tests/integration/fuse-nn-loss.sh
+# A scan's lookups answered from names listed ahead, never staler than the
+# kernel's own caches: another mount's change, the same mount's change.
+TESTS += tests/integration/fuse-lookahead.sh
+EXTRA_DIST += tests/integration/fuse-lookahead.sh
 # The size of a file being written through a pipe, as stat and ls -l show
 # it through the same mount: never back, final at once after close.
 TESTS += tests/integration/fuse-size-live.sh

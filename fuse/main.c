@@ -194,7 +194,60 @@ static void dfsf_init(void *userdata, struct fuse_conn_info *conn)
 static void dfsf_destroy(void *userdata)
 {
 	struct dfs_fuse *fs = userdata;
-	DFSF_LOG(DFSF_INFO, "unmounting; %zu files still open", fs->handles.count);
+	DFSF_LOG(DFSF_INFO, "unmounting; %zu files still open; %llu lookups answered from "
+		 "%llu lookahead listings", fs->handles.count, (unsigned long long)fs->la.hits,
+		 (unsigned long long)fs->la.windows);
+}
+
+/* Operations that may change names or attributes run as a change for the
+ * lookahead window (lookahead.h): none is served while one is in flight,
+ * and each ends the window. fs is taken first: the reply frees req. */
+#define DFSF_CHANGE(op, params, args)                  \
+	static void change_##op params                 \
+	{                                              \
+		struct dfs_fuse *fs = dfsf_of(req);    \
+		dfsf_la_change_begin(&fs->la);         \
+		dfsf_##op args;                        \
+		dfsf_la_change_end(&fs->la);           \
+	}
+DFSF_CHANGE(setattr, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
+DFSF_CHANGE(mknod, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		    dev_t rdev), (req, parent, name, mode, rdev))
+DFSF_CHANGE(mkdir, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode),
+	    (req, parent, name, mode))
+DFSF_CHANGE(unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+DFSF_CHANGE(rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+DFSF_CHANGE(symlink, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name),
+	    (req, link, parent, name))
+DFSF_CHANGE(rename, (fuse_req_t req, fuse_ino_t parent, const char *name,
+		     fuse_ino_t newparent, const char *newname, unsigned int flags),
+	    (req, parent, name, newparent, newname, flags))
+DFSF_CHANGE(link, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname),
+	    (req, ino, newparent, newname))
+DFSF_CHANGE(create, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		     struct fuse_file_info *fi), (req, parent, name, mode, fi))
+DFSF_CHANGE(write, (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi), (req, ino, buf, size, off, fi))
+DFSF_CHANGE(flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+DFSF_CHANGE(release, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
+	    (req, ino, fi))
+DFSF_CHANGE(fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
+	    (req, ino, datasync, fi))
+DFSF_CHANGE(setxattr, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		       size_t size, int flags), (req, ino, name, value, size, flags))
+DFSF_CHANGE(removexattr, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+
+/* An open for writing or with O_TRUNC may change the file. */
+static void change_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dfs_fuse *fs = dfsf_of(req);
+	bool change = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+	if (change)
+		dfsf_la_change_begin(&fs->la);
+	dfsf_open(req, ino, fi);
+	if (change)
+		dfsf_la_change_end(&fs->la);
 }
 
 static const struct fuse_lowlevel_ops dfsf_ops = {
@@ -204,21 +257,21 @@ static const struct fuse_lowlevel_ops dfsf_ops = {
 	.forget = dfsf_forget,
 	.forget_multi = dfsf_forget_multi,
 	.getattr = dfsf_getattr,
-	.setattr = dfsf_setattr,
+	.setattr = change_setattr,
 	.readlink = dfsf_readlink,
-	.mknod = dfsf_mknod,
-	.mkdir = dfsf_mkdir,
-	.unlink = dfsf_unlink,
-	.rmdir = dfsf_rmdir,
-	.symlink = dfsf_symlink,
-	.rename = dfsf_rename,
-	.link = dfsf_link,
-	.open = dfsf_open,
+	.mknod = change_mknod,
+	.mkdir = change_mkdir,
+	.unlink = change_unlink,
+	.rmdir = change_rmdir,
+	.symlink = change_symlink,
+	.rename = change_rename,
+	.link = change_link,
+	.open = change_open,
 	.read = dfsf_read,
-	.write = dfsf_write,
-	.flush = dfsf_flush,
-	.release = dfsf_release,
-	.fsync = dfsf_fsync,
+	.write = change_write,
+	.flush = change_flush,
+	.release = change_release,
+	.fsync = change_fsync,
 	.opendir = dfsf_opendir,
 	.readdir = dfsf_readdir,
 	.readdirplus = dfsf_readdirplus,
@@ -226,11 +279,11 @@ static const struct fuse_lowlevel_ops dfsf_ops = {
 	.fsyncdir = dfsf_fsyncdir,
 	.statfs = dfsf_statfs,
 	.access = dfsf_access,
-	.create = dfsf_create,
-	.setxattr = dfsf_setxattr,
+	.create = change_create,
+	.setxattr = change_setxattr,
 	.getxattr = dfsf_getxattr,
 	.listxattr = dfsf_listxattr,
-	.removexattr = dfsf_removexattr,
+	.removexattr = change_removexattr,
 };
 
 /* Background mode: forks; the parent waits for the child to report
@@ -389,8 +442,10 @@ int main(int argc, char **argv)
 		goto out_args;
 	}
 	dfsf_handles_init(&fs.handles, fs.client);
+	dfsf_la_init(&fs.la);
 	rc = mount_and_serve(&fs, &args, &cmd, notify_fd);
 	dfsf_handles_fini(&fs.handles); /* files close before their client */
+	dfsf_la_fini(&fs.la);
 	dfs_disconnect(fs.client);
 out_args:
 	free(cmd.mountpoint);

@@ -15,16 +15,46 @@
 
 #define DFSF_HIDE_ATTEMPTS_MAX 4 /* hidden names tried per unlink */
 
+/* A lookup answered from the lookahead window: the reply's timeouts are
+ * cut by the entry's age. 1 if replied. */
+static int lookup_ahead(struct dfs_fuse *fs, fuse_req_t req, fuse_ino_t parent,
+			const char *name, char *next_after)
+{
+	struct dfs_stat ds;
+	uint64_t changes;
+	double age;
+	if (!dfsf_la_find(fs, parent, name, &ds, &changes, &age, next_after))
+		return 0;
+	if (dfsf_attr_live(fs, &ds, changes) < 0) {
+		next_after[0] = '\0';
+		return 0; /* the namenode's own answer then */
+	}
+	struct fuse_entry_param e;
+	dfsf_fill_entry(fs, &ds, &e);
+	e.entry_timeout = e.entry_timeout > age ? e.entry_timeout - age : 0;
+	e.attr_timeout = e.attr_timeout > age ? e.attr_timeout - age : 0;
+	fuse_reply_entry(req, &e);
+	return 1;
+}
+
 void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
+	char next_after[DFSF_LA_NAME_MAX];
 	if (dfsf_begin(fs, req, "lookup"))
 		return;
+	if (lookup_ahead(fs, req, parent, name, next_after)) {
+		if (next_after[0] != '\0') /* near the window's end: the next one */
+			dfsf_la_fetch(fs, parent, next_after);
+		return;
+	}
 	uint64_t changes = dfsf_handles_changes(&fs->handles);
 	int rc = dfs_lookup(fs->client, parent, name, &ds);
 	if (rc == 0)
 		rc = dfsf_attr_live(fs, &ds, changes);
+	bool fetch = (rc == 0 || rc == -ENOENT) &&
+		     dfsf_la_note_lookup(fs, parent, name, rc == 0);
 	if (rc == -ENOENT && fs->opts.negative_timeout > 0) {
 		/* A negative entry: the kernel caches the absence. */
 		struct fuse_entry_param e;
@@ -39,6 +69,8 @@ void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	dfsf_reply_entry(fs, req, &ds);
+	if (fetch) /* a scan: list what comes next, after replying */
+		dfsf_la_fetch(fs, parent, name);
 }
 
 void dfsf_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)

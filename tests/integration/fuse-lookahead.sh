@@ -1,0 +1,97 @@
+#!/bin/bash
+# fuse-lookahead: a scan of a directory's names (stat of each in order) is
+# answered from names listed ahead (fuse/lookahead.c), and that window
+# never shows more staleness than the kernel's own caches:
+#  - a change made on another mount just after the scan shows within the
+#    entry/attribute timeout (1 s; waited for with a 3 s deadline: a
+#    window served past its age would show the old state until unmount);
+#  - a change made on the same mount shows at once, even when the kernel
+#    dropped its cached names and must ask again (drop_caches);
+#  - the mount's unmount line counts lookups answered from listings.
+. "$(dirname "$0")/lib.sh"
+. "$DFS_SRCDIR/tests/fuse/lib-fuse.sh"
+
+fuse_setup
+cluster_up --datanodes 1 --replication 1
+A=$T/a
+B=$T/b
+fuse_mount "$A"
+fuse_mount "$B"
+B_LOG=$T/fuse-1.log
+N=300
+
+# scan DIR: stats every fNNNN in DIR in name order (one process).
+scan() {
+	python3 - "$1" "$N" <<'EOF'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    try:
+        os.stat("%s/f%04d" % (d, i))
+    except FileNotFoundError:
+        pass
+EOF
+}
+
+# make_dir NAME: N small files in $A/NAME.
+make_dir() {
+	check mkdir "$A/$1"
+	python3 - "$A/$1" "$N" <<'EOF'
+import sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    with open("%s/f%04d" % (d, i), "w") as f:
+        f.write("%d\n" % i)
+EOF
+}
+
+# changed DIR: the changes below are all visible in DIR.
+changed() {
+	[ "$(stat -c %a "$1/f0150")" = 600 ] &&
+		[ "$(stat -c %s "$1/f0151")" = $((4 + 6)) ] &&
+		[ ! -e "$1/f0152" ] && [ ! -e "$1/f0153" ] && [ -e "$1/g0153" ]
+}
+
+# change DIR: chmod, append, unlink and rename of four scanned names.
+change() {
+	check chmod 600 "$1/f0150"
+	check sh -c "echo extra >>'$1/f0151'"
+	check rm "$1/f0152"
+	check mv "$1/f0153" "$1/g0153"
+}
+
+# --- another mount's change shows within the timeouts ---
+make_dir d1
+scan "$B/d1"
+change "$A/d1"
+wait_until 3 changed "$B/d1" || {
+	stat "$B/d1/f0150" "$B/d1/f0151" "$B/d1/f0152" "$B/d1/f0153" >&2
+	fail "B still shows the state before A's change 3 s later"
+}
+log "a change on A showed on B within the timeout"
+
+# --- a change on the same mount shows at once ---
+make_dir d2
+scan "$B/d2"
+change "$B/d2"
+if echo 2 >/proc/sys/vm/drop_caches 2>/dev/null; then
+	changed "$B/d2" || {
+		stat "$B/d2/f0150" "$B/d2/f0151" >&2
+		fail "B's own change did not show on B after its names were dropped"
+	}
+	log "B's own change showed at once after drop_caches"
+else
+	changed "$B/d2" || fail "B's own change did not show on B"
+	log "no drop_caches here: checked through the kernel's cache only"
+fi
+[ "$(cat "$B/d2/f0299")" = 299 ] || fail "an unchanged file reads wrong after the changes"
+
+# --- the scans were answered from listings ---
+fuse_umount "$B"
+line=$(grep "lookups answered from" "$B_LOG") || fail "no unmount line in $B_LOG"
+log "B: ${line#*INFO: }"
+hits=$(sed -E 's/.*; ([0-9]+) lookups answered from ([0-9]+) lookahead.*/\1/' <<<"$line")
+windows=$(sed -E 's/.*; ([0-9]+) lookups answered from ([0-9]+) lookahead.*/\2/' <<<"$line")
+[ "$windows" -ge 1 ] && [ "$hits" -ge $((N / 2)) ] ||
+	fail "the scans were not answered from listings ($hits lookups from $windows listings)"
+log PASS
