@@ -72,6 +72,14 @@ void dfsf_la_change_end(struct dfsf_lookahead *la)
 	pthread_mutex_unlock(&la->lock);
 }
 
+void dfsf_la_forget(struct dfsf_lookahead *la)
+{
+	pthread_mutex_lock(&la->lock);
+	la->gen++;
+	drop_window(la);
+	pthread_mutex_unlock(&la->lock);
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct dfsf_la_entry *)a)->name,

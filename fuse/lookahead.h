@@ -70,6 +70,9 @@ void dfsf_la_init(struct dfsf_lookahead *la);
 void dfsf_la_fini(struct dfsf_lookahead *la);
 void dfsf_la_change_begin(struct dfsf_lookahead *la);
 void dfsf_la_change_end(struct dfsf_lookahead *la);
+/* Drops the window: what it said proved stale (an open found its inode
+ * gone). */
+void dfsf_la_forget(struct dfsf_lookahead *la);
 /* 1 and *st, *changes_before (for dfsf_attr_live), *age_s filled when the
  * window holds parent/name and may serve it; else 0. next_after (of
  * DFSF_LA_NAME_MAX bytes) gets name when the hit is in the window's last

@@ -7,6 +7,10 @@
 #    window served past its age would show the old state until unmount);
 #  - a change made on the same mount shows at once, even when the kernel
 #    dropped its cached names and must ask again (drop_caches);
+#  - close-to-open: a file another mount replaced (rename over the name)
+#    is read whole right away, whether the name came from the window or
+#    from the kernel's cache (the stale inode's open answers ESTALE and the
+#    kernel looks the name up again);
 #  - the mount's unmount line counts lookups answered from listings.
 . "$(dirname "$0")/lib.sh"
 . "$DFS_SRCDIR/tests/fuse/lib-fuse.sh"
@@ -20,9 +24,10 @@ fuse_mount "$B"
 B_LOG=$T/fuse-1.log
 N=300
 
-# scan DIR: stats every fNNNN in DIR in name order (one process).
+# scan DIR [COUNT]: stats the first COUNT (all N) fNNNN of DIR in name
+# order (one process).
 scan() {
-	python3 - "$1" "$N" <<'EOF'
+	python3 - "$1" "${2:-$N}" <<'EOF'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
@@ -85,6 +90,17 @@ else
 	log "no drop_caches here: checked through the kernel's cache only"
 fi
 [ "$(cat "$B/d2/f0299")" = 299 ] || fail "an unchanged file reads wrong after the changes"
+
+# --- close-to-open for names replaced on the other mount ---
+make_dir d3
+scan "$B/d3" 100 # the window now holds names B never looked up, f0100 on
+for f in f0200 f0050; do
+	echo "new $f" >"$A/d3/.tmp"
+	check mv "$A/d3/.tmp" "$A/d3/$f"
+done
+expect_eq "B reads A's replacement of a name listed ahead" "new f0200" "$(cat "$B/d3/f0200")"
+expect_eq "B reads A's replacement of a name in its cache" "new f0050" "$(cat "$B/d3/f0050")"
+log "B read both replacements right away"
 
 # --- the scans were answered from listings ---
 fuse_umount "$B"
