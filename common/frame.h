@@ -23,6 +23,15 @@
 #define DFS_FRAME_PROTO_MAX (16u << 20)
 #define DFS_FRAME_DATA_MAX (8u << 20)
 
+/* WriteBlockHeader.ack_timeout_ms along a write chain: a node waits an
+ * eighth less for its downstream's ack than the node (or client) above
+ * waits for its own, counted from when it forwarded the packet, so the
+ * node just above a stalled one gives up first and reports it. */
+static inline uint32_t dfs_ack_timeout_step(uint32_t upstream_ms)
+{
+	return upstream_ms - upstream_ms / 8;
+}
+
 /* Method ids: what a frame's protobuf is. Requests and their replies. */
 enum dfs_method {
 	DFS_M_NONE = 0,

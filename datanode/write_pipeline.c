@@ -33,12 +33,15 @@
 #include "common/log.h"
 #include "common/proto/datanode.pb-c.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WP_QUEUE_MAX 256
@@ -48,6 +51,7 @@ struct wp_entry {
 	uint64_t seqno;
 	int status;
 	int forwarded;
+	int64_t fwd_ms; /* when it went downstream (monotonic) */
 	int end; /* last packet or fatal error: the responder stops after it */
 };
 
@@ -57,6 +61,7 @@ struct wp_stream {
 	int ds_fd; /* -1: none or failed */
 	char ds_host[DFS_HOST_MAX]; /* where ds_fd goes */
 	uint16_t ds_port;
+	int ds_wait_ms; /* how long downstream may take to ack a packet */
 	size_t n_down;
 	int ds_status; /* 0, or why downstream is out */
 	uint64_t call_id;
@@ -128,10 +133,39 @@ static int ds_status(struct wp_stream *st)
 }
 
 /* Reads downstream's ack for seqno and appends its statuses. */
-static size_t read_ds_ack(struct wp_stream *st, uint64_t seqno, int32_t *out, size_t n,
-			  struct dfs_frame *f)
+static int64_t mono_ms(void)
 {
-	int rc = dfs_frame_recv(st->ds_fd, f);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Waits until downstream's ack of a packet forwarded at fwd_ms starts to
+ * arrive, at most until fwd_ms + ds_wait_ms: counted from the forward,
+ * not from when this node's own write let the responder look, so this
+ * node's deadline stays before the one upstream of it. 0 or -ETIMEDOUT. */
+static int wait_ds_ack(struct wp_stream *st, int64_t fwd_ms)
+{
+	for (;;) {
+		int64_t left = fwd_ms + st->ds_wait_ms - mono_ms();
+		struct pollfd p = { .fd = st->ds_fd, .events = POLLIN };
+		int r = poll(&p, 1, left > 0 ? (int)left : 0);
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static size_t read_ds_ack(struct wp_stream *st, const struct wp_entry *e, int32_t *out,
+			  size_t n, struct dfs_frame *f)
+{
+	uint64_t seqno = e->seqno;
+	int rc = wait_ds_ack(st, e->fwd_ms);
+	if (rc == 0)
+		rc = dfs_frame_recv(st->ds_fd, f);
 	Dfs__WriteAck *a = NULL;
 	if (rc == 0 && f->h.method == DFS_M_WRITE_ACK)
 		a = (Dfs__WriteAck *)dfs_frame_unpack(f, &dfs__write_ack__descriptor);
@@ -155,7 +189,7 @@ static int send_ack(struct wp_stream *st, const struct wp_entry *e, struct dfs_f
 	size_t n = 0;
 	statuses[n++] = e->status;
 	if (e->forwarded)
-		n = read_ds_ack(st, e->seqno, statuses, n, f);
+		n = read_ds_ack(st, e, statuses, n, f);
 	else if (st->n_down > 0 && ds_status(st) != 0)
 		statuses[n++] = ds_status(st);
 	Dfs__WriteAck ack = DFS__WRITE_ACK__INIT;
@@ -195,14 +229,14 @@ static void connect_downstream(struct wp_stream *st, Dfs__WriteBlockHeader *h)
 	fwd.downstream = h->downstream + 1;
 	fwd.n_downstream = h->n_downstream - 1;
 	/* The writer's timeout steps down along the chain (datanode.proto):
-	 * the next node waits a step less for its own downstream. */
+	 * the next node waits an eighth less for its own downstream. */
 	int wait_ms = (int)st->dn->cfg.io_timeout_ms;
 	if (h->has_ack_timeout_ms && h->ack_timeout_ms > 0) {
 		wait_ms = (int)h->ack_timeout_ms;
-		fwd.ack_timeout_ms = (uint32_t)((uint64_t)h->ack_timeout_ms * fwd.n_downstream /
-						h->n_downstream);
+		fwd.ack_timeout_ms = dfs_ack_timeout_step(h->ack_timeout_ms);
 		fwd.has_ack_timeout_ms = fwd.n_downstream > 0;
 	}
+	st->ds_wait_ms = wait_ms;
 	snprintf(st->ds_host, sizeof(st->ds_host), "%s", next->host);
 	st->ds_port = (uint16_t)next->port;
 	int fd = dfs_conn_pool_get(&st->dn->downstream, st->ds_host, st->ds_port);
@@ -295,10 +329,12 @@ static int handle_packet(struct wp_stream *st, struct dfs_frame *f, int setup_rc
 			 p->seqno);
 	if (e.status == 0 && st->ds_fd >= 0 && ds_status(st) == 0) {
 		int rc = dn_frame_forward(st->ds_fd, f);
-		if (rc < 0)
+		if (rc < 0) {
 			ds_fail(st, rc);
-		else
+		} else {
 			e.forwarded = 1;
+			e.fwd_ms = mono_ms();
+		}
 	}
 	if (e.status == 0) {
 		e.status = write_local(st, p, f);

@@ -102,7 +102,7 @@ static int send_header(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, b
 		 * each node below waits a step less for its downstream, so a
 		 * stalled node is reported by the one just above it. */
 		h.has_ack_timeout_ms = 1;
-		h.ack_timeout_ms = (uint32_t)((uint64_t)w->timeout_ms * n / (n + 1));
+		h.ack_timeout_ms = dfs_ack_timeout_step((uint32_t)w->timeout_ms);
 	}
 	return dfs_frame_send(fd, DFS_M_WRITE_BLOCK, 0, &h.base, NULL, 0);
 }

@@ -11,7 +11,7 @@
 
 # the killed datanode stays a target: the namenode would drop it after 3 s
 cluster_up --datanodes 3 --replication 3 --set-nn datanode_dead_ms=60000
-echo "pipeline_ack_timeout_ms = 2s" >>"$DFS_CONF"
+echo "pipeline_ack_timeout_ms = 4s" >>"$DFS_CONF"
 
 SIZES="1 4096 65536 262143 262144 262145 1048576"
 
