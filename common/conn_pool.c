@@ -3,6 +3,7 @@
  * the peer has closed it (a readable idle socket means EOF or garbage;
  * either way it is not reused). */
 #include "common/conn_pool.h"
+#include "common/clock.h"
 
 #include <poll.h>
 #include <stdbool.h>
@@ -10,13 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Nothing pending on an idle connection: not closed by the peer. */
 static bool idle_conn_ok(int fd)
@@ -35,7 +29,7 @@ int dfs_conn_pool_init(struct dfs_conn_pool *p, int64_t idle_max_ms)
 int dfs_conn_pool_get(struct dfs_conn_pool *p, const char *host, uint16_t port)
 {
 	int fd = -1;
-	int64_t now = now_ms();
+	int64_t now = dfs_mono_ms();
 	pthread_mutex_lock(&p->mu);
 	for (int i = p->n - 1; i >= 0 && fd < 0; i--) {
 		bool stale = now - p->e[i].idle_since_ms > p->idle_max_ms;
@@ -67,7 +61,7 @@ void dfs_conn_pool_put(struct dfs_conn_pool *p, int fd, const char *host, uint16
 	p->e[p->n].fd = fd;
 	snprintf(p->e[p->n].host, sizeof(p->e[p->n].host), "%s", host);
 	p->e[p->n].port = port;
-	p->e[p->n].idle_since_ms = now_ms();
+	p->e[p->n].idle_since_ms = dfs_mono_ms();
 	p->n++;
 	pthread_mutex_unlock(&p->mu);
 }

@@ -22,6 +22,7 @@ common_libdfscommon_la_SOURCES = \
 	common/errors.c common/errors.h \
 	common/frame.c common/frame.h \
 	common/log.c common/log.h \
+	common/clock.h \
 	common/conn_pool.c common/conn_pool.h \
 	common/net.c common/net.h \
 	common/local_sock.c common/local_sock.h \

@@ -9,6 +9,7 @@
 #include "common/crc32c.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,13 +74,6 @@ struct dn_journal {
 	pthread_t thread;
 	int thread_started;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static uint64_t rec_size(uint64_t len)
 {
@@ -381,7 +375,7 @@ int dn_journal_write(struct dn_journal *j, uint64_t id, uint64_t genstamp, const
 	}
 	if (rc == 0) {
 		if (j->head == j->tail)
-			j->oldest_ms = mono_ms();
+			j->oldest_ms = dfs_mono_ms();
 		*gen = j->gen;
 		j->head += size;
 		j->st.records++;
@@ -426,7 +420,7 @@ static int checkpoint(struct dn_journal *j)
 	} else {
 		j->tail = upto;
 		j->done_gen = gen;
-		j->oldest_ms = j->head == j->tail ? 0 : mono_ms();
+		j->oldest_ms = j->head == j->tail ? 0 : dfs_mono_ms();
 		j->st.checkpoints++;
 	}
 	pthread_mutex_unlock(&j->lock);
@@ -446,7 +440,7 @@ static bool checkpoint_due_locked(const struct dn_journal *j)
 	if (j->err != 0 || j->synced == j->tail)
 		return false;
 	return j->head - j->tail > j->cap / 2 || j->wanted ||
-	       mono_ms() - j->oldest_ms >= JNL_CHECKPOINT_AGE_MS;
+	       dfs_mono_ms() - j->oldest_ms >= JNL_CHECKPOINT_AGE_MS;
 }
 
 static void *checkpoint_main(void *arg)

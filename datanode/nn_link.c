@@ -9,6 +9,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "common/proto/namenode.pb-c.h"
+#include "common/clock.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -59,13 +60,6 @@ struct dn_nn {
 	size_t n;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void vec_push(struct ref_vec *v, const struct dn_replica_info *r)
 {
 	if (v->n == v->cap) {
@@ -91,7 +85,7 @@ static void queue_report(struct datanode *dn, const struct dn_replica_info *r, i
 		 * replica and namenode was three thread switches per replica. */
 		bool wake = l->received.n + l->deleted.n == 0;
 		if (wake)
-			l->first_queued_ms = now_ms();
+			l->first_queued_ms = dfs_mono_ms();
 		if (l->received.n + l->deleted.n >= DN_NN_PENDING_MAX) {
 			l->received.n = l->deleted.n = 0;
 			l->need_full = 1;
@@ -381,7 +375,7 @@ static int wait_until(struct dn_nn_link *l, int64_t deadline_ms, int for_reports
 {
 	pthread_mutex_lock(&l->lock);
 	for (;;) {
-		int64_t now = now_ms(), until = deadline_ms;
+		int64_t now = dfs_mono_ms(), until = deadline_ms;
 		if (l->stop || now >= deadline_ms)
 			break;
 		if (for_reports && (l->bad.n > 0 || l->need_full))
@@ -439,7 +433,7 @@ static int establish(struct dn_nn_link *l)
 /* Registered: heartbeats and reports until an error or stop. */
 static void serve(struct dn_nn_link *l)
 {
-	int64_t next_hb = now_ms(), next_full = now_ms() + l->dn->cfg.block_report_ms;
+	int64_t next_hb = dfs_mono_ms(), next_full = dfs_mono_ms() + l->dn->cfg.block_report_ms;
 	for (;;) {
 		if (wait_until(l, next_hb, 1))
 			return;
@@ -447,17 +441,17 @@ static void serve(struct dn_nn_link *l)
 		int full = l->need_full || l->need_register;
 		pthread_mutex_unlock(&l->lock);
 		int rc = 0;
-		if (full || now_ms() >= next_full) {
+		if (full || dfs_mono_ms() >= next_full) {
 			rc = full_report(l);
-			next_full = now_ms() + l->dn->cfg.block_report_ms;
+			next_full = dfs_mono_ms() + l->dn->cfg.block_report_ms;
 		}
 		if (rc == 0)
 			rc = incremental_report(l);
 		if (rc == 0)
 			rc = bad_report(l);
-		if (rc == 0 && now_ms() >= next_hb) {
+		if (rc == 0 && dfs_mono_ms() >= next_hb) {
 			rc = heartbeat(l);
-			next_hb = now_ms() + l->dn->cfg.heartbeat_ms;
+			next_hb = dfs_mono_ms() + l->dn->cfg.heartbeat_ms;
 		}
 		if (rc == NN_REREGISTER) {
 			link_close(l);
@@ -483,7 +477,7 @@ static void *link_main(void *arg)
 		if (stop)
 			break;
 		if (establish(l) < 0) {
-			if (wait_until(l, now_ms() + backoff, 0))
+			if (wait_until(l, dfs_mono_ms() + backoff, 0))
 				break;
 			backoff = backoff * 2 > DN_NN_BACKOFF_MAX_MS ? DN_NN_BACKOFF_MAX_MS
 								     : backoff * 2;

@@ -7,6 +7,7 @@
 #include "common/crc32c.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/clock.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -34,18 +35,11 @@ struct dn_scanner {
 	uint32_t *crcs;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps until deadline or stop; 1 if stopping. */
 static int nap(struct dn_scanner *sc, int64_t deadline)
 {
 	pthread_mutex_lock(&sc->lock);
-	while (!sc->stop && now_ms() < deadline) {
+	while (!sc->stop && dfs_mono_ms() < deadline) {
 		struct timespec ts = { .tv_sec = deadline / 1000,
 				       .tv_nsec = (deadline % 1000) * 1000000L };
 		pthread_cond_timedwait(&sc->cond, &sc->lock, &ts);
@@ -63,8 +57,8 @@ static int throttle(struct dn_scanner *sc, size_t n)
 	sc->window_bytes += n;
 	int64_t due = sc->window_start_ms +
 		      (int64_t)(sc->window_bytes * 1000 / sc->bytes_per_s);
-	if (now_ms() - sc->window_start_ms > 10000) { /* keep the window short */
-		sc->window_start_ms = now_ms();
+	if (dfs_mono_ms() - sc->window_start_ms > 10000) { /* keep the window short */
+		sc->window_start_ms = dfs_mono_ms();
 		sc->window_bytes = 0;
 	}
 	return nap(sc, due) ? -ECANCELED : 0;
@@ -157,10 +151,10 @@ static int pass(struct dn_scanner *sc)
 {
 	struct datanode *dn = sc->dn;
 	size_t bad = 0, done = 0;
-	int64_t t0 = now_ms();
+	int64_t t0 = dfs_mono_ms();
 	sc->n_refs = 0;
 	dn_store_foreach(&dn->store, collect, sc);
-	sc->window_start_ms = now_ms();
+	sc->window_start_ms = dfs_mono_ms();
 	sc->window_bytes = 0;
 	for (size_t i = 0; i < sc->n_refs; i++) {
 		const struct scan_ref *r = &sc->refs[i];
@@ -174,7 +168,7 @@ static int pass(struct dn_scanner *sc)
 		done++;
 	}
 	DFS_DEBUG("block scanner: pass over %zu replicas in %" PRId64 " ms, %zu corrupt", done,
-		  now_ms() - t0, bad);
+		  dfs_mono_ms() - t0, bad);
 	return 0;
 }
 
@@ -182,7 +176,7 @@ static void *scanner_main(void *arg)
 {
 	struct dn_scanner *sc = arg;
 	while (!pass(sc))
-		if (nap(sc, now_ms() + sc->dn->cfg.scan_period_ms))
+		if (nap(sc, dfs_mono_ms() + sc->dn->cfg.scan_period_ms))
 			break;
 	return NULL;
 }

@@ -5,6 +5,7 @@
 #include "common/daemon.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/clock.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -79,20 +80,13 @@ static void check_all(struct dn_volumes *v)
 	}
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *volumes_main(void *arg)
 {
 	struct dn_volumes *v = arg;
 	for (;;) {
-		int64_t deadline = now_ms() + v->dn->cfg.disk_check_ms;
+		int64_t deadline = dfs_mono_ms() + v->dn->cfg.disk_check_ms;
 		pthread_mutex_lock(&v->lock);
-		while (!v->stop && !v->kick && now_ms() < deadline) {
+		while (!v->stop && !v->kick && dfs_mono_ms() < deadline) {
 			struct timespec ts = { .tv_sec = deadline / 1000,
 					       .tv_nsec = (deadline % 1000) * 1000000L };
 			pthread_cond_timedwait(&v->cond, &v->lock, &ts);

@@ -32,6 +32,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/proto/datanode.pb-c.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -133,14 +134,6 @@ static int ds_status(struct wp_stream *st)
 	return s;
 }
 
-/* Reads downstream's ack for seqno and appends its statuses. */
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Waits until downstream's ack of a packet forwarded at fwd_ms starts to
  * arrive, at most until fwd_ms + ds_wait_ms: counted from the forward,
  * not from when this node's own write let the responder look, so this
@@ -150,10 +143,10 @@ static int64_t mono_ms(void)
  * packet. 0 or -ETIMEDOUT. */
 static int wait_ds_ack(struct wp_stream *st, int64_t fwd_ms)
 {
-	if (mono_ms() - fwd_ms <= WP_ACK_SLACK_MS)
+	if (dfs_mono_ms() - fwd_ms <= WP_ACK_SLACK_MS)
 		return 0;
 	for (;;) {
-		int64_t left = fwd_ms + st->ds_wait_ms - mono_ms();
+		int64_t left = fwd_ms + st->ds_wait_ms - dfs_mono_ms();
 		struct pollfd p = { .fd = st->ds_fd, .events = POLLIN };
 		int r = poll(&p, 1, left > 0 ? (int)left : 0);
 		if (r > 0)
@@ -165,6 +158,7 @@ static int wait_ds_ack(struct wp_stream *st, int64_t fwd_ms)
 	}
 }
 
+/* Reads downstream's ack of entry e and appends its statuses. */
 static size_t read_ds_ack(struct wp_stream *st, const struct wp_entry *e, int32_t *out,
 			  size_t n, struct dfs_frame *f)
 {
@@ -339,7 +333,7 @@ static int handle_packet(struct wp_stream *st, struct dfs_frame *f, int setup_rc
 			ds_fail(st, rc);
 		} else {
 			e.forwarded = 1;
-			e.fwd_ms = mono_ms();
+			e.fwd_ms = dfs_mono_ms();
 		}
 	}
 	if (e.status == 0) {

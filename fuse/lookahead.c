@@ -10,13 +10,7 @@
 #include <time.h>
 
 #include "fuse/logger.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
+#include "common/clock.h"
 
 /* How long an entry may be served: the shorter of the kernel's caches;
  * 0 turns lookahead off. */
@@ -94,7 +88,7 @@ int dfsf_la_find(struct dfs_fuse *fs, uint64_t parent, const char *name, struct 
 	int found = 0;
 	next_after[0] = '\0';
 	pthread_mutex_lock(&la->lock);
-	age = now_ms() - la->fetched_ms;
+	age = dfs_mono_ms() - la->fetched_ms;
 	if (la->dir == parent && parent != 0 && la->changing == 0 && la->win_gen == la->gen &&
 	    age < limit) {
 		struct dfsf_la_entry key = { .name = (char *)name };
@@ -194,7 +188,7 @@ void dfsf_la_fetch(struct dfs_fuse *fs, uint64_t parent, const char *after)
 	pthread_mutex_unlock(&la->lock);
 	if (!go)
 		return;
-	int64_t t0 = now_ms();
+	int64_t t0 = dfs_mono_ms();
 	uint64_t changes = dfsf_handles_changes(&fs->handles);
 	struct dfsf_la_entry *e = NULL;
 	bool last = false;
