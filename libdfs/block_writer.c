@@ -151,7 +151,6 @@ int dfsc_bwriter_connect(dfs_client *c, struct dfsc_bwriter *w, bool create,
 			 uint64_t prev_genstamp)
 {
 	dfsc_bwriter_abort(w);
-	w->timeout_ms = ack_timeout_ms(c);
 	int fd = open_conn(c, w, 0, true, create, prev_genstamp);
 	if (fd < 0)
 		return fd;
@@ -324,30 +323,41 @@ int dfsc_bwriter_drain(dfs_client *c, struct dfsc_bwriter *w)
 	return 0;
 }
 
-/* Sends packet seq (held in pk) on fd, the connection to position pos. */
-static int send_to(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, uint64_t seq,
-		   bool with_trunc, uint64_t trunc)
+/* Fills *p for packet seq (held in pk), its checksums in w->csum (valid
+ * until the next call); with_trunc: carry truncate = trunc instead of the
+ * packet's own. 0 or -ENOMEM. */
+static int build_packet(struct dfsc_bwriter *w, uint64_t seq, bool with_trunc, uint64_t trunc,
+			Dfs__WritePacket *p)
 {
-	Dfs__WritePacket p = DFS__WRITE_PACKET__INIT;
 	const struct dfsc_wpkt *k = &w->pk[seq % DFSC_WRITE_WINDOW_MAX];
 	int rc = dfsc_packet_checksums(k->off, k->data, k->len, &w->csum, &w->csum_cap);
 	if (rc < 0)
 		return rc;
-	p.n_checksums = (size_t)rc;
-	p.checksums = w->csum;
-	p.seqno = seq;
-	p.offset = k->off;
-	p.last = k->last;
-	p.has_sync = k->sync;
-	p.sync = k->sync;
+	dfs__write_packet__init(p);
+	p->n_checksums = (size_t)rc;
+	p->checksums = w->csum;
+	p->seqno = seq;
+	p->offset = k->off;
+	p->last = k->last;
+	p->has_sync = k->sync;
+	p->sync = k->sync;
 	if (with_trunc || k->has_trunc) {
-		p.has_truncate = 1;
-		p.truncate = with_trunc && !k->has_trunc ? trunc : k->trunc;
+		p->has_truncate = 1;
+		p->truncate = with_trunc && !k->has_trunc ? trunc : k->trunc;
 	}
-	rc = dfs_frame_send(fd, DFS_M_WRITE_PACKET, 0, &p.base, k->data, k->len);
+	return 0;
+}
+
+/* Sends the built packet p (with its data from pk) on fd, the connection
+ * to position pos. */
+static int send_to(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos,
+		   const Dfs__WritePacket *p)
+{
+	const struct dfsc_wpkt *k = &w->pk[p->seqno % DFSC_WRITE_WINDOW_MAX];
+	int rc = dfs_frame_send(fd, DFS_M_WRITE_PACKET, 0, &p->base, k->data, k->len);
 	if (rc < 0)
 		dfsc_log(c, DFS_LOG_WARN, "block %llu: sending packet %llu to %s:%u: %s",
-			 (unsigned long long)w->blk.block_id, (unsigned long long)seq,
+			 (unsigned long long)w->blk.block_id, (unsigned long long)p->seqno,
 			 w->blk.locs[pos].host, w->blk.locs[pos].port, dfs_strerror(rc));
 	return rc;
 }
@@ -355,7 +365,9 @@ static int send_to(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, uint6
 int dfsc_bwriter_send(dfs_client *c, struct dfsc_bwriter *w, uint64_t seq, bool with_trunc,
 		      uint64_t trunc)
 {
-	return send_to(c, w, w->fd, 0, seq, with_trunc, trunc);
+	Dfs__WritePacket p;
+	int rc = build_packet(w, seq, with_trunc, trunc, &p);
+	return rc < 0 ? rc : send_to(c, w, w->fd, 0, &p);
 }
 
 /* Whether packet 0 of a stream is best sent by fan-out: it is the whole
@@ -382,10 +394,16 @@ static int fanout_send(dfs_client *c, struct dfsc_bwriter *w)
 	int n = w->blk.n_locs, bad = -1, bad_status = 0;
 	/* every header first: each datanode creates its replica files while
 	 * the packets are still on their way */
+	Dfs__WritePacket p;
+	if (build_packet(w, 0, false, 0, &p) < 0) {
+		w->bad_pos = 0; /* as if nothing could be sent */
+		w->bad_status = -ENOMEM;
+		return -EIO;
+	}
 	for (int k = 0; k < n; k++)
 		fds[k] = open_conn(c, w, k, false, true, 0);
-	for (int k = 0; k < n; k++) {
-		if (fds[k] >= 0 && send_to(c, w, fds[k], k, 0, false, 0) < 0) {
+	for (int k = 0; k < n; k++) { /* one packet, checksummed once */
+		if (fds[k] >= 0 && send_to(c, w, fds[k], k, &p) < 0) {
 			close(fds[k]);
 			fds[k] = -EIO;
 		}
