@@ -4,6 +4,7 @@
 #include "common/errors.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,9 +34,8 @@ int dn_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int dn_meta_write_header(int fd, uint64_t genstamp)
+static void encode_header(uint8_t *h, uint64_t genstamp)
 {
-	uint8_t h[DN_META_HEADER_SIZE];
 	uint32_t v32 = htole32(DN_META_MAGIC);
 	memcpy(h, &v32, 4);
 	v32 = htole32(DN_META_VERSION);
@@ -46,7 +46,35 @@ int dn_meta_write_header(int fd, uint64_t genstamp)
 	memcpy(h + 16, &v32, 4);
 	v32 = htole32(dfs_crc32c(0, h, 20));
 	memcpy(h + 20, &v32, 4);
+}
+
+int dn_meta_write_header(int fd, uint64_t genstamp)
+{
+	uint8_t h[DN_META_HEADER_SIZE];
+	encode_header(h, genstamp);
 	return dn_pwrite_full(fd, h, sizeof(h), 0);
+}
+
+int dn_meta_write_whole(int fd, uint64_t genstamp, const uint8_t *data, uint64_t len)
+{
+	size_t n = len > 0 ? dfs_crc32c_pieces(0, (size_t)len) : 0;
+	size_t size = (size_t)dn_meta_crc_offset(n);
+	uint8_t *buf = malloc(size);
+	uint32_t *crcs = calloc(n + 1, sizeof(*crcs));
+	int rc = -ENOMEM;
+	if (buf != NULL && crcs != NULL) {
+		encode_header(buf, genstamp);
+		if (n > 0)
+			dfs_crc32c_chunks(0, data, (size_t)len, crcs);
+		for (size_t i = 0; i < n; i++) {
+			uint32_t v = htole32(crcs[i]);
+			memcpy(buf + dn_meta_crc_offset(i), &v, 4);
+		}
+		rc = dn_pwrite_full(fd, buf, size, 0);
+	}
+	free(buf);
+	free(crcs);
+	return rc;
 }
 
 int dn_meta_write_crcs(int fd, uint64_t first, const uint32_t *crcs, size_t n)

@@ -27,6 +27,10 @@ int dn_meta_write_header(int fd, uint64_t genstamp);
 /* Writes n checksums starting at chunk `first`. */
 int dn_meta_write_crcs(int fd, uint64_t first, const uint32_t *crcs, size_t n);
 
+/* Writes the whole meta file of a replica holding data[0, len): the
+ * header with genstamp and one CRC per chunk, in one write. */
+int dn_meta_write_whole(int fd, uint64_t genstamp, const uint8_t *data, uint64_t len);
+
 /* pwrite of exactly len bytes (EINTR retried); reads use dfs_pread_full
  * (common/replica_meta.h). */
 int dn_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);

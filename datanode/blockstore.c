@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STORE_BUCKETS_MIN 1024
@@ -395,6 +396,22 @@ int dn_store_lookup(struct dn_store *s, uint64_t id, struct dn_replica_info *out
 	return r != NULL ? 0 : -ENOENT;
 }
 
+/* The map entry of id (or NULL), once the files of a replica acked from
+ * the journal are written: those take well under a millisecond, so the
+ * wait is bounded by DN_WRITER_WAIT_MS only against a stuck disk. */
+static struct dn_replica *find_placed_locked(struct dn_store *s, uint64_t id)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DN_WRITER_WAIT_MS / 1000;
+	for (;;) {
+		struct dn_replica *r = dn_store_find_locked(s, id);
+		if (r == NULL || !r->placing ||
+		    pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == ETIMEDOUT)
+			return r;
+	}
+}
+
 int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t genstamp,
 		       struct dn_replica_info *out, int *data_fd, int *meta_fd)
 {
@@ -402,7 +419,7 @@ int dn_store_open_read(struct dn_store *s, uint64_t id, uint64_t genstamp,
 	int rc = 0;
 	*data_fd = *meta_fd = -1;
 	pthread_mutex_lock(&s->lock);
-	struct dn_replica *r = dn_store_find_locked(s, id);
+	struct dn_replica *r = find_placed_locked(s, id);
 	if (r == NULL) {
 		rc = -ENOENT;
 		goto out;

@@ -47,6 +47,8 @@ struct dn_replica {
 	uint8_t state;   /* enum dn_replica_state */
 	uint8_t writing; /* a dn_writer owns it */
 	uint8_t corrupt; /* failed a checksum check: not served, kept until DELETE */
+	uint8_t placing; /* durable in its dir's journal and acked, its files
+			  * being written (replica_write.c): readers wait */
 	uint32_t jgen;   /* made durable by its dir's journal in that checkpoint
 			  * generation (journal.h; 0: by its own files) */
 	uint64_t pending_gs; /* genstamp of a rewrite stream that ended early (0: none):

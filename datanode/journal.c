@@ -169,17 +169,6 @@ static int make_file(struct dn_journal *j)
 
 /* ---- replay ---- */
 
-/* (The files replay writes are made durable by one syncfs at its end.) */
-static int write_file(const char *path, const void *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return DFS_ERRNO();
-	int rc = len > 0 ? dn_pwrite_full(fd, buf, len, 0) : 0;
-	close(fd);
-	return rc;
-}
-
 /* Genstamp in the meta header at path; 0 if there is no readable one. */
 static uint64_t genstamp_at(const char *meta_path)
 {
@@ -193,29 +182,41 @@ static uint64_t genstamp_at(const char *meta_path)
 	return gs;
 }
 
-/* Writes the meta file of a replica holding data[0, len) at path: header
- * and one CRC per chunk. */
-static int write_meta(const char *path, uint64_t genstamp, const uint8_t *data, uint64_t len)
+static int write_file(const char *path, uint64_t genstamp, const uint8_t *data, uint64_t len,
+		      bool meta)
 {
-	size_t n = len > 0 ? dfs_crc32c_pieces(0, (size_t)len) : 0;
-	uint32_t *crcs = calloc(n + 1, sizeof(*crcs));
-	if (crcs == NULL)
-		return -ENOMEM;
-	if (n > 0)
-		dfs_crc32c_chunks(0, data, (size_t)len, crcs);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = fd < 0 ? DFS_ERRNO() : dn_meta_write_header(fd, genstamp);
-	if (rc == 0 && n > 0)
-		rc = dn_meta_write_crcs(fd, 0, crcs, n);
-	if (fd >= 0)
-		close(fd);
-	free(crcs);
+	if (fd < 0)
+		return DFS_ERRNO();
+	int rc = meta ? dn_meta_write_whole(fd, genstamp, data, len)
+		      : len > 0 ? dn_pwrite_full(fd, data, (size_t)len, 0) : 0;
+	close(fd);
+	return rc;
+}
+
+int dn_journal_place(struct dn_store *s, int dir, uint64_t id, uint64_t genstamp,
+		     const uint8_t *data, uint64_t len)
+{
+	char dpath[DN_PATH_MAX], mpath[DN_PATH_MAX];
+	dn_store_path(s, dir, DN_RS_FINALIZED, id, 0, dpath, sizeof(dpath));
+	dn_store_path(s, dir, DN_RS_FINALIZED, id, 1, mpath, sizeof(mpath));
+	int rc = write_file(dpath, genstamp, data, len, false);
+	/* the first of 256 blocks of its directory: make it */
+	if (rc == -ENOENT && (rc = dn_store_make_parent(s, dir, id)) == 0)
+		rc = write_file(dpath, genstamp, data, len, false);
+	if (rc == 0)
+		rc = write_file(mpath, genstamp, data, len, true);
+	if (rc < 0) { /* no half replica under its final name */
+		unlink(dpath);
+		unlink(mpath);
+	}
 	return rc;
 }
 
 /* Puts a journaled replica back into its files in current/, unless the
  * directory holds a newer genstamp of it; leftover rbw/ files of it (a
- * rename the crash lost) go. Returns 1 if written, 0 if skipped. */
+ * rename the crash lost) go. Returns 1 if written, 0 if skipped. (The
+ * files replay writes are made durable by one syncfs at its end.) */
 static int replay_one(struct dn_journal *j, const struct jrec_hdr *h, const uint8_t *data)
 {
 	struct dn_store *s = j->s;
@@ -229,12 +230,7 @@ static int replay_one(struct dn_journal *j, const struct jrec_hdr *h, const uint
 	dn_store_path(s, j->dir, DN_RS_FINALIZED, h->block_id, 1, mpath, sizeof(mpath));
 	if (genstamp_at(mpath) > h->genstamp)
 		return 0;
-	dn_store_path(s, j->dir, DN_RS_FINALIZED, h->block_id, 0, dpath, sizeof(dpath));
-	int rc = dn_store_make_parent(s, j->dir, h->block_id);
-	if (rc == 0)
-		rc = write_file(dpath, data, (size_t)h->length);
-	if (rc == 0)
-		rc = write_meta(mpath, h->genstamp, data, h->length);
+	int rc = dn_journal_place(s, j->dir, h->block_id, h->genstamp, data, h->length);
 	return rc < 0 ? rc : 1;
 }
 

@@ -16,11 +16,16 @@
  * of an earlier lap never pass for new ones. Fields are in host byte
  * order: a journal does not move between machines.
  *
- * Life of a journaled replica (replica_write.c): its rbw/ files are written
- * as usual but not synced; at the last packet the whole replica is
+ * Life of a journaled replica (replica_write.c): a new replica that stays
+ * within DN_JOURNAL_REPLICA_MAX has no files while it is written, only a
+ * copy of its bytes in memory; at the last packet the whole replica is
  * appended here and synced (appends of concurrent streams share one
- * fdatasync); then the files are renamed into current/ without any sync
- * and the write is acked. A checkpoint, run by this journal's thread once
+ * fdatasync); the write is acked, then its files are written straight
+ * into current/ (dn_journal_place) without any sync, while readers of it
+ * wait. No rbw/ files and no renames. A replica that needs its files
+ * earlier (a sync before the last packet, say) gets rbw/ files from the
+ * copy, is appended the same way at its last packet and renamed into
+ * current/ before the ack. A checkpoint, run by this journal's thread once
  * half the ring is in use (and at close), syncs the file system (syncfs),
  * which makes every such replica durable in its own files, then moves the
  * superblock's tail past their records, freeing the space. At start, the
@@ -33,8 +38,10 @@
  *     its fdatasync; a record is overwritten only after a durable
  *     superblock puts the tail past it;
  *   - the superblock's tail only moves past records whose replica files
- *     were renamed into place before the syncfs that preceded it (a stream
- *     holds the apply lock from its append until its rename).
+ *     were in place before the syncfs that preceded it (a stream holds the
+ *     apply lock from its append until its files are written or renamed);
+ *   - a replica's files in current/ that no checkpoint synced yet have a
+ *     durable record: they are written only after its append returned.
  *
  * Threads: appends from any thread (the lock serialises writes into the
  * ring; the fdatasync runs outside it); one checkpoint thread per journal. */
@@ -68,8 +75,8 @@ int dn_journal_remove(struct dn_store *s, int dir);
 void dn_journal_close(struct dn_journal *j);
 
 /* A stream about to journal a replica takes the apply lock first and
- * releases it after renaming the replica into place, so that a checkpoint
- * never frees a record whose replica is not in its final files yet. */
+ * releases it once the replica is in place, so that a checkpoint never
+ * frees a record whose replica is not in its final files yet. */
 void dn_journal_begin(struct dn_journal *j);
 void dn_journal_end(struct dn_journal *j);
 
@@ -102,5 +109,12 @@ void dn_journal_get_stats(struct dn_journal *j, struct dn_journal_stats *out);
 
 /* Runs a checkpoint now (tests, close). 0 or a negative errno. */
 int dn_journal_checkpoint(struct dn_journal *j);
+
+/* Writes replica (id, genstamp, data[0, len)) into its files in dir's
+ * current/ (the leaf directory made if need be), unsynced: what a
+ * journaled replica needs once its record is durable (and what replay
+ * does). 0 or a negative errno. */
+int dn_journal_place(struct dn_store *s, int dir, uint64_t id, uint64_t genstamp,
+		     const uint8_t *data, uint64_t len);
 
 #endif

@@ -54,6 +54,13 @@ struct dn_writer {
 	uint8_t *jbuf;
 	size_t jcap, jmax, jlen;
 	uint32_t jgen; /* the journal record's checkpoint generation (0: none) */
+	/* A new replica (no map entry before) whose journal may take it has
+	 * no files while it is written: its bytes are in jbuf alone, and once
+	 * journaled they go straight into current/ (journal.h). Whatever
+	 * needs the files earlier makes its rbw/ files from jbuf first
+	 * (materialize). */
+	int deferred;
+	int fresh; /* claim made the map entry */
 };
 
 /* Waits (lock held) until no writer holds id's replica; returns it (or
@@ -138,6 +145,7 @@ static int claim_locked(struct dn_writer *w, uint64_t prev_genstamp)
 		r->dir = (uint16_t)w->dir;
 		r->state = DN_RS_RBW;
 		w->state = DN_RS_RBW;
+		w->fresh = 1;
 		if (dn_store_insert_locked(s, r) < 0) {
 			free(r);
 			return -ENOMEM;
@@ -198,7 +206,8 @@ int dn_writer_open(struct dn_store *s, uint64_t id, uint64_t genstamp, int creat
 	}
 	struct dn_journal *j = create ? s->journal[w->dir] : NULL;
 	w->jmax = j != NULL ? dn_journal_replica_max(j) : 0;
-	rc = open_files(w);
+	w->deferred = w->fresh && w->jmax > 0;
+	rc = w->deferred ? 0 : open_files(w);
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_WARN, rc, "blk_%" PRIu64 ": cannot open for writing", id);
 		dn_writer_abort(w);
@@ -233,6 +242,22 @@ static void journal_copy(struct dn_writer *w, uint64_t off, const void *data, si
 	if (data != NULL)
 		memcpy(w->jbuf + off, data, n);
 	w->jlen = (size_t)len;
+}
+
+/* Gives a deferred replica its rbw/ files, holding jbuf's bytes. */
+static int materialize(struct dn_writer *w)
+{
+	if (!w->deferred)
+		return 0;
+	w->deferred = 0;
+	if (w->jbuf == NULL && w->length > 0)
+		return -ENOMEM; /* the copy was lost */
+	int rc = open_files(w);
+	if (rc == 0 && w->length > 0)
+		rc = dn_pwrite_full(w->data_fd, w->jbuf, (size_t)w->length, 0);
+	if (rc == 0)
+		rc = dn_meta_write_whole(w->meta_fd, w->genstamp, w->jbuf, w->length);
+	return rc;
 }
 
 /* Records the new length in the map (not while replacing: the entry still
@@ -297,7 +322,16 @@ static int extend_to(struct dn_writer *w, uint64_t target)
 
 int dn_writer_truncate(struct dn_writer *w, uint64_t length)
 {
+	int rc;
+	if (w->deferred && length > w->jmax && (rc = materialize(w)) < 0)
+		return rc;
 	journal_copy(w, 0, NULL, 0, length);
+	if (w->deferred) {
+		if (w->jbuf == NULL)
+			return -ENOMEM;
+		set_length(w, length);
+		return 0;
+	}
 	if (length > w->length)
 		return extend_to(w, length);
 	if (length == w->length)
@@ -308,7 +342,7 @@ int dn_writer_truncate(struct dn_writer *w, uint64_t length)
 	if (length % DFS_CHUNK_SIZE != 0) {
 		uint32_t crc;
 		uint64_t c = length / DFS_CHUNK_SIZE;
-		int rc = chunk_crc_from_file(w, c, length, &crc);
+		rc = chunk_crc_from_file(w, c, length, &crc);
 		if (rc == 0)
 			rc = dn_meta_write_crcs(w->meta_fd, c, &crc, 1);
 		if (rc < 0)
@@ -406,6 +440,16 @@ int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size
 	int rc;
 	if (len == 0)
 		return 0;
+	if (w->deferred && offset + len > w->jmax && (rc = materialize(w)) < 0)
+		return rc;
+	if (w->deferred) { /* the copy is the replica (gaps read as zeros) */
+		uint64_t new_len = offset + len > w->length ? offset + len : w->length;
+		journal_copy(w, offset, data, len, new_len);
+		if (w->jbuf == NULL)
+			return -ENOMEM;
+		set_length(w, new_len);
+		return 0;
+	}
 	if (offset > w->length && (rc = extend_to(w, offset)) < 0)
 		return rc;
 	rc = write_direct(w, offset, data, len);
@@ -428,6 +472,9 @@ int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size
 
 int dn_writer_sync(struct dn_writer *w)
 {
+	int rc = materialize(w);
+	if (rc < 0)
+		return rc;
 	/* Start writeback of both files first: their block allocations then
 	 * join the journal transaction the first fdatasync commits, and the
 	 * second usually finds nothing left to commit (one journal commit
@@ -512,6 +559,7 @@ static void finalize_entry(struct dn_writer *w, struct dn_replica_info *final, c
 	r->dir = (uint16_t)w->dir;
 	r->state = DN_RS_FINALIZED;
 	r->pending_gs = 0;
+	r->placing = 0;
 	r->jgen = w->jgen; /* 0: durable in its own files, name included */
 	if (w->create)
 		r->corrupt = 0; /* new files */
@@ -555,8 +603,8 @@ static int finish_durable(struct dn_writer *w, struct dn_replica_info *final, bo
 
 int dn_writer_finish(struct dn_writer *w, struct dn_replica_info *final)
 {
-	int rc = 0;
-	if (!w->create) {
+	int rc = materialize(w);
+	if (rc == 0 && !w->create) {
 		/* the new genstamp becomes visible only once durable */
 		rc = dn_writer_sync(w);
 		if (rc == 0)
@@ -591,6 +639,14 @@ int dn_writer_finish_synced(struct dn_writer *w, struct dn_replica_info *final)
 	if (j != NULL) {
 		dn_journal_begin(j);
 		int rc = dn_journal_write(j, w->id, w->genstamp, w->jbuf, w->jlen, &w->jgen);
+		if (rc == 0 && w->deferred) {
+			/* durable: the caller acks, then dn_writer_place writes
+			 * the files (the apply lock stays held until then) */
+			pthread_mutex_lock(&w->s->lock);
+			w->r->placing = 1;
+			pthread_mutex_unlock(&w->s->lock);
+			return DN_WRITER_PLACE;
+		}
 		if (rc == 0)
 			rc = finish_durable(w, final, true);
 		else if (rc != -ENOSPC)
@@ -600,13 +656,33 @@ int dn_writer_finish_synced(struct dn_writer *w, struct dn_replica_info *final)
 			return rc;
 		/* no room until the next checkpoint: the replica's own files */
 	}
-	int rc = dn_writer_sync(w);
+	int rc = materialize(w);
+	if (rc == 0)
+		rc = dn_writer_sync(w);
 	if (rc < 0) {
 		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": cannot sync", w->id);
 		dn_writer_abort(w);
 		return rc;
 	}
 	return dn_writer_finish(w, final);
+}
+
+int dn_writer_place(struct dn_writer *w, struct dn_replica_info *final)
+{
+	struct dn_journal *j = w->s->journal[w->dir];
+	int rc = dn_journal_place(w->s, w->dir, w->id, w->genstamp, w->jbuf, w->jlen);
+	w->deferred = 0;
+	if (rc == 0) {
+		w->state = DN_RS_FINALIZED; /* where the files are */
+		rc = finish_durable(w, final, true);
+	} else {
+		/* acked already: the record brings it back at the next start */
+		dfs_log_err(DFS_LOG_ERR, rc, "blk_%" PRIu64 ": journaled, but its files cannot "
+			    "be written", w->id);
+		dn_writer_discard(w);
+	}
+	dn_journal_end(j);
+	return rc;
 }
 
 void dn_writer_abort(struct dn_writer *w)
@@ -623,6 +699,9 @@ static void writer_end(struct dn_writer *w, int discard)
 {
 	char p[DN_PATH_MAX];
 	struct dn_store *s = w->s;
+	/* a deferred create that holds bytes stays an RBW like any other (a
+	 * pipeline recovery may rewrite it): it gets its files now */
+	bool lost = w->deferred && (discard || w->length == 0 || materialize(w) < 0);
 	close_files(w);
 	if (w->replacing) {
 		/* our rbw/ files were never visible: the old replica stays */
@@ -634,8 +713,9 @@ static void writer_end(struct dn_writer *w, int discard)
 	/* a create stays an RBW replica (open to a rewrite with its genstamp)
 	 * unless it holds nothing; a rewrite leaves the replica with its old
 	 * genstamp: visibly stale */
-	int drop = w->create && !w->replacing && (w->length == 0 || discard);
+	int drop = w->create && !w->replacing && (w->length == 0 || discard || lost);
 	pthread_mutex_lock(&s->lock);
+	w->r->placing = 0;
 	release_locked(w);
 	if (s->dir_failed[w->r->dir] && !w->replacing)
 		drop = 1; /* its disk is out of service: forget it */

@@ -286,7 +286,16 @@ static int verify(struct wp_stream *st, const Dfs__WritePacket *p, const struct 
 	return memcmp(st->crcs, p->checksums, n * sizeof(uint32_t)) == 0 ? 0 : -DFS_ECHECKSUM;
 }
 
-/* Local part of one packet: truncate, write, sync, finalize. */
+static void received(struct wp_stream *st, const struct dn_replica_info *info)
+{
+	DFS_DEBUG("received blk_%" PRIu64 " genstamp %" PRIu64 " length %" PRIu64, info->id,
+		  info->genstamp, info->length);
+	dn_nn_report_received(st->dn, info);
+}
+
+/* Local part of one packet: truncate, write, sync, finalize. Returns
+ * DN_WRITER_PLACE when the replica is durable but its files are to be
+ * written once it is acked (place_replica). */
 static int write_local(struct wp_stream *st, const Dfs__WritePacket *p, const struct dfs_frame *f)
 {
 	int rc = 0;
@@ -300,14 +309,26 @@ static int write_local(struct wp_stream *st, const Dfs__WritePacket *p, const st
 	if (rc == 0 && p->last) {
 		struct dn_replica_info info;
 		rc = sync ? dn_writer_finish_synced(st->w, &info) : dn_writer_finish(st->w, &info);
+		if (rc == DN_WRITER_PLACE)
+			return rc;
 		st->w = NULL;
-		if (rc == 0) {
-			DFS_DEBUG("received blk_%" PRIu64 " genstamp %" PRIu64 " length %" PRIu64,
-				  info.id, info.genstamp, info.length);
-			dn_nn_report_received(st->dn, &info);
-		}
+		if (rc == 0)
+			received(st, &info);
 	}
 	return rc;
+}
+
+/* Writes the files of a replica acked from the journal: off the ack's
+ * path, which saves the writer their creation (readers wait for them). */
+static void place_replica(struct wp_stream *st)
+{
+	struct dn_replica_info info;
+	int rc = dn_writer_place(st->w, &info);
+	st->w = NULL;
+	if (rc == 0)
+		received(st, &info);
+	else if (rc != -ENOSPC && rc != -EDQUOT)
+		dn_volumes_check_soon(st->dn);
 }
 
 /* One packet: returns 1 when the stream ended, 0 to go on. */
@@ -336,8 +357,12 @@ static int handle_packet(struct wp_stream *st, struct dfs_frame *f, int setup_rc
 			e.fwd_ms = dfs_mono_ms();
 		}
 	}
+	bool place = false;
 	if (e.status == 0) {
 		e.status = write_local(st, p, f);
+		place = e.status == DN_WRITER_PLACE;
+		if (place)
+			e.status = 0;
 		if (e.status < 0 && st->local_err == 0) {
 			st->local_err = e.status;
 			dfs_log_err(DFS_LOG_WARN, e.status, "blk_%" PRIu64 ": local write failed",
@@ -352,6 +377,8 @@ static int handle_packet(struct wp_stream *st, struct dfs_frame *f, int setup_rc
 		push(st, &e);
 	else if (send_ack(st, &e, NULL) < 0) /* the tail acks as it goes */
 		e.end = 1;
+	if (place)
+		place_replica(st);
 	return e.end;
 }
 
@@ -377,8 +404,9 @@ static int receive_packets(struct wp_stream *st, int setup_rc)
 }
 
 /* Passes the header downstream first, so every node of the pipeline
- * creates its replica files at the same time rather than one after the
- * other (file creation is most of a small block's setup). If the local
+ * sets up its replica at the same time rather than one after the other
+ * (file creation was most of a small block's setup; a new replica the
+ * journal may take now has no files until its last packet). If the local
  * open then fails, no packet is forwarded and downstream's stream ends
  * when this one closes the connection. */
 static int open_stream(struct wp_stream *st, Dfs__WriteBlockHeader *h)

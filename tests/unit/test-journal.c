@@ -9,6 +9,9 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +91,8 @@ static int write_replica(struct dn_store *s, uint64_t id, uint64_t gs, const uin
 			return rc;
 		}
 	}
-	return dn_writer_finish_synced(w, NULL);
+	rc = dn_writer_finish_synced(w, NULL);
+	return rc == DN_WRITER_PLACE ? dn_writer_place(w, NULL) : rc;
 }
 
 /* The finalized files of replica id (the store may be closed). */
@@ -195,6 +199,129 @@ static void test_small_create_goes_through_journal(void **state)
 	assert_int_equal(st.replayed, 0);
 	assert_int_equal(st.used_bytes, 0);
 	expect_replica(&f->s, 5, 100, buf, sizeof(buf));
+}
+
+/* Number of entries in dir (not . and ..). */
+static int count_entries(const char *dir)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+	if (p == NULL || fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p != NULL)
+		pclose(p);
+	return n;
+}
+
+struct reader_arg {
+	struct dn_store *s;
+	uint64_t id, gs;
+	_Atomic pid_t tid;
+	_Atomic int done;
+	int rc;
+	uint64_t length;
+};
+
+static void *read_replica_main(void *p)
+{
+	struct reader_arg *a = p;
+	struct dn_reader r;
+	a->tid = gettid();
+	a->rc = dn_reader_open(a->s, a->id, a->gs, &r);
+	if (a->rc == 0) {
+		a->length = r.length;
+		dn_reader_close(&r);
+	}
+	a->done = 1;
+	return NULL;
+}
+
+/* The scheduler state of thread tid of this process ('S': asleep). */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *paren = strrchr(buf, ')'); /* "tid (comm) S ..." */
+	return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* A new small replica has no files while it is written; once the journal
+ * holds it, it is acked before its files are written straight into
+ * current/ (no rbw/ files, no renames), and a reader that comes in
+ * between waits for them instead of finding nothing. */
+static void test_journaled_replica_is_placed_after_ack(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[20000];
+	char rbw[600];
+	fill(buf, sizeof(buf), 9);
+	snprintf(rbw, sizeof(rbw), "%s/rbw", f->dir);
+	struct dn_writer *w;
+	assert_int_equal(dn_writer_open(&f->s, 7, 300, 1, 0, &w), 0);
+	uint32_t crcs[64];
+	dfs_crc32c_chunks(0, buf, sizeof(buf), crcs);
+	int wrote = dn_writer_write(w, 0, buf, sizeof(buf), crcs);
+	int rbw_files = count_entries(rbw);
+	int rc = dn_writer_finish_synced(w, NULL);
+	bool waited = false;
+	struct reader_arg a = { .s = &f->s, .id = 7, .gs = 300 };
+	if (rc == DN_WRITER_PLACE) { /* w (and the journal's apply lock) until placed */
+		pthread_t t;
+		if (pthread_create(&t, NULL, read_replica_main, &a) == 0) {
+			/* until the reader is asleep (waiting) or has answered */
+			for (int i = 0; i < 10000 && !a.done &&
+					(a.tid == 0 || thread_state(a.tid) != 'S');
+			     i++)
+				usleep(1000);
+			waited = !a.done; /* else it found no files, or never waited */
+			rc = dn_writer_place(w, NULL);
+			pthread_join(t, NULL);
+		} else {
+			rc = dn_writer_place(w, NULL);
+		}
+	}
+	assert_int_equal(wrote, 0);
+	assert_int_equal(rbw_files, 0);
+	assert_int_equal(rc, 0);
+	assert_true(waited);
+	struct dn_journal_stats st;
+	dn_journal_get_stats(f->s.journal[0], &st);
+	assert_int_equal(st.records, 1);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.length, sizeof(buf));
+	assert_int_equal(count_entries(rbw), 0);
+	expect_replica(&f->s, 7, 300, buf, sizeof(buf));
+}
+
+/* A new small replica that must be synced before its last packet (an
+ * fsync mid-block) gets its rbw/ files then, and still ends journaled. */
+static void test_synced_small_replica_gets_rbw_files(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[12000];
+	char rbw[600];
+	fill(buf, sizeof(buf), 11);
+	snprintf(rbw, sizeof(rbw), "%s/rbw", f->dir);
+	struct dn_writer *w;
+	uint32_t crcs[64];
+	assert_int_equal(dn_writer_open(&f->s, 8, 400, 1, 0, &w), 0);
+	dfs_crc32c_chunks(0, buf, 5000, crcs);
+	assert_int_equal(dn_writer_write(w, 0, buf, 5000, crcs), 0);
+	assert_int_equal(dn_writer_sync(w), 0);
+	assert_int_equal(count_entries(rbw), 2); /* data and meta */
+	dfs_crc32c_chunks(5000, buf + 5000, sizeof(buf) - 5000, crcs);
+	assert_int_equal(dn_writer_write(w, 5000, buf + 5000, sizeof(buf) - 5000, crcs), 0);
+	assert_int_equal(dn_writer_finish_synced(w, NULL), 0);
+	assert_int_equal(count_entries(rbw), 0);
+	expect_replica(&f->s, 8, 400, buf, sizeof(buf));
 }
 
 static void test_replay_restores_lost_replicas(void **state)
@@ -408,6 +535,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_small_create_goes_through_journal, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_journaled_replica_is_placed_after_ack, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_synced_small_replica_gets_rbw_files, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_replay_restores_lost_replicas, setup,
 						teardown),
