@@ -73,36 +73,54 @@ int dfs_frame_header_decode(const uint8_t in[DFS_FRAME_HEADER_SIZE], struct dfs_
 	return 0;
 }
 
+int dfs_frame_sendv(int fd, const struct dfs_frame_out *frames, int n)
+{
+	uint8_t headers[DFS_FRAME_SENDV_MAX][DFS_FRAME_HEADER_SIZE];
+	uint8_t small[DFS_FRAME_SENDV_MAX][512];
+	uint8_t *packed[DFS_FRAME_SENDV_MAX];
+	struct iovec iov[3 * DFS_FRAME_SENDV_MAX];
+	int niov = 0, rc = 0, k;
+	if (n < 1 || n > DFS_FRAME_SENDV_MAX)
+		return -EINVAL;
+	for (k = 0; k < n; k++) {
+		const struct dfs_frame_out *o = &frames[k];
+		size_t plen = o->msg != NULL ? protobuf_c_message_get_packed_size(o->msg) : 0;
+		packed[k] = small[k];
+		if (plen > DFS_FRAME_PROTO_MAX || o->data_len > DFS_FRAME_DATA_MAX) {
+			rc = -EMSGSIZE;
+			break;
+		}
+		if (plen > sizeof(small[k]) && (packed[k] = malloc(plen)) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (plen > 0)
+			protobuf_c_message_pack(o->msg, packed[k]);
+		struct dfs_frame_header h = {
+			.method = o->method, .proto_len = (uint32_t)plen,
+			.data_len = (uint32_t)o->data_len, .call_id = o->call_id,
+		};
+		dfs_frame_header_encode(&h, headers[k]);
+		iov[niov++] = (struct iovec){ .iov_base = headers[k], .iov_len = sizeof(headers[k]) };
+		iov[niov++] = (struct iovec){ .iov_base = packed[k], .iov_len = plen };
+		if (o->data_len > 0)
+			iov[niov++] = (struct iovec){ .iov_base = (void *)o->data,
+						      .iov_len = o->data_len };
+	}
+	if (rc == 0)
+		rc = dfs_net_writev_full(fd, iov, niov);
+	for (int i = 0; i < k; i++)
+		if (packed[i] != small[i])
+			free(packed[i]);
+	return rc;
+}
+
 int dfs_frame_send(int fd, uint32_t method, uint64_t call_id, const ProtobufCMessage *msg,
 		   const void *data, size_t data_len)
 {
-	uint8_t header[DFS_FRAME_HEADER_SIZE];
-	uint8_t small[512];
-	uint8_t *packed = small;
-	size_t plen = msg != NULL ? protobuf_c_message_get_packed_size(msg) : 0;
-	if (plen > DFS_FRAME_PROTO_MAX || data_len > DFS_FRAME_DATA_MAX)
-		return -EMSGSIZE;
-	if (plen > sizeof(small)) {
-		packed = malloc(plen);
-		if (packed == NULL)
-			return -ENOMEM;
-	}
-	if (plen > 0)
-		protobuf_c_message_pack(msg, packed);
-	struct dfs_frame_header h = {
-		.method = method, .proto_len = (uint32_t)plen,
-		.data_len = (uint32_t)data_len, .call_id = call_id,
-	};
-	dfs_frame_header_encode(&h, header);
-	struct iovec iov[3] = {
-		{ .iov_base = header, .iov_len = sizeof(header) },
-		{ .iov_base = packed, .iov_len = plen },
-		{ .iov_base = (void *)data, .iov_len = data_len },
-	};
-	int rc = dfs_net_writev_full(fd, iov, data_len > 0 ? 3 : 2);
-	if (packed != small)
-		free(packed);
-	return rc;
+	struct dfs_frame_out f = { .method = method, .call_id = call_id, .msg = msg,
+				   .data = data, .data_len = data_len };
+	return dfs_frame_sendv(fd, &f, 1);
 }
 
 /* Grows *buf to hold need bytes; the old contents are not kept. Buffers

@@ -109,6 +109,21 @@ int dfs_frame_header_decode(const uint8_t in[DFS_FRAME_HEADER_SIZE], struct dfs_
 int dfs_frame_send(int fd, uint32_t method, uint64_t call_id, const ProtobufCMessage *msg,
 		   const void *data, size_t data_len);
 
+/* One frame to send, as dfs_frame_send's arguments. */
+struct dfs_frame_out {
+	uint32_t method;
+	uint64_t call_id;
+	const ProtobufCMessage *msg;
+	const void *data;
+	size_t data_len;
+};
+#define DFS_FRAME_SENDV_MAX 4
+
+/* Sends n (<= DFS_FRAME_SENDV_MAX) frames with one writev: the receiver
+ * gets them in one segment and wakes once, where a send each made it
+ * wake per frame (a write stream's header and its only packet, say). */
+int dfs_frame_sendv(int fd, const struct dfs_frame_out *frames, int n);
+
 /* A received frame; its buffers are reused across dfs_frame_recv() calls
  * on the same struct and freed by dfs_frame_release(). Zero-initialise. */
 #define DFS_FRAME_BUF_ALIGN 4096 /* received proto and data buffers start on a page */

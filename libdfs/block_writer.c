@@ -69,9 +69,10 @@ void dfsc_bwriter_free(struct dfsc_bwriter *w)
 
 /* Sends the WRITE_BLOCK header to the datanode at pipeline position pos,
  * with the positions after it as its downstream (chain) or none (fan-out:
- * that datanode is a pipeline of one). */
+ * that datanode is a pipeline of one), and with first (may be NULL: none)
+ * that stream's first packet in the same writev. */
 static int send_header(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, bool chain,
-		       bool create, uint64_t prev_genstamp)
+		       bool create, uint64_t prev_genstamp, const Dfs__WritePacket *first)
 {
 	Dfs__WriteBlockHeader h = DFS__WRITE_BLOCK_HEADER__INIT;
 	Dfs__BlockRef ref = DFS__BLOCK_REF__INIT;
@@ -104,7 +105,13 @@ static int send_header(dfs_client *c, struct dfsc_bwriter *w, int fd, int pos, b
 		h.has_ack_timeout_ms = 1;
 		h.ack_timeout_ms = dfs_ack_timeout_step((uint32_t)w->timeout_ms);
 	}
-	return dfs_frame_send(fd, DFS_M_WRITE_BLOCK, 0, &h.base, NULL, 0);
+	struct dfs_frame_out out[2] = { { .method = DFS_M_WRITE_BLOCK, .msg = &h.base } };
+	if (first != NULL) {
+		const struct dfsc_wpkt *k = &w->pk[first->seqno % DFSC_WRITE_WINDOW_MAX];
+		out[1] = (struct dfs_frame_out){ .method = DFS_M_WRITE_PACKET, .msg = &first->base,
+						 .data = k->data, .data_len = k->len };
+	}
+	return dfs_frame_sendv(fd, out, first != NULL ? 2 : 1);
 }
 
 /* How long a datanode of a stream may take to ack a packet. */
@@ -114,17 +121,18 @@ static int ack_timeout_ms(const dfs_client *c)
 						  : c->set.rpc_timeout_ms;
 }
 
-/* A connection to the datanode at position pos with the header sent: an
- * idle connection of an earlier block first (no TCP connect and no new
- * datanode thread), else a new one. The fd, or -EIO (logged). */
+/* A connection to the datanode at position pos with the header (and
+ * first, if not NULL) sent: an idle connection of an earlier block first
+ * (no TCP connect and no new datanode thread), else a new one. The fd, or
+ * -EIO (logged). */
 static int open_conn(dfs_client *c, struct dfsc_bwriter *w, int pos, bool chain, bool create,
-		     uint64_t prev_genstamp)
+		     uint64_t prev_genstamp, const Dfs__WritePacket *first)
 {
 	const struct dfsc_loc *l = &w->blk.locs[pos];
 	int fd = dfs_conn_pool_get(&c->dn_pool, l->host, l->port);
 	if (fd >= 0) {
 		if (dfs_net_set_timeouts(fd, w->timeout_ms) == 0 &&
-		    send_header(c, w, fd, pos, chain, create, prev_genstamp) == 0)
+		    send_header(c, w, fd, pos, chain, create, prev_genstamp, first) == 0)
 			return fd;
 		close(fd); /* the datanode dropped it meanwhile */
 	}
@@ -137,7 +145,7 @@ static int open_conn(dfs_client *c, struct dfsc_bwriter *w, int pos, bool chain,
 	dfs_net_set_buffers(fd, DFSC_DATA_SOCKBUF_BYTES);
 	int rc = dfs_net_set_timeouts(fd, w->timeout_ms);
 	if (rc == 0)
-		rc = send_header(c, w, fd, pos, chain, create, prev_genstamp);
+		rc = send_header(c, w, fd, pos, chain, create, prev_genstamp, first);
 	if (rc < 0) {
 		dfsc_log(c, DFS_LOG_ERR, "block %llu: write header to %s:%u: %s",
 			 (unsigned long long)w->blk.block_id, l->host, l->port, dfs_strerror(rc));
@@ -151,7 +159,7 @@ int dfsc_bwriter_connect(dfs_client *c, struct dfsc_bwriter *w, bool create,
 			 uint64_t prev_genstamp)
 {
 	dfsc_bwriter_abort(w);
-	int fd = open_conn(c, w, 0, true, create, prev_genstamp);
+	int fd = open_conn(c, w, 0, true, create, prev_genstamp, NULL);
 	if (fd < 0)
 		return fd;
 	w->fd = fd;
@@ -392,22 +400,15 @@ static int fanout_send(dfs_client *c, struct dfsc_bwriter *w)
 {
 	int fds[DFSC_LOCATIONS_MAX];
 	int n = w->blk.n_locs, bad = -1, bad_status = 0;
-	/* every header first: each datanode creates its replica files while
-	 * the packets are still on their way */
-	Dfs__WritePacket p;
+	Dfs__WritePacket p; /* one packet, checksummed once */
 	if (build_packet(w, 0, false, 0, &p) < 0) {
 		w->bad_pos = 0; /* as if nothing could be sent */
 		w->bad_status = -ENOMEM;
 		return -EIO;
 	}
+	/* header and packet in one writev: the datanode wakes once */
 	for (int k = 0; k < n; k++)
-		fds[k] = open_conn(c, w, k, false, true, 0);
-	for (int k = 0; k < n; k++) { /* one packet, checksummed once */
-		if (fds[k] >= 0 && send_to(c, w, fds[k], k, &p) < 0) {
-			close(fds[k]);
-			fds[k] = -EIO;
-		}
-	}
+		fds[k] = open_conn(c, w, k, false, true, 0, &p);
 	for (int k = 0; k < n; k++) {
 		int rc = fds[k] < 0 ? fds[k] : check_ack(c, w, fds[k], k, 1);
 		if (rc == 0) { /* the ack was read: at a request boundary */
