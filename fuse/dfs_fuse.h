@@ -98,6 +98,14 @@ int dfsf_set_cred(struct dfs_fuse *fs, fuse_req_t req);
  * made stat through the same mount go back (to 0 for a new file) once
  * the name's entry_timeout had passed. */
 int dfsf_stat_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds);
+/* rc of a call on an inode number the kernel looked up from a name, made
+ * without an open handle: -ENOENT (the inode is gone: another client
+ * replaced or removed the file since the name was looked up, in the
+ * kernel's entry cache or the lookahead window) becomes -ESTALE, which
+ * makes the kernel look the name up again and retry the call once, so it
+ * reaches the file the name holds now; the window is dropped so that the
+ * lookup asks the namenode. Other codes pass through. */
+int dfsf_inode_gone(struct dfs_fuse *fs, int rc);
 /* ds came from the namenode (lookup, listing, setattr, link), read after
  * dfsf_handles_changes() returned changes_before: if ds is a regular file
  * with a dirty writer here, or one whose writer published meanwhile (its

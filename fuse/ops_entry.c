@@ -93,7 +93,6 @@ void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
 	struct stat st;
-	(void)fi;
 	if (dfsf_begin(fs, req, "getattr"))
 		return;
 	/* After each change in a directory the kernel drops its attributes
@@ -104,6 +103,8 @@ void dfsf_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc = max_age_ms > 0 ? dfs_dir_stat_recent(fs->client, ino, max_age_ms, &ds) : -ENOENT;
 	if (rc < 0)
 		rc = dfsf_stat_live(fs, ino, &ds);
+	if (rc < 0 && fi == NULL) /* stat of a name another mount replaced */
+		rc = dfsf_inode_gone(fs, rc);
 	if (rc < 0) {
 		dfsf_reply_fail(req, "getattr", ino, NULL, rc, DFSF_NODES_NS);
 		return;
@@ -221,6 +222,8 @@ void dfsf_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	fuse_reply_attr(req, &st, fs->opts.attr_timeout);
 	return;
 fail:
+	if (fh == NULL) /* chmod or touch of a name another mount replaced */
+		rc = dfsf_inode_gone(fs, rc);
 	dfsf_reply_fail(req, "setattr", ino, NULL, rc, DFSF_NODES_NS);
 }
 
@@ -230,7 +233,7 @@ void dfsf_readlink(fuse_req_t req, fuse_ino_t ino)
 	char buf[PATH_MAX + 1];
 	if (dfsf_begin(fs, req, "readlink"))
 		return;
-	int rc = dfs_readlink(fs->client, ino, NULL, buf, sizeof(buf));
+	int rc = dfsf_inode_gone(fs, dfs_readlink(fs->client, ino, NULL, buf, sizeof(buf)));
 	if (rc < 0) {
 		dfsf_reply_fail(req, "readlink", ino, NULL, rc, DFSF_NODES_NS);
 		return;

@@ -59,17 +59,9 @@ void dfsf_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = dfsf_handles_sync_ino(&fs->handles, ino);
 	if (rc == 0)
 		rc = dfs_open_ino(fs->client, ino, flags, &f);
-	if (rc == -ENOENT) {
-		/* The name led to an inode that is gone: another client
-		 * replaced or removed the file since the name was looked up
-		 * (the kernel's entry cache, or the lookahead window). ESTALE
-		 * makes the kernel look the name up again and retry once, so
-		 * an open right after another mount's rename over the name
-		 * gets the new file (close-to-open); the window is dropped so
-		 * that the lookup asks the namenode. */
-		dfsf_la_forget(&fs->la);
-		rc = -ESTALE;
-	}
+	/* an open right after another mount's rename over the name gets the
+	 * new file (close-to-open) */
+	rc = dfsf_inode_gone(fs, rc);
 	if (rc == 0)
 		rc = attach(fs, f, ino, flags, fi);
 	if (rc < 0) {

@@ -116,6 +116,14 @@ int dfsf_stat_live(struct dfs_fuse *fs, uint64_t ino, struct dfs_stat *ds)
 	return dfs_stat_ino(fs->client, ino, ds);
 }
 
+int dfsf_inode_gone(struct dfs_fuse *fs, int rc)
+{
+	if (rc != -ENOENT)
+		return rc;
+	dfsf_la_forget(&fs->la);
+	return -ESTALE;
+}
+
 int dfsf_attr_live(struct dfs_fuse *fs, struct dfs_stat *ds, uint64_t changes_before)
 {
 	if (!S_ISREG(ds->mode))

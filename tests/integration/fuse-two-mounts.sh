@@ -88,6 +88,20 @@ wait_until $VIS eval "[ ! -e '$A/d' ] && [ -e '$A/d2/x' ]" || fail "A does not s
 check rm "$A/d2/x"
 check rmdir "$A/d2"
 wait_until $VIS eval "[ ! -e '$B/d2' ]" || fail "B still sees d2 after A's rmdir"
+# --- a name replaced on B while C holds it in its entry cache: C's stat
+# must find the new file, not report the old, deleted inode as a missing
+# name (C caches names for an hour and attributes not at all, so its stat
+# asks about the inode it looked up before) ---
+C=$T/c
+fuse_mount "$C" -o entry_timeout=3600,attr_timeout=0
+printf 'old contents\n' >"$B/swap"
+expect_eq "C sees the first file" 13 "$(stat -c %s "$C/swap")"
+printf 'the new, longer contents\n' >"$B/swap.new"
+check mv "$B/swap.new" "$B/swap"
+expect_eq "C's stat after B replaced the name" 25 "$($TO stat -c %s "$C/swap" 2>&1)"
+expect_eq "C reads the new file" "the new, longer contents" "$($TO cat "$C/swap")"
+fuse_umount "$C"
+
 # --- listings agree ---
 expect_eq "listings of both mounts" "$(ls -la --time-style=+ "$A" | awk '{print $1,$5,$NF}')" \
 	"$(ls -la --time-style=+ "$B" | awk '{print $1,$5,$NF}')"
