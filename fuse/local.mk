@@ -55,6 +55,10 @@ EXTRA_DIST += tests/integration/fuse-nn-loss.sh
 # kernel's own caches: another mount's change, the same mount's change.
 TESTS += tests/integration/fuse-lookahead.sh
 EXTRA_DIST += tests/integration/fuse-lookahead.sh
+# Small files written into the block their create allocated; a client
+# creating empty files stops asking for one.
+TESTS += tests/integration/fuse-small-files.sh
+EXTRA_DIST += tests/integration/fuse-small-files.sh
 # The size of a file being written through a pipe, as stat and ls -l show
 # it through the same mount: never back, final at once after close.
 TESTS += tests/integration/fuse-size-live.sh

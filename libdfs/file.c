@@ -14,17 +14,19 @@
 #define DFSC_SYMLINK_FOLLOW_MAX 16
 
 /* fresh: the open created the file (or emptied it) itself, so it has no
- * block yet. */
+ * block yet; first (may be NULL; taken over) its block 0 from the CREATE. */
 static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fresh,
-		    dfs_file **out)
+		    struct dfsc_lblock *first, dfs_file **out)
 {
-	if (S_ISDIR(st->mode))
-		return -EISDIR;
-	if (!S_ISREG(st->mode))
-		return -EINVAL;
+	if (S_ISDIR(st->mode) || !S_ISREG(st->mode)) {
+		free(first);
+		return S_ISDIR(st->mode) ? -EISDIR : -EINVAL;
+	}
 	dfs_file *f = calloc(1, sizeof(*f));
-	if (f == NULL)
+	if (f == NULL) {
+		free(first);
 		return -ENOMEM;
+	}
 	f->c = c;
 	f->ino = st->ino;
 	f->flags = flags;
@@ -33,6 +35,8 @@ static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fr
 	f->attr_ms = dfsc_now_ms();
 	f->size = st->size;
 	f->fresh = fresh;
+	f->created = fresh;
+	f->first_block = first;
 	f->block_size = st->block_size != 0 ? st->block_size
 			: c->set.block_size != 0 ? c->set.block_size : DFSC_DEFAULT_BLOCK_SIZE;
 	dfsc_breader_init(&f->br);
@@ -136,14 +140,36 @@ static int create_flags(int flags)
 	return nf;
 }
 
+/* Whether a CREATE for writing should ask for the new file's block 0
+ * (NSF_ALLOC_BLOCK): yes while most files this client created lately got
+ * data (tar, cp, a build: the writer then asks for nothing more before
+ * its data goes out), no after a run of files closed empty (touch, lock
+ * files), whose blocks would only be allocated to be dropped. */
+static bool alloc_with_create(dfs_client *c)
+{
+	return atomic_load(&c->created_written) > 0;
+}
+
+/* A file this client created was closed: wrote, or left empty. */
+static void learn_created(dfs_client *c, bool wrote)
+{
+	int v = atomic_load(&c->created_written);
+	int next = wrote ? (v < DFSC_CREATED_WRITTEN_MAX ? v + 1 : v)
+			 : (v > -DFSC_CREATED_WRITTEN_MAX ? v - 1 : v);
+	atomic_compare_exchange_strong(&c->created_written, &v, next); /* a lost race is fine */
+}
+
 /* CREATE request common to the path and *_at forms; on an existing file
  * (without O_EXCL) falls back to looking it up. *fresh: the file has no
  * block, the namenode made it (O_EXCL) or emptied it (O_TRUNC) for this
- * call (a CREATE without either also answers for a file that exists). */
+ * call (a CREATE without either also answers for a file that exists).
+ * *first: NULL, or (malloc'd) block 0 the namenode allocated with it. */
 static int do_create(dfs_client *c, Dfs__NsRequest *req, int flags, uint32_t mode,
-		     unsigned replication, uint64_t block_size, struct dfs_stat *st, bool *fresh)
+		     unsigned replication, uint64_t block_size, struct dfs_stat *st, bool *fresh,
+		     struct dfsc_lblock **first)
 {
 	*fresh = false;
+	*first = NULL;
 	const struct dfsc_cred *cr = dfsc_cred(c);
 	req->has_mode = req->has_uid = req->has_gid = req->has_flags = 1;
 	req->mode = mode & 07777;
@@ -164,7 +190,23 @@ static int do_create(dfs_client *c, Dfs__NsRequest *req, int flags, uint32_t mod
 		req->has_block_size = 1;
 		req->block_size = block_size;
 	}
-	int rc = dfsc_call_attr(c, DFS_M_CREATE, req, st);
+	if (writable(flags) && req->flags != 0 && alloc_with_create(c))
+		req->flags |= DFS__NS_FLAG__NSF_ALLOC_BLOCK;
+	Dfs__NsReply *reply;
+	int rc = dfsc_call(c, DFS_M_CREATE, req, &reply);
+	if (rc == 0) {
+		if (reply->attr == NULL)
+			rc = -DFS_EPROTOCOL;
+		else
+			dfsc_attr_to_stat(reply->attr, st);
+		if (rc == 0 && reply->block != NULL && reply->block->index == 0 &&
+		    (*first = malloc(sizeof(**first))) != NULL &&
+		    dfsc_lblock_from_pb(reply->block, *first) < 0) {
+			free(*first);
+			*first = NULL;
+		}
+		dfs__ns_reply__free_unpacked(reply, NULL);
+	}
 	*fresh = rc == 0 && (req->flags & (DFS__NS_FLAG__NSF_EXCL | DFS__NS_FLAG__NSF_OVERWRITE));
 	if (rc != -EEXIST || (flags & O_EXCL))
 		return rc;
@@ -192,6 +234,7 @@ int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
 {
 	struct dfs_stat st;
 	bool fresh = false;
+	struct dfsc_lblock *first = NULL;
 	int rc = dfsc_check_path(path);
 	*out = NULL;
 	if (rc == 0)
@@ -201,7 +244,7 @@ int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
 	if (flags & O_CREAT) {
 		Dfs__NsRequest req = DFS__NS_REQUEST__INIT;
 		req.path = (char *)path;
-		rc = do_create(c, &req, flags, mode, replication, block_size, &st, &fresh);
+		rc = do_create(c, &req, flags, mode, replication, block_size, &st, &fresh, &first);
 		if (rc == 0 && S_ISLNK(st.mode) && !(flags & O_EXCL)) {
 			fresh = false;
 			/* an existing symlink: open what it points to */
@@ -214,11 +257,13 @@ int dfs_open_ex(dfs_client *c, const char *path, int flags, uint32_t mode,
 		if (rc == 0 && (flags & O_TRUNC) && writable(flags) && S_ISREG(st.mode))
 			rc = truncate_ino(c, &st);
 	}
-	if (rc < 0)
+	if (rc == 0 && S_ISDIR(st.mode) && !writable(flags))
+		rc = -EISDIR;
+	if (rc < 0) {
+		free(first);
 		return rc;
-	if (S_ISDIR(st.mode) && !writable(flags))
-		return -EISDIR;
-	return new_file(c, &st, flags, fresh, out);
+	}
+	return new_file(c, &st, flags, fresh, first, out);
 }
 
 int dfs_open(dfs_client *c, const char *path, int flags, uint32_t mode, dfs_file **out)
@@ -237,7 +282,7 @@ int dfs_open_ino(dfs_client *c, uint64_t ino, int flags, dfs_file **out)
 		rc = truncate_ino(c, &st);
 	if (rc < 0)
 		return rc;
-	return new_file(c, &st, flags & ~O_CREAT, false, out);
+	return new_file(c, &st, flags & ~O_CREAT, false, NULL, out);
 }
 
 int dfs_create_at(dfs_client *c, uint64_t dir_ino, const char *name, int flags,
@@ -261,10 +306,11 @@ int dfs_create_at(dfs_client *c, uint64_t dir_ino, const char *name, int flags,
 	if (rc < 0)
 		return rc;
 	bool fresh;
-	rc = do_create(c, &req, flags, mode, 0, 0, &tmp, &fresh);
+	struct dfsc_lblock *first;
+	rc = do_create(c, &req, flags, mode, 0, 0, &tmp, &fresh, &first);
 	if (rc < 0)
 		return rc;
-	rc = new_file(c, &tmp, flags, fresh, out);
+	rc = new_file(c, &tmp, flags, fresh, first, out);
 	if (rc == 0 && st != NULL)
 		*st = tmp;
 	return rc;
@@ -429,6 +475,9 @@ int dfs_close(dfs_file *f)
 		return 0;
 	if (writable(f->flags))
 		rc = dfsc_file_flush(f, true, true);
+	if (f->created)
+		learn_created(f->c, f->wrote);
+	free(f->first_block);
 	dfsc_file_write_free(f);
 	dfsc_file_read_free(f);
 	free(f);

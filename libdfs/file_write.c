@@ -304,7 +304,13 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 		if (rc < 0)
 			return rc;
 	}
-	if (cached == NULL) {
+	f->wrote = true;
+	if (cached == NULL && idx == 0 && f->first_block != NULL &&
+	    dfsc_now_ms() - f->attr_ms < DFSC_FIRST_BLOCK_MAX_AGE_MS) {
+		blk = *f->first_block; /* allocated by the CREATE */
+		rc = dfsc_bwriter_open(f->c, w, &blk, true, 0, 0);
+		w->unrecorded = true;
+	} else if (cached == NULL) {
 		rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
 		if (rc == 0)
 			rc = dfsc_bwriter_open(f->c, w, &blk, true, 0, 0);
@@ -318,6 +324,8 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 		w->truncate_to = old.length;
 		w->unrecorded = false;
 	}
+	free(f->first_block); /* used, or stale once anything was written */
+	f->first_block = NULL;
 	dfsc_file_cache_invalidate(f);
 	if (rc < 0)
 		return rc;

@@ -145,6 +145,8 @@ struct dfs_client {
 	struct dfsc_dir_attr dirs[2];   /* under dir_mu (dir_attrs.c) */
 	int n_dirs;                     /* under dir_mu */
 	struct dfsc_local *local;       /* local_read.c (NULL: local reads off) */
+	atomic_int created_written;     /* file.c: recent created files that got
+					   data (up) or none (down) */
 };
 
 /* The directories of the client's last entry change (dir_attrs.c).
@@ -403,6 +405,12 @@ int dfsc_verify_checksums(uint64_t off, const void *data, size_t len, const uint
 #define DFSC_BLOCKS_CACHE_MAX 1024   /* located blocks cached per handle */
 #define DFSC_PENDING_MAX 4096        /* blocks written since the last COMPLETE */
 #define DFSC_STREAMS_MAX 16          /* blocks a handle writes at once */
+#define DFSC_CREATED_WRITTEN_MAX 8   /* file.c: memory of alloc_with_create */
+/* A block allocated with the CREATE is used only this soon after it (the
+ * open's attr_ms): the namenode keeps an unrecorded block's expected
+ * replicas from the orphan check for a minute from its allocation, and a
+ * 64 MiB block may take a while to write. */
+#define DFSC_FIRST_BLOCK_MAX_AGE_MS 10000
 
 struct dfs_file {
 	dfs_client *c;
@@ -424,6 +432,10 @@ struct dfs_file {
 	bool fresh;           /* the open created the file empty and no block
 				 was added since: a first block needs no
 				 GET_BLOCKS to know it is new */
+	bool created;         /* this open made the file (O_EXCL or O_TRUNC) */
+	bool wrote;           /* a block stream was opened */
+	struct dfsc_lblock *first_block; /* block 0, allocated by the CREATE
+					    (NSF_ALLOC_BLOCK), not used yet */
 	int write_err;        /* sticky error of the write path */
 	/* write buffer: contiguous bytes at file offset wbuf_off */
 	uint8_t *wbuf;

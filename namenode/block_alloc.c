@@ -13,6 +13,9 @@
 #include "namenode/raft_node.h"
 
 #include "common/errors.h"
+#include "common/log.h"
+
+#include <inttypes.h>
 
 bool nn_alloc_applies(const struct nn *nn, uint32_t method, const Dfs__NsRequest *req)
 {
@@ -78,6 +81,24 @@ int nn_alloc_block(struct nn *nn, uint32_t method, const Dfs__NsRequest *req, Df
 	if (rc < 0)
 		ns_reply_clear(r);
 	return r->status = rc;
+}
+
+void nn_alloc_with_create(struct nn *nn, const Dfs__NsRequest *req, Dfs__NsReply *r)
+{
+	if (nn->raft == NULL || !(req->flags & DFS__NS_FLAG__NSF_ALLOC_BLOCK) ||
+	    r->attr == NULL || r->attr->type != DFS__FILE_TYPE__FT_REG || r->attr->size != 0)
+		return;
+	Dfs__NsRequest first = *req; /* the writer's placement hints, block 0 */
+	first.has_block_index = 1;
+	first.block_index = 0;
+	if (add_block(nn, &first, r, nn_now_ms()) < 0) {
+		if (r->block != NULL)
+			dfs__located_block__free_unpacked(r->block, NULL);
+		r->block = NULL; /* the writer asks with ADD_BLOCK */
+		return;
+	}
+	DFS_DEBUG("inode %" PRIu64 ": block 0 allocated with its create: id=%" PRIu64,
+		  r->attr->ino, r->block->block->block_id);
 }
 
 void nn_alloc_reported(struct nn *nn, uint64_t block_id, int64_t now)

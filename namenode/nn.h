@@ -121,6 +121,11 @@ int nn_alloc_block(struct nn *nn, uint32_t method, const Dfs__NsRequest *req, Df
  * stays busy a while, so that its writer's COMPLETE (maybe to a new
  * leader) comes before the orphan check. */
 void nn_alloc_reported(struct nn *nn, uint64_t block_id, int64_t now);
+/* After a CREATE applied on the leader for its client: with NSF_ALLOC_BLOCK
+ * and a new empty file, block 0 of it in r->block, as ADD_BLOCK would
+ * answer (a small file's writer then asks for nothing before its data
+ * goes out). Best effort: without a block the writer asks itself. */
+void nn_alloc_with_create(struct nn *nn, const Dfs__NsRequest *req, Dfs__NsReply *r);
 
 /* replmon.c: one pass of the replication monitor. */
 void replmon_run(struct nn *nn, int64_t now_ms);

@@ -154,6 +154,8 @@ int nn_apply_cmd(struct nn *nn, const Dfs__NsCommand *cmd, uint64_t index,
 		rc = nn_attach_replicas(nn, reply->block, nn->ns->last_prev_genstamp, now, cmd->req);
 	else if (cmd->method == DFS_M_COMPLETE)
 		completed(nn, cmd->req, now);
+	else if (cmd->method == DFS_M_CREATE)
+		nn_alloc_with_create(nn, cmd->req, reply);
 	else if (cmd->method == DFS_M_SETREP)
 		nn->dm.rescan = true; /* every block of the file may be short or over */
 	return reply->status = rc;
