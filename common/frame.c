@@ -101,7 +101,8 @@ int dfs_frame_sendv(int fd, const struct dfs_frame_out *frames, int n)
 			.data_len = (uint32_t)o->data_len, .call_id = o->call_id,
 		};
 		dfs_frame_header_encode(&h, headers[k]);
-		iov[niov++] = (struct iovec){ .iov_base = headers[k], .iov_len = sizeof(headers[k]) };
+		iov[niov++] = (struct iovec){ .iov_base = headers[k],
+					      .iov_len = sizeof(headers[k]) };
 		iov[niov++] = (struct iovec){ .iov_base = packed[k], .iov_len = plen };
 		if (o->data_len > 0)
 			iov[niov++] = (struct iovec){ .iov_base = (void *)o->data,

@@ -46,12 +46,18 @@ for i in $(seq 2 $N); do
 done
 log "files 2..$N were written into the blocks their creates allocated"
 
-for i in $(seq 1 $N); do # exclusive creates, as the mount's create bench
-	check python3 -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))' "$M/d/e$i"
+# create_empty PATH: an exclusive create closed at once (the mount bench's).
+create_empty() {
+	python3 -c 'import os, sys
+os.close(os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))' "$1"
+}
+for i in $(seq 1 $N); do
+	check create_empty "$M/d/e$i"
 done
 for i in $(seq $((N - 4)) $N); do
 	ino=$(stat -c %i "$M/d/e$i")
-	[ -z "$(allocated_id "$ino")" ] || fail "empty e$i (inode $ino) still got a block with its create"
+	[ -z "$(allocated_id "$ino")" ] ||
+		fail "empty e$i (inode $ino) still got a block with its create"
 done
 log "after $N empty files, creates ask for no block"
 
