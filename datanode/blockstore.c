@@ -6,6 +6,7 @@
 #include "datanode/blockscan.h"
 #include "datanode/journal.h"
 #include "common/errors.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #define STORE_BUCKETS_MIN 1024
@@ -402,8 +402,7 @@ int dn_store_lookup(struct dn_store *s, uint64_t id, struct dn_replica_info *out
 static struct dn_replica *find_placed_locked(struct dn_store *s, uint64_t id)
 {
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += DN_WRITER_WAIT_MS / 1000;
+	dfs_cond_deadline(&deadline, DN_WRITER_WAIT_MS);
 	for (;;) {
 		struct dn_replica *r = dn_store_find_locked(s, id);
 		if (r == NULL || !r->placing ||

@@ -2,6 +2,7 @@
 #include "datanode/commands.h"
 #include "datanode/nn_link.h"
 #include "common/errors.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <inttypes.h>
@@ -43,8 +44,7 @@ void dn_commands_fini(struct datanode *dn)
 	if (c == NULL)
 		return;
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += COPY_STOP_WAIT_MS / 1000;
+	dfs_cond_deadline(&deadline, COPY_STOP_WAIT_MS);
 	pthread_mutex_lock(&c->lock);
 	while (c->running > 0)
 		if (pthread_cond_timedwait(&c->cond, &c->lock, &deadline) == ETIMEDOUT)

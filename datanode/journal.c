@@ -446,8 +446,7 @@ static void *checkpoint_main(void *arg)
 	while (!j->stop) {
 		if (!checkpoint_due_locked(j)) {
 			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += JNL_IDLE_WAIT_MS / 1000;
+			dfs_cond_deadline(&until, JNL_IDLE_WAIT_MS);
 			pthread_cond_timedwait(&j->cond, &j->lock, &until);
 			continue;
 		}

@@ -15,6 +15,7 @@
 #include "datanode/journal.h"
 #include "common/crc32c.h"
 #include "common/errors.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -68,13 +69,7 @@ struct dn_writer {
 static struct dn_replica *wait_idle_locked(struct dn_store *s, uint64_t id, int *rc)
 {
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += DN_WRITER_WAIT_MS / 1000;
-	deadline.tv_nsec += (DN_WRITER_WAIT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	dfs_cond_deadline(&deadline, DN_WRITER_WAIT_MS);
 	*rc = 0;
 	for (;;) {
 		struct dn_replica *r = dn_store_find_locked(s, id);

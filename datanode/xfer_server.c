@@ -3,6 +3,7 @@
 #include "datanode/xfer_server.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/proto/datanode.pb-c.h"
 
 #include <fcntl.h>
@@ -257,8 +258,7 @@ void dn_xfer_stop(struct datanode *dn)
 	pthread_join(x->accept_thread, NULL);
 	close(x->listen_fd);
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += XFER_STOP_WAIT_MS / 1000;
+	dfs_cond_deadline(&deadline, XFER_STOP_WAIT_MS);
 	pthread_mutex_lock(&x->lock);
 	x->stopping = 1;
 	for (int64_t i = 0; i < dn->cfg.max_connections; i++)
