@@ -268,6 +268,18 @@ static void set_length(struct dn_writer *w, uint64_t len)
 	pthread_mutex_unlock(&w->s->lock);
 }
 
+/* A deferred replica's write or truncate: the copy is the replica, now
+ * len bytes long (gaps read as zeros). */
+static int copy_only(struct dn_writer *w, uint64_t off, const void *data, size_t n,
+		     uint64_t len)
+{
+	journal_copy(w, off, data, n, len);
+	if (w->jbuf == NULL)
+		return -ENOMEM;
+	set_length(w, len);
+	return 0;
+}
+
 /* CRC of chunk c as it is in the data file, whose length is `len`. */
 static int chunk_crc_from_file(struct dn_writer *w, uint64_t c, uint64_t len, uint32_t *crc)
 {
@@ -320,13 +332,9 @@ int dn_writer_truncate(struct dn_writer *w, uint64_t length)
 	int rc;
 	if (w->deferred && length > w->jmax && (rc = materialize(w)) < 0)
 		return rc;
+	if (w->deferred)
+		return copy_only(w, 0, NULL, 0, length);
 	journal_copy(w, 0, NULL, 0, length);
-	if (w->deferred) {
-		if (w->jbuf == NULL)
-			return -ENOMEM;
-		set_length(w, length);
-		return 0;
-	}
 	if (length > w->length)
 		return extend_to(w, length);
 	if (length == w->length)
@@ -437,14 +445,9 @@ int dn_writer_write(struct dn_writer *w, uint64_t offset, const void *data, size
 		return 0;
 	if (w->deferred && offset + len > w->jmax && (rc = materialize(w)) < 0)
 		return rc;
-	if (w->deferred) { /* the copy is the replica (gaps read as zeros) */
-		uint64_t new_len = offset + len > w->length ? offset + len : w->length;
-		journal_copy(w, offset, data, len, new_len);
-		if (w->jbuf == NULL)
-			return -ENOMEM;
-		set_length(w, new_len);
-		return 0;
-	}
+	if (w->deferred)
+		return copy_only(w, offset, data, len,
+				 offset + len > w->length ? offset + len : w->length);
 	if (offset > w->length && (rc = extend_to(w, offset)) < 0)
 		return rc;
 	rc = write_direct(w, offset, data, len);

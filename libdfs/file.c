@@ -18,7 +18,7 @@
 static int new_file(dfs_client *c, const struct dfs_stat *st, int flags, bool fresh,
 		    struct dfsc_lblock *first, dfs_file **out)
 {
-	if (S_ISDIR(st->mode) || !S_ISREG(st->mode)) {
+	if (!S_ISREG(st->mode)) {
 		free(first);
 		return S_ISDIR(st->mode) ? -EISDIR : -EINVAL;
 	}

@@ -305,13 +305,12 @@ static int open_stream(dfs_file *f, int i, uint64_t idx)
 			return rc;
 	}
 	f->wrote = true;
-	if (cached == NULL && idx == 0 && f->first_block != NULL &&
-	    dfsc_now_ms() - f->attr_ms < DFSC_FIRST_BLOCK_MAX_AGE_MS) {
-		blk = *f->first_block; /* allocated by the CREATE */
-		rc = dfsc_bwriter_open(f->c, w, &blk, true, 0, 0);
-		w->unrecorded = true;
-	} else if (cached == NULL) {
-		rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
+	if (cached == NULL) {
+		if (idx == 0 && f->first_block != NULL &&
+		    dfsc_now_ms() - f->attr_ms < DFSC_FIRST_BLOCK_MAX_AGE_MS)
+			blk = *f->first_block; /* allocated by the CREATE */
+		else
+			rc = block_op(f, DFS_M_ADD_BLOCK, idx, &blk);
 		if (rc == 0)
 			rc = dfsc_bwriter_open(f->c, w, &blk, true, 0, 0);
 		w->unrecorded = true;
