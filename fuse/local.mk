@@ -63,3 +63,7 @@ EXTRA_DIST += tests/integration/fuse-small-files.sh
 # it through the same mount: never back, final at once after close.
 TESTS += tests/integration/fuse-size-live.sh
 EXTRA_DIST += tests/integration/fuse-size-live.sh
+# A file created write-only (direct_io): a reader on the same mount sees
+# every write at once, and the mtime moves with each and never goes back.
+TESTS += tests/integration/fuse-write-visible.sh
+EXTRA_DIST += tests/integration/fuse-write-visible.sh

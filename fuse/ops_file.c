@@ -93,6 +93,15 @@ void dfsf_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 	}
 	if (rc == 0)
 		rc = attach(fs, f, ds.ino, flags, fi);
+	/* A file made by this call and opened write-only (tar, cp, a shell's
+	 * redirection) is written with direct_io: each write(2) is one WRITE,
+	 * where the page cache path split an unaligned one in two and asked
+	 * for security.capability before each. Its owner is the writer, so
+	 * there is no set-id bit for a write to clear; readers elsewhere on
+	 * this mount see the writes through the mtime each one sets
+	 * (dfs_fstat) and auto_inval_data. */
+	if (rc == 0 && !existed && (flags & O_ACCMODE) == O_WRONLY && !fs->opts.writeback)
+		fi->direct_io = 1;
 	if (rc == 0 && existed && !(flags & O_TRUNC)) /* it may be being written here */
 		dfsf_attr_live(fs, &ds, changes);
 	if (rc < 0) {

@@ -394,6 +394,11 @@ int dfs_ftruncate(dfs_file *f, uint64_t size)
 	return 0;
 }
 
+static bool later(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec : a->tv_nsec > b->tv_nsec;
+}
+
 int dfs_fstat(dfs_file *f, struct dfs_stat *st)
 {
 	int rc = dfs_stat_ino(f->c, f->ino, st);
@@ -405,6 +410,8 @@ int dfs_fstat(dfs_file *f, struct dfs_stat *st)
 		st->atime = f->pend.atime;
 	if (rc == 0 && (f->pend.valid & DFS_SET_MTIME))
 		st->mtime = f->pend.mtime;
+	else if (rc == 0 && dfsc_file_dirty(f) && later(&f->attr.mtime, &st->mtime))
+		st->mtime = st->ctime = f->attr.mtime; /* its last write's */
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 
@@ -402,6 +403,10 @@ ssize_t dfsc_file_pwrite(dfs_file *f, const void *buf, size_t n, uint64_t off)
 	if (off + n > f->size)
 		f->size = off + n;
 	f->size_dirty = true;
+	/* the write's time, shown by dfs_fstat until the COMPLETE sets the
+	 * namenode's (a reader's cache sees the file change meanwhile) */
+	clock_gettime(CLOCK_REALTIME, &f->attr.mtime);
+	f->attr.ctime = f->attr.mtime;
 	return (ssize_t)n;
 fail:
 	f->write_err = rc;

@@ -309,6 +309,9 @@ int dfs_ftruncate(dfs_file *f, uint64_t size);
  * apply them with dfs_setattr, after dfs_fsync when they set a time), or
  * a negative errno. dfs_fstat on f shows kept changes. */
 int dfs_fsetattr_deferred(dfs_file *f, const struct dfs_setattr *sa, struct dfs_stat *st);
+/* The namenode's attributes of f with what f has not published yet: its
+ * size, kept changes, and (unless an explicit mtime is kept) the time of
+ * its last write as mtime and ctime. */
 int dfs_fstat(dfs_file *f, struct dfs_stat *st);
 /* dfs_fstat without a namenode call: f's attributes as its open (or
  * create) got them and as its own changes left them, the size as f knows
