@@ -137,6 +137,17 @@ void bm_drop_replica(struct dnmgr *m, struct bm_block *b, int dn)
 	}
 }
 
+void bm_replica_deleted(struct dnmgr *m, uint64_t id, int dn, uint64_t gs)
+{
+	struct bm_block *b = bm_find(m, id);
+	for (uint32_t i = 0; b && i < b->n; i++)
+		if (b->r[i].dn == dn) {
+			if (b->r[i].genstamp <= gs)
+				bm_drop_replica(m, b, dn);
+			return;
+		}
+}
+
 void bm_touch(struct dnmgr *m, struct bm_block *b)
 {
 	if (b->touched_gen == m->touched_gen)

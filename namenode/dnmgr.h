@@ -162,6 +162,10 @@ void bm_remove(struct dnmgr *m, uint64_t id);
 int bm_set_replica(struct dnmgr *m, uint64_t id, int dn, uint64_t gs, uint64_t len,
 		   bool confirmed);
 void bm_drop_replica(struct dnmgr *m, struct bm_block *b, int dn);
+/* dn deleted its replica of block id at genstamp gs: the map forgets the
+ * replica unless it holds a newer genstamp there (a copy taken after the
+ * deletion, reported in the same batch). */
+void bm_replica_deleted(struct dnmgr *m, uint64_t id, int dn, uint64_t gs);
 /* Lists b for the replication monitor's next pass (once). */
 void bm_touch(struct dnmgr *m, struct bm_block *b);
 /* Empties the touched list (a namenode that is not the leader: nobody

@@ -268,11 +268,9 @@ static int dn_report(struct nn *nn, int dn, const Dfs__DnBlockReport *rep)
 			return rc;
 		nn_alloc_reported(nn, b->block_id, now);
 	}
-	for (size_t i = 0; i < rep->n_deleted; i++) {
-		struct bm_block *b = bm_find(&nn->dm, rep->deleted[i]->block_id);
-		if (b)
-			bm_drop_replica(&nn->dm, b, dn);
-	}
+	for (size_t i = 0; i < rep->n_deleted; i++)
+		bm_replica_deleted(&nn->dm, rep->deleted[i]->block_id, dn,
+				   rep->deleted[i]->genstamp);
 	return 0;
 }
 

@@ -91,7 +91,11 @@ check_files frozen
 log "frozen: every put recovered after its ack timeout"
 
 wait_until 90 all_replicated || {
-	"$DFS" blocks /killed.65536
+	for tag in healthy killed frozen; do
+		for s in $SIZES; do
+			[ "$(replicas "/$tag.$s")" = 3 ] || "$DFS" blocks "/$tag.$s"
+		done
+	done
 	fail "blocks not back at 3 replicas 90 s after the datanodes returned"
 }
 check_files killed

@@ -336,6 +336,47 @@ static void test_orphans_stale_freed(void **state)
 	assert_int_equal(freed, 2);
 }
 
+/* A datanode's incremental report that carries both the copy it took at
+ * the new genstamp and the deletion of the stale replica it held before
+ * (one batch of report_delay_ms): the deletion names the old genstamp and
+ * must not take the new replica off the map. It did, and the namenode then
+ * sent that datanode copies it refused (it had the block) forever. */
+static void test_deleted_old_keeps_new(void **state)
+{
+	struct fx *f = *state;
+	int t[3];
+	for (int i = 0; i < 3; i++)
+		reg(f, i, 1000);
+	Dfs__BlockRef b = written_block(f, "/f", 3, t);
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_OPEN_BLOCK, "/f", 0, &r), 0);
+	uint64_t gs2 = r.block->block->genstamp;
+	ns_reply_clear(&r);
+	report(f, t[0], false, b.block_id, gs2);
+	report(f, t[1], false, b.block_id, gs2);
+	replmon_run(&f->nn, nn_now_ms() + LATER_MS); /* t[2]'s old replica: stale */
+	assert_int_equal(nlocs(f, "/f"), 2);
+	Dfs__DnBlockReport m = DFS__DN_BLOCK_REPORT__INIT;
+	Dfs__BlockRef got = DFS__BLOCK_REF__INIT, gone = DFS__BLOCK_REF__INIT;
+	Dfs__BlockRef *gotp = &got, *gonep = &gone;
+	got.block_id = gone.block_id = b.block_id;
+	got.genstamp = gs2;
+	got.length = 10;
+	gone.genstamp = b.genstamp;
+	m.id = &f->ids[t[2]];
+	m.n_received = 1;
+	m.received = &gotp;
+	m.n_deleted = 1;
+	m.deleted = &gonep;
+	reply_free(dn_msg(f, DFS_M_DN_REPORT, &m.base));
+	assert_int_equal(nlocs(f, "/f"), 3);
+	/* a deletion of the version it holds does take it off */
+	gone.genstamp = gs2;
+	m.n_received = 0;
+	reply_free(dn_msg(f, DFS_M_DN_REPORT, &m.base));
+	assert_int_equal(nlocs(f, "/f"), 2);
+}
+
 static void test_command_bound(void **state)
 {
 	struct fx *f = *state;
@@ -612,6 +653,7 @@ int main(void)
 		T(test_placement), T(test_placement_full),
 		T(test_setrep_and_dead),
 		T(test_orphans_stale_freed),
+		T(test_deleted_old_keeps_new),
 		T(test_command_bound),
 		T(test_safemode_arithmetic),
 		T(test_corrupt_replica),
