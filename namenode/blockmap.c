@@ -108,8 +108,11 @@ int bm_set_replica(struct dnmgr *m, uint64_t id, int dn, uint64_t gs, uint64_t l
 		return 0;
 	if (confirmed && !b->r[i].confirmed)
 		m->dns[dn].blocks++;
-	if (confirmed && !b->r[i].confirmed && b->copy_src >= 0 && b->copy_src != dn &&
-	    b->copy_targets > 0 && --b->copy_targets == 0) {
+	/* a COPY's target has it once it reports the copied genstamp (a late
+	 * report of an older one is not the copy) */
+	bool had_copy = b->r[i].confirmed && b->r[i].genstamp >= b->copy_gs;
+	if (confirmed && !had_copy && gs >= b->copy_gs && b->copy_src >= 0 &&
+	    b->copy_src != dn && b->copy_targets > 0 && --b->copy_targets == 0) {
 		bm_copy_ended(m, b); /* every target of the COPY has it */
 		b->busy_until_ms = 0;
 	}
@@ -235,11 +238,12 @@ bool bm_replica_good(const struct dnmgr *m, const struct bm_replica *r, uint64_t
 	       d->admin == DN_ADMIN_NORMAL;
 }
 
-void bm_copy_started(struct dnmgr *m, struct bm_block *b, int src, uint32_t nt)
+void bm_copy_started(struct dnmgr *m, struct bm_block *b, int src, uint32_t nt, uint64_t gs)
 {
 	bm_copy_ended(m, b);
 	b->copy_src = src;
 	b->copy_targets = nt;
+	b->copy_gs = gs;
 	m->dns[src].copies++;
 }
 

@@ -83,6 +83,7 @@ struct bm_block {
 	int64_t busy_until_ms;   /* being written, or a copy is in flight */
 	int32_t copy_src;        /* datanode a COPY in flight reads from, -1 none */
 	uint32_t copy_targets;   /* targets of that COPY not yet reported */
+	uint64_t copy_gs;        /* the genstamp it copies */
 	uint32_t n;
 	struct bm_replica r[BM_REPLICAS_MAX];
 };
@@ -184,8 +185,9 @@ int bm_mark_corrupt(struct dnmgr *m, uint64_t id, uint64_t gs, int dn);
 /* True if the replica counts towards the replication at genstamp gs:
  * confirmed, not corrupt, on a live NORMAL datanode. */
 bool bm_replica_good(const struct dnmgr *m, const struct bm_replica *r, uint64_t gs);
-/* A COPY of b from src to nt targets was queued / has ended. */
-void bm_copy_started(struct dnmgr *m, struct bm_block *b, int src, uint32_t nt);
+/* A COPY of b at genstamp gs from src to nt targets was queued / has
+ * ended. Only a report of gs or newer counts as a target's copy. */
+void bm_copy_started(struct dnmgr *m, struct bm_block *b, int src, uint32_t nt, uint64_t gs);
 void bm_copy_ended(struct dnmgr *m, struct bm_block *b);
 /* Queues DELETE of (id, gs) on dn, batching into the last DELETE command. */
 int bm_queue_delete(struct dnmgr *m, int dn, uint64_t id, uint64_t gs);

@@ -232,7 +232,7 @@ static void schedule(struct nn *nn, const struct bm_qent *e, const struct pass *
 		want = NS_REPLICATION_MAX;
 	int nt = placement_choose(&nn->dm, want, NULL, 0, holders, b->n, e->len, targets);
 	if (nt > 0 && queue_copy(nn, b, src, e->gs, e->len, targets, nt) == 0) {
-		bm_copy_started(&nn->dm, b, src, (uint32_t)nt);
+		bm_copy_started(&nn->dm, b, src, (uint32_t)nt, e->gs);
 		b->busy_until_ms = p->now + (nn->cfg.replication_timeout_ms > 0
 						     ? nn->cfg.replication_timeout_ms
 						     : NN_COPY_PENDING_MS);

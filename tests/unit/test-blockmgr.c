@@ -377,6 +377,39 @@ static void test_deleted_old_keeps_new(void **state)
 	assert_int_equal(nlocs(f, "/f"), 2);
 }
 
+/* A late report of the old genstamp from the datanode a COPY is bound
+ * for is not that copy arriving: the copy stays in flight, and no second
+ * one goes out (it did, and the target refused it with EEXIST once the
+ * first had landed). */
+static void test_stale_report_is_not_the_copy(void **state)
+{
+	struct fx *f = *state;
+	int t[3];
+	for (int i = 0; i < 3; i++)
+		reg(f, i, 1000);
+	Dfs__BlockRef b = written_block(f, "/f", 3, t);
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_OPEN_BLOCK, "/f", 0, &r), 0);
+	uint64_t gs2 = r.block->block->genstamp;
+	ns_reply_clear(&r);
+	report(f, t[0], false, b.block_id, gs2);
+	report(f, t[1], false, b.block_id, gs2);
+	int64_t now = nn_now_ms() + LATER_MS;
+	replmon_run(&f->nn, now); /* t[2] never took gs2: a COPY to it */
+	report(f, t[2], false, b.block_id, b.genstamp); /* its old replica, late */
+	replmon_run(&f->nn, now + 1000);
+	int copies = 0;
+	for (int i = 0; i < 3; i++) {
+		Dfs__DnReply *hr = hb(f, i);
+		copies += count_cmds(hr, DFS__DN_COMMAND__KIND__COPY);
+		reply_free(hr);
+	}
+	assert_int_equal(copies, 1);
+	report(f, t[2], false, b.block_id, gs2); /* the copy landed */
+	assert_int_equal(nlocs(f, "/f"), 3);
+	assert_int_equal(bm_find(&f->nn.dm, b.block_id)->copy_src, -1); /* not in flight */
+}
+
 static void test_command_bound(void **state)
 {
 	struct fx *f = *state;
@@ -654,6 +687,7 @@ int main(void)
 		T(test_setrep_and_dead),
 		T(test_orphans_stale_freed),
 		T(test_deleted_old_keeps_new),
+		T(test_stale_report_is_not_the_copy),
 		T(test_command_bound),
 		T(test_safemode_arithmetic),
 		T(test_corrupt_replica),
