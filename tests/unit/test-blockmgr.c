@@ -336,6 +336,23 @@ static void test_orphans_stale_freed(void **state)
 	assert_int_equal(freed, 2);
 }
 
+/* "/f" written with 3 replicas (on t[0..2]) and then rewritten
+ * (OPEN_BLOCK) on t[0] and t[1] only: returns the new genstamp; *b is the
+ * block as first written. */
+static uint64_t rewritten_by_two(struct fx *f, int *t, Dfs__BlockRef *b)
+{
+	for (int i = 0; i < 3; i++)
+		reg(f, i, 1000);
+	*b = written_block(f, "/f", 3, t);
+	Dfs__NsReply r;
+	assert_int_equal(ns(f, DFS_M_OPEN_BLOCK, "/f", 0, &r), 0);
+	uint64_t gs2 = r.block->block->genstamp;
+	ns_reply_clear(&r);
+	report(f, t[0], false, b->block_id, gs2);
+	report(f, t[1], false, b->block_id, gs2);
+	return gs2;
+}
+
 /* A datanode's incremental report that carries both the copy it took at
  * the new genstamp and the deletion of the stale replica it held before
  * (one batch of report_delay_ms): the deletion names the old genstamp and
@@ -345,15 +362,8 @@ static void test_deleted_old_keeps_new(void **state)
 {
 	struct fx *f = *state;
 	int t[3];
-	for (int i = 0; i < 3; i++)
-		reg(f, i, 1000);
-	Dfs__BlockRef b = written_block(f, "/f", 3, t);
-	Dfs__NsReply r;
-	assert_int_equal(ns(f, DFS_M_OPEN_BLOCK, "/f", 0, &r), 0);
-	uint64_t gs2 = r.block->block->genstamp;
-	ns_reply_clear(&r);
-	report(f, t[0], false, b.block_id, gs2);
-	report(f, t[1], false, b.block_id, gs2);
+	Dfs__BlockRef b;
+	uint64_t gs2 = rewritten_by_two(f, t, &b);
 	replmon_run(&f->nn, nn_now_ms() + LATER_MS); /* t[2]'s old replica: stale */
 	assert_int_equal(nlocs(f, "/f"), 2);
 	Dfs__DnBlockReport m = DFS__DN_BLOCK_REPORT__INIT;
@@ -385,15 +395,8 @@ static void test_stale_report_is_not_the_copy(void **state)
 {
 	struct fx *f = *state;
 	int t[3];
-	for (int i = 0; i < 3; i++)
-		reg(f, i, 1000);
-	Dfs__BlockRef b = written_block(f, "/f", 3, t);
-	Dfs__NsReply r;
-	assert_int_equal(ns(f, DFS_M_OPEN_BLOCK, "/f", 0, &r), 0);
-	uint64_t gs2 = r.block->block->genstamp;
-	ns_reply_clear(&r);
-	report(f, t[0], false, b.block_id, gs2);
-	report(f, t[1], false, b.block_id, gs2);
+	Dfs__BlockRef b;
+	uint64_t gs2 = rewritten_by_two(f, t, &b);
 	int64_t now = nn_now_ms() + LATER_MS;
 	replmon_run(&f->nn, now); /* t[2] never took gs2: a COPY to it */
 	report(f, t[2], false, b.block_id, b.genstamp); /* its old replica, late */
