@@ -23,6 +23,7 @@ export DFS_CLUSTER_TIMEOUT=${DFS_CLUSTER_TIMEOUT:-60}
 T=
 CLUSTER=
 TEST_PIDS=()
+TEST_TMPFS=() # tmpfs mounts of dn_onto_tmpfs, unmounted by cleanup
 FAILED=0
 
 log() { echo "[$TEST_NAME $(date +%T)] $*"; }
@@ -51,6 +52,10 @@ cleanup() {
 	if [ -n "$CLUSTER" ] && [ -d "$CLUSTER" ]; then
 		"$DFS_CLUSTER" down --dir "$CLUSTER" >/dev/null 2>&1
 	fi
+	local dir
+	for dir in ${TEST_TMPFS[@]+"${TEST_TMPFS[@]}"}; do
+		umount -l "$dir" 2>/dev/null
+	done
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		if [ "${DFS_TEST_KEEP:-0}" = 1 ]; then
 			log "kept $T"
@@ -171,6 +176,30 @@ all_alive() {
 	for f in "$CLUSTER"/pids/*.pid; do
 		pid_alive "$(cat "$f")" || return 1
 	done
+}
+
+# dn_onto_tmpfs I SIZE: restarts datanode I with its data dir (VERSION too:
+# the same uuid) on a new tmpfs of SIZE, for tests of a full disk. Skips
+# (77) without root or where no tmpfs can be mounted; cleanup unmounts it.
+# Sets DN_TMPFS (the new data dir) and DN_TMPFS_PID.
+dn_onto_tmpfs() {
+	local i=$1 dir=$T/tmpfs-dn$1
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	mkdir -p "$dir"
+	mount -t tmpfs -o "size=$2" "dfs-test-$TEST_NAME" "$dir" 2>/dev/null ||
+		skip "cannot mount a tmpfs here"
+	TEST_TMPFS+=("$dir")
+	kill_dn "$i"
+	cp -a "$CLUSTER/dn$i/data/." "$dir/"
+	rm -f "$CLUSTER/ports/dn$i.port"
+	"$DFS_BUILDDIR/datanode/dfs-datanode" -c "$CLUSTER/dn$i/datanode.conf" -s port=0 \
+		-s "data_dirs=$dir" --port-file "$CLUSTER/ports/dn$i.port" \
+		>>"$CLUSTER/logs/dn$i.log" 2>&1 &
+	DN_TMPFS_PID=$!
+	DN_TMPFS=$dir
+	TEST_PIDS+=("$DN_TMPFS_PID")
+	echo "$DN_TMPFS_PID" >"$CLUSTER/pids/dn$i.pid"
+	wait_until 30 test -s "$CLUSTER/ports/dn$i.port" || fail "datanode $i did not restart"
 }
 
 # kill_dn I: SIGKILLs datanode I and waits for it to be gone.
