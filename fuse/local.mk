@@ -67,3 +67,8 @@ EXTRA_DIST += tests/integration/fuse-size-live.sh
 # every write at once, and the mtime moves with each and never goes back.
 TESTS += tests/integration/fuse-write-visible.sh
 EXTRA_DIST += tests/integration/fuse-write-visible.sh
+# Failing calls through the mount get POSIX's errno (ENOENT ... ENAMETOOLONG,
+# EROFS on a read-only mount, ENOSPC on a full datanode); device nodes and
+# sockets made in the mount do their I/O on this machine.
+TESTS += tests/integration/fuse-errors.sh
+EXTRA_DIST += tests/integration/fuse-errors.sh
