@@ -55,6 +55,8 @@ EXTRA_DIST += tests/integration/fuse-nn-loss.sh
 # kernel's own caches: another mount's change, the same mount's change.
 TESTS += tests/integration/fuse-lookahead.sh
 EXTRA_DIST += tests/integration/fuse-lookahead.sh
+TESTS += tests/integration/fuse-lookahead-random.sh
+EXTRA_DIST += tests/integration/fuse-lookahead-random.sh
 # Small files written into the block their create allocated; a client
 # creating empty files stops asking for one.
 TESTS += tests/integration/fuse-small-files.sh

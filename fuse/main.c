@@ -195,59 +195,74 @@ static void dfsf_destroy(void *userdata)
 {
 	struct dfs_fuse *fs = userdata;
 	DFSF_LOG(DFSF_INFO, "unmounting; %zu files still open; %llu lookups answered from "
-		 "%llu lookahead listings", fs->handles.count, (unsigned long long)fs->la.hits,
-		 (unsigned long long)fs->la.windows);
+		 "%llu lookahead listings, %llu of them missing names", fs->handles.count,
+		 (unsigned long long)(fs->la.hits + fs->la.misses),
+		 (unsigned long long)fs->la.windows, (unsigned long long)fs->la.misses);
 }
 
 /* Operations that may change names or attributes run as a change for the
- * lookahead window (lookahead.h): none is served while one is in flight,
- * and each ends the window. fs is taken first: the reply frees req. */
-#define DFSF_CHANGE(op, params, args)                  \
-	static void change_##op params                 \
-	{                                              \
-		struct dfs_fuse *fs = dfsf_of(req);    \
-		dfsf_la_change_begin(&fs->la);         \
-		dfsf_##op args;                        \
-		dfsf_la_change_end(&fs->la);           \
+ * lookahead window (lookahead.h), declaring first what they touch: the
+ * window answers nothing about those names and inodes from then on. fs is
+ * taken first: the reply frees req. */
+#define DFSF_CHANGE(op, params, args, ...)                                          \
+	static void change_##op params                                              \
+	{                                                                           \
+		struct dfs_fuse *fs = dfsf_of(req);                                 \
+		const struct dfsf_la_touch touches[] = { __VA_ARGS__ };             \
+		int token = dfsf_la_change_begin(&fs->la, touches,                  \
+						 (int)(sizeof(touches) / sizeof(touches[0]))); \
+		dfsf_##op args;                                                     \
+		dfsf_la_change_end(&fs->la, token);                                 \
 	}
+#define ATTRS(i) { .ino = (i) }
+#define NAME_ADDED(d, n) { .dir = (d), .name = (n) }
+#define NAME_REMOVED(d, n) { .dir = (d), .name = (n), .removes = true }
 DFSF_CHANGE(setattr, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
-		      struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
+		      struct fuse_file_info *fi), (req, ino, attr, to_set, fi), ATTRS(ino))
 DFSF_CHANGE(mknod, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		    dev_t rdev), (req, parent, name, mode, rdev))
+		    dev_t rdev), (req, parent, name, mode, rdev),
+	    NAME_ADDED(parent, name), ATTRS(parent))
 DFSF_CHANGE(mkdir, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode),
-	    (req, parent, name, mode))
-DFSF_CHANGE(unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
-DFSF_CHANGE(rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+	    (req, parent, name, mode), NAME_ADDED(parent, name), ATTRS(parent))
+DFSF_CHANGE(unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name),
+	    NAME_REMOVED(parent, name), ATTRS(parent))
+DFSF_CHANGE(rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name),
+	    NAME_REMOVED(parent, name), ATTRS(parent))
 DFSF_CHANGE(symlink, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name),
-	    (req, link, parent, name))
+	    (req, link, parent, name), NAME_ADDED(parent, name), ATTRS(parent))
 DFSF_CHANGE(rename, (fuse_req_t req, fuse_ino_t parent, const char *name,
 		     fuse_ino_t newparent, const char *newname, unsigned int flags),
-	    (req, parent, name, newparent, newname, flags))
+	    (req, parent, name, newparent, newname, flags),
+	    NAME_REMOVED(parent, name), NAME_REMOVED(newparent, newname), ATTRS(parent),
+	    ATTRS(newparent))
 DFSF_CHANGE(link, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname),
-	    (req, ino, newparent, newname))
+	    (req, ino, newparent, newname), NAME_ADDED(newparent, newname), ATTRS(ino),
+	    ATTRS(newparent))
 DFSF_CHANGE(create, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		     struct fuse_file_info *fi), (req, parent, name, mode, fi))
+		     struct fuse_file_info *fi), (req, parent, name, mode, fi),
+	    NAME_ADDED(parent, name), ATTRS(parent))
 DFSF_CHANGE(write, (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi), (req, ino, buf, size, off, fi))
-DFSF_CHANGE(flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+		    struct fuse_file_info *fi), (req, ino, buf, size, off, fi), ATTRS(ino))
+DFSF_CHANGE(flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi),
+	    ATTRS(ino))
 DFSF_CHANGE(release, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),
-	    (req, ino, fi))
+	    (req, ino, fi), ATTRS(ino))
 DFSF_CHANGE(fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
-	    (req, ino, datasync, fi))
+	    (req, ino, datasync, fi), ATTRS(ino))
 DFSF_CHANGE(setxattr, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-		       size_t size, int flags), (req, ino, name, value, size, flags))
-DFSF_CHANGE(removexattr, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+		       size_t size, int flags), (req, ino, name, value, size, flags), ATTRS(ino))
+DFSF_CHANGE(removexattr, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name),
+	    ATTRS(ino))
 
 /* An open for writing or with O_TRUNC may change the file. */
 static void change_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	bool change = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	if (change)
-		dfsf_la_change_begin(&fs->la);
+	const struct dfsf_la_touch touch = ATTRS(ino);
+	int token = change ? dfsf_la_change_begin(&fs->la, &touch, 1) : -1;
 	dfsf_open(req, ino, fi);
-	if (change)
-		dfsf_la_change_end(&fs->la);
+	dfsf_la_change_end(&fs->la, token);
 }
 
 static const struct fuse_lowlevel_ops dfsf_ops = {

@@ -15,16 +15,33 @@
 
 #define DFSF_HIDE_ATTEMPTS_MAX 4 /* hidden names tried per unlink */
 
+/* A missing name: the kernel caches its absence for `timeout`. */
+static void reply_missing(fuse_req_t req, double timeout)
+{
+	struct fuse_entry_param e;
+	memset(&e, 0, sizeof(e));
+	e.ino = 0;
+	e.entry_timeout = timeout;
+	fuse_reply_entry(req, &e);
+}
+
 /* A lookup answered from the lookahead window: the reply's timeouts are
- * cut by the entry's age. 1 if replied. */
+ * cut by the window's age. 1 if replied. */
 static int lookup_ahead(struct dfs_fuse *fs, fuse_req_t req, fuse_ino_t parent,
 			const char *name, char *next_after)
 {
 	struct dfs_stat ds;
 	uint64_t changes;
 	double age;
-	if (!dfsf_la_find(fs, parent, name, &ds, &changes, &age, next_after))
+	switch (dfsf_la_find(fs, parent, name, &ds, &changes, &age, next_after)) {
+	case DFSF_LA_ASK:
 		return 0;
+	case DFSF_LA_MISSING:
+		reply_missing(req, fs->opts.negative_timeout - age);
+		return 1;
+	case DFSF_LA_FOUND:
+		break;
+	}
 	if (dfsf_attr_live(fs, &ds, changes) < 0) {
 		next_after[0] = '\0';
 		return 0; /* the namenode's own answer then */
@@ -41,7 +58,7 @@ void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dfs_fuse *fs = dfsf_of(req);
 	struct dfs_stat ds;
-	char next_after[DFSF_LA_NAME_MAX];
+	char next_after[DFSF_LA_NAME_MAX], after[DFSF_LA_NAME_MAX];
 	if (dfsf_begin(fs, req, "lookup"))
 		return;
 	if (lookup_ahead(fs, req, parent, name, next_after)) {
@@ -54,23 +71,15 @@ void dfsf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc == 0)
 		rc = dfsf_attr_live(fs, &ds, changes);
 	bool fetch = (rc == 0 || rc == -ENOENT) &&
-		     dfsf_la_note_lookup(fs, parent, name, rc == 0);
-	if (rc == -ENOENT && fs->opts.negative_timeout > 0) {
-		/* A negative entry: the kernel caches the absence. */
-		struct fuse_entry_param e;
-		memset(&e, 0, sizeof(e));
-		e.ino = 0;
-		e.entry_timeout = fs->opts.negative_timeout;
-		fuse_reply_entry(req, &e);
-		return;
-	}
-	if (rc < 0) {
+		     dfsf_la_note_lookup(fs, parent, name, rc == 0, after);
+	if (rc == -ENOENT && fs->opts.negative_timeout > 0)
+		reply_missing(req, fs->opts.negative_timeout);
+	else if (rc < 0)
 		dfsf_reply_fail(req, "lookup", parent, name, rc, DFSF_NODES_NS);
-		return;
-	}
-	dfsf_reply_entry(fs, req, &ds);
-	if (fetch) /* a scan: list what comes next, after replying */
-		dfsf_la_fetch(fs, parent, name);
+	else
+		dfsf_reply_entry(fs, req, &ds);
+	if (fetch) /* a scan or a fill: list what comes next, after replying */
+		dfsf_la_fetch(fs, parent, after);
 }
 
 void dfsf_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)

@@ -11,7 +11,11 @@
 #    is read whole right away, whether the name came from the window or
 #    from the kernel's cache (the stale inode's open answers ESTALE and the
 #    kernel looks the name up again);
-#  - the mount's unmount line counts lookups answered from listings.
+#  - names another mount creates where this one was told from a window
+#    that nothing is (a loop creating files lists the names after its
+#    last one) show within negative_timeout (1 s; 3 s deadline);
+#  - the mount's unmount line counts lookups answered from listings,
+#    and missing names among them.
 . "$(dirname "$0")/lib.sh"
 . "$DFS_SRCDIR/tests/fuse/lib-fuse.sh"
 
@@ -102,12 +106,30 @@ expect_eq "B reads A's replacement of a name listed ahead" "new f0200" "$(cat "$
 expect_eq "B reads A's replacement of a name in its cache" "new f0050" "$(cat "$B/d3/f0050")"
 log "B read both replacements right away"
 
+# --- a name another mount creates shows although B was told it is missing ---
+check mkdir "$A/d4"
+python3 - "$B/d4" <<'PYEOF'
+import os, sys
+d = sys.argv[1]
+for i in range(200):  # B fills d4 in name order: the names after are missing
+    os.close(os.open("%s/g%04d" % (d, i), os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
+PYEOF
+[ ! -e "$B/d4/g0500" ] || fail "g0500 exists before anyone made it"
+echo new >"$A/d4/g0500"
+wait_until 3 test -e "$B/d4/g0500" ||
+	fail "B still says g0500 is missing 3 s after A created it"
+expect_eq "B reads the file A created" "new" "$(cat "$B/d4/g0500")"
+log "a name A created showed on B within the timeout"
+
 # --- the scans were answered from listings ---
 fuse_umount "$B"
 line=$(grep "lookups answered from" "$B_LOG") || fail "no unmount line in $B_LOG"
 log "B: ${line#*INFO: }"
 hits=$(sed -E 's/.*; ([0-9]+) lookups answered from ([0-9]+) lookahead.*/\1/' <<<"$line")
 windows=$(sed -E 's/.*; ([0-9]+) lookups answered from ([0-9]+) lookahead.*/\2/' <<<"$line")
+misses=$(sed -E 's/.*, ([0-9]+) of them missing names.*/\1/' <<<"$line")
 [ "$windows" -ge 1 ] && [ "$hits" -ge $((N / 2)) ] ||
 	fail "the scans were not answered from listings ($hits lookups from $windows listings)"
+[ "$misses" -ge 150 ] ||
+	fail "B's creates in d4 were not told missing from a listing ($misses)"
 log PASS
