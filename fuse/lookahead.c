@@ -190,18 +190,24 @@ int dfsf_la_change_begin(struct dfsf_lookahead *la, const struct dfsf_la_touch *
 			record(la, e ? ino_key(e->st.ino) : KEY_MULTILINK);
 		}
 	}
-	if (token < 0)
+	if (token < 0) { /* no slot: no listing is kept until it ends */
+		la->untracked++;
 		la->overflow_seq = la->seq;
+		token = DFSF_LA_UNTRACKED;
+	}
 	pthread_mutex_unlock(&la->lock);
 	return token;
 }
 
 void dfsf_la_change_end(struct dfsf_lookahead *la, int token)
 {
-	if (token < 0)
+	if (token == DFSF_LA_NONE)
 		return;
 	pthread_mutex_lock(&la->lock);
-	la->inflight[token] = 0;
+	if (token == DFSF_LA_UNTRACKED)
+		la->untracked--;
+	else
+		la->inflight[token] = 0;
 	pthread_mutex_unlock(&la->lock);
 }
 
@@ -351,7 +357,8 @@ static bool install(struct dfsf_lookahead *la, uint64_t parent, const char *afte
 		    struct dfsf_la_entry *e, size_t n, bool last, int64_t t0, uint64_t changes,
 		    uint64_t scan_from)
 {
-	if (la->seq - scan_from > DFSF_LA_RING || la->overflow_seq >= scan_from)
+	if (la->seq - scan_from > DFSF_LA_RING || la->untracked > 0 ||
+	    la->overflow_seq >= scan_from)
 		return false;
 	drop_window(la);
 	la->dir = parent;

@@ -86,6 +86,7 @@ struct dfsf_lookahead {
 	uint64_t ring[DFSF_LA_RING];     /* key of touch s at s % DFSF_LA_RING */
 	uint64_t inflight[DFSF_LA_INFLIGHT]; /* seq at a change's begin; 0 free */
 	uint64_t overflow_seq;           /* seq when a change found no slot */
+	int untracked;                   /* such changes in flight */
 	int fetching;                    /* a window is being listed */
 	/* the window */
 	uint64_t dir;        /* 0: none */
@@ -115,6 +116,8 @@ struct dfs_fuse;
 
 void dfsf_la_init(struct dfsf_lookahead *la);
 void dfsf_la_fini(struct dfsf_lookahead *la);
+#define DFSF_LA_NONE (-1)      /* a token for dfsf_la_change_end: no change */
+#define DFSF_LA_UNTRACKED (-2) /* a change that found no in-flight slot */
 /* Declares the n touches of a change about to run; returns the token for
  * dfsf_la_change_end, called once it has replied. */
 int dfsf_la_change_begin(struct dfsf_lookahead *la, const struct dfsf_la_touch *t, int n);

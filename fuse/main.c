@@ -260,7 +260,7 @@ static void change_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct dfs_fuse *fs = dfsf_of(req);
 	bool change = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	const struct dfsf_la_touch touch = ATTRS(ino);
-	int token = change ? dfsf_la_change_begin(&fs->la, &touch, 1) : -1;
+	int token = change ? dfsf_la_change_begin(&fs->la, &touch, 1) : DFSF_LA_NONE;
 	dfsf_open(req, ino, fi);
 	dfsf_la_change_end(&fs->la, token);
 }
