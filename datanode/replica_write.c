@@ -49,7 +49,8 @@ struct dn_writer {
 	int data_fd, meta_fd;
 	int direct_fd;       /* data file with O_DIRECT: -1 not yet, -2 refused */
 	uint64_t length;
-	uint64_t dirty_lo, dirty_hi; /* written since the last writeback kick */
+	uint64_t dirty_lo, dirty_hi; /* range written since the last writeback kick */
+	uint64_t dirty_bytes;        /* bytes written into it (rewrites count again) */
 	/* A create small enough for the data dir's journal keeps a copy of
 	 * its bytes for it (jbuf[0, length)); NULL once it is not. */
 	uint8_t *jbuf;
@@ -387,23 +388,28 @@ static int store_crcs(struct dn_writer *w, uint64_t off, size_t len, const uint3
 }
 
 /* Starts (does not wait for) writeback of the data written since the last
- * kick once there is WRITEBACK_KICK_BYTES of it. Durability still comes
- * only from dn_writer_sync; this only makes that fsync shorter. */
+ * kick once WRITEBACK_KICK_BYTES of it were written. Durability still
+ * comes only from dn_writer_sync; this only makes that fsync shorter.
+ * Counted in bytes written, not in the range they span: scattered small
+ * writes (random 4 KiB writes into a block) span 8 MiB after a few
+ * packets, and kicking then cost a device submission per packet (14% of
+ * all CPU with 16 random writers in flight). */
 static void kick_writeback(struct dn_writer *w, uint64_t offset, size_t len)
 {
-	if (w->dirty_hi == w->dirty_lo) {
+	if (w->dirty_bytes == 0) {
 		w->dirty_lo = offset;
 		w->dirty_hi = offset + len;
 	} else {
 		w->dirty_lo = offset < w->dirty_lo ? offset : w->dirty_lo;
 		w->dirty_hi = offset + len > w->dirty_hi ? offset + len : w->dirty_hi;
 	}
-	if (w->dirty_hi - w->dirty_lo < WRITEBACK_KICK_BYTES)
+	w->dirty_bytes += len;
+	if (w->dirty_bytes < WRITEBACK_KICK_BYTES)
 		return;
 	/* advisory: an error here shows up again at fsync */
 	(void)sync_file_range(w->data_fd, (off_t)w->dirty_lo, (off_t)(w->dirty_hi - w->dirty_lo),
 			      SYNC_FILE_RANGE_WRITE);
-	w->dirty_lo = w->dirty_hi = 0;
+	w->dirty_lo = w->dirty_hi = w->dirty_bytes = 0;
 }
 
 /* Writes an aligned packet with O_DIRECT. Returns 1 if it did, 0 if the
