@@ -35,6 +35,10 @@
  * inode: those lookups go to the namenode. Removing or replacing a name
  * also touches the inode the window lists under it, or, when the window
  * does not list it, every entry with more than one link (nlink changes).
+ * A create counts as adding its name even when it finds the name made
+ * meanwhile elsewhere and opens (and truncates) that file: entries of the
+ * file's other links then get its size from the open handle
+ * (dfsf_attr_live), and its flush and release touch the inode.
  * A listing that ran while changes were in flight or began takes the
  * touches of all of them (a ring of the last DFSF_LA_RING touches; a
  * listing older than that is dropped). Names with DFSF_HIDDEN_PREFIX (an
