@@ -96,6 +96,16 @@ static void drop_window(struct dfsf_lookahead *la)
 	la->multilink = false;
 }
 
+/* Puts key (not there yet, not 0) into an open-addressing table of cap
+ * slots (a power of two) with a free one. */
+static void probe_insert(uint64_t *t, size_t cap, uint64_t key)
+{
+	size_t i = (size_t)key & (cap - 1);
+	while (t[i] != 0)
+		i = (i + 1) & (cap - 1);
+	t[i] = key;
+}
+
 /* Adds key to the window's touched set; false when it cannot (lock held). */
 static bool touched_add(struct dfsf_lookahead *la, uint64_t key)
 {
@@ -112,23 +122,14 @@ static bool touched_add(struct dfsf_lookahead *la, uint64_t key)
 		uint64_t *t = calloc(cap, sizeof(*t));
 		if (t == NULL)
 			return false;
-		for (size_t i = 0; i < la->touched_cap; i++) {
-			uint64_t k = la->touched[i];
-			if (k == 0)
-				continue;
-			size_t j = (size_t)k & (cap - 1);
-			while (t[j] != 0)
-				j = (j + 1) & (cap - 1);
-			t[j] = k;
-		}
+		for (size_t i = 0; i < la->touched_cap; i++)
+			if (la->touched[i] != 0)
+				probe_insert(t, cap, la->touched[i]);
 		free(la->touched);
 		la->touched = t;
 		la->touched_cap = cap;
 	}
-	size_t mask = la->touched_cap - 1, i = (size_t)key & mask;
-	while (la->touched[i] != 0)
-		i = (i + 1) & mask;
-	la->touched[i] = key;
+	probe_insert(la->touched, la->touched_cap, key);
 	la->touched_n++;
 	return true;
 }
@@ -190,9 +191,8 @@ int dfsf_la_change_begin(struct dfsf_lookahead *la, const struct dfsf_la_touch *
 			record(la, e ? ino_key(e->st.ino) : KEY_MULTILINK);
 		}
 	}
-	if (token < 0) { /* no slot: no listing is kept until it ends */
+	if (token < 0) { /* no slot: no listing starts until it ends */
 		la->untracked++;
-		la->overflow_seq = la->seq;
 		token = DFSF_LA_UNTRACKED;
 	}
 	pthread_mutex_unlock(&la->lock);
@@ -357,8 +357,7 @@ static bool install(struct dfsf_lookahead *la, uint64_t parent, const char *afte
 		    struct dfsf_la_entry *e, size_t n, bool last, int64_t t0, uint64_t changes,
 		    uint64_t scan_from)
 {
-	if (la->seq - scan_from > DFSF_LA_RING || la->untracked > 0 ||
-	    la->overflow_seq >= scan_from)
+	if (la->seq - scan_from > DFSF_LA_RING)
 		return false;
 	drop_window(la);
 	la->dir = parent;
@@ -383,7 +382,9 @@ void dfsf_la_fetch(struct dfs_fuse *fs, uint64_t parent, const char *after)
 {
 	struct dfsf_lookahead *la = &fs->la;
 	pthread_mutex_lock(&la->lock);
-	bool go = !la->fetching;
+	/* A change without a slot has no begin seq to replay from; one that
+	 * begins during the listing has its touches after scan_from. */
+	bool go = !la->fetching && la->untracked == 0;
 	uint64_t scan_from = la->seq; /* touches of changes in flight too */
 	for (int i = 0; i < DFSF_LA_INFLIGHT; i++)
 		if (la->inflight[i] != 0 && la->inflight[i] < scan_from)
@@ -406,10 +407,8 @@ void dfsf_la_fetch(struct dfs_fuse *fs, uint64_t parent, const char *after)
 	else if (n >= 0)
 		kept = install(la, parent, after, e, (size_t)n, last, t0, changes, scan_from);
 	pthread_mutex_unlock(&la->lock);
-	if (!kept && n > 0)
+	if (!kept && n >= 0)
 		free_entries(e, (size_t)n);
-	else if (!kept && n == 0)
-		free(e);
 	if (n < 0)
 		DFSF_LOG(DFSF_DEBUG, "lookahead in directory %llu after '%s': %s",
 			 (unsigned long long)parent, after, dfs_strerror(n));

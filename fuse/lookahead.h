@@ -89,8 +89,7 @@ struct dfsf_lookahead {
 	uint64_t seq;                    /* touches so far (+1) */
 	uint64_t ring[DFSF_LA_RING];     /* key of touch s at s % DFSF_LA_RING */
 	uint64_t inflight[DFSF_LA_INFLIGHT]; /* seq at a change's begin; 0 free */
-	uint64_t overflow_seq;           /* seq when a change found no slot */
-	int untracked;                   /* such changes in flight */
+	int untracked;                   /* changes in flight without a slot */
 	int fetching;                    /* a window is being listed */
 	/* the window */
 	uint64_t dir;        /* 0: none */
